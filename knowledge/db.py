@@ -1,0 +1,65 @@
+"""Engine and session factory for the knowledge database (SQLite by default, PostgreSQL in production)."""
+from __future__ import annotations
+
+import logging
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from settings import load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the gateway, the action server and the console read while an import writes;
+    # SQLite leaves foreign keys off unless every connection asks for them.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: Optional[str] = None) -> Engine:
+    """Create an engine for the knowledge DB; the URL defaults to KNOWLEDGE_DB_URL."""
+    url = url or load_settings().knowledge_db_url
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _enable_sqlite_pragmas)
+    else:
+        engine = create_engine(url, future=True, pool_pre_ping=True)
+    logger.debug("Knowledge DB engine created for backend %s", parsed.get_backend_name())
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker:
+    """A session factory bound to the engine, with 2.0-style behaviour."""
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back everything on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# SQLite has no decimal type; prices are stored to 4 places, well within a double's precision.
+warnings.filterwarnings("ignore", message=r".*does \*not\* support Decimal objects natively")

@@ -1,0 +1,301 @@
+"""ORM models of the knowledge base: products, places, prices, articles, accounts and farmer-facing records.
+
+Prices are stored twice on purpose: as the officer or source entered them (unit and figures)
+and converted into the product's canonical unit, so that queries compare like with like and an
+audit can always show what was really published.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+# Stable constraint names, so Alembic migrations can drop and alter them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+PRICE = Numeric(12, 4)
+
+
+def utcnow() -> dt.datetime:
+    """The current UTC time, naive, as stored in every timestamp column."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Timestamped:
+    """created_at / updated_at / updated_by for rows that people edit."""
+
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    updated_by = Column(String(64), nullable=False, default="system")
+
+
+class Region(Base, Timestamped):
+    """A place in the hierarchy 全国 > province > city > county > township > village."""
+
+    __tablename__ = "region"
+    __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_region_parent_name"),)
+
+    LEVELS = ("country", "province", "city", "county", "township", "village")
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, index=True)
+    # The short form farmers type ("河北" for "河北省", "冀" in market lists).
+    short_name = Column(String(32), nullable=True, index=True)
+    level = Column(String(16), nullable=False)
+    parent_id = Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=True, index=True)
+
+    parent = relationship("Region", remote_side=[id], backref="children")
+
+    def __repr__(self) -> str:
+        return f"<Region {self.name} ({self.level})>"
+
+
+class Product(Base, Timestamped):
+    """A farm product with its canonical name, category and the unit prices are stored in."""
+
+    __tablename__ = "product"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(32), nullable=False, unique=True)
+    category = Column(String(16), nullable=False)
+    # Canonical unit of stored prices; every record is converted into it on entry.
+    unit = Column(String(16), nullable=False, default="元/公斤")
+
+    aliases = relationship("ProductAlias", back_populates="product", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<Product {self.name}>"
+
+
+class ProductAlias(Base):
+    """Another name farmers use for a product (苞谷 → 玉米); unique across all products."""
+
+    __tablename__ = "product_alias"
+
+    id = Column(Integer, primary_key=True)
+    product_id = Column(Integer, ForeignKey("product.id", ondelete="CASCADE"), nullable=False, index=True)
+    alias = Column(String(32), nullable=False, unique=True)
+
+    product = relationship("Product", back_populates="aliases")
+
+
+class Market(Base, Timestamped):
+    """Where a price was observed: a wholesale market, a purchase point, a village fair, or a national average."""
+
+    __tablename__ = "market"
+
+    KINDS = ("批发市场", "收购点", "集市", "全国均价", "产区均价")
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    region_id = Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=False, index=True)
+    kind = Column(String(16), nullable=False, default="批发市场")
+
+    region = relationship("Region")
+
+
+class PriceRecord(Base, Timestamped):
+    """One published price of a product at a market on a date, from a named source."""
+
+    __tablename__ = "price_record"
+    __table_args__ = (
+        UniqueConstraint("product_id", "market_id", "report_date", "source", name="uq_price_record_natural"),
+        Index("ix_price_record_product_date", "product_id", "report_date"),
+        Index("ix_price_record_market_product_date", "market_id", "product_id", "report_date"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    product_id = Column(Integer, ForeignKey("product.id", ondelete="RESTRICT"), nullable=False)
+    market_id = Column(Integer, ForeignKey("market.id", ondelete="RESTRICT"), nullable=False)
+    report_date = Column(Date, nullable=False)
+    # Figures in the product's canonical unit (Product.unit); avg alone is common.
+    min_price = Column(PRICE, nullable=True)
+    avg_price = Column(PRICE, nullable=True)
+    max_price = Column(PRICE, nullable=True)
+    # The same figures exactly as the source or officer gave them.
+    entered_unit = Column(String(16), nullable=False)
+    entered_min = Column(PRICE, nullable=True)
+    entered_avg = Column(PRICE, nullable=True)
+    entered_max = Column(PRICE, nullable=True)
+    source = Column(String(128), nullable=False)
+    # V: checked against the original; V2: reliable secondary report; U: indicative only.
+    confidence = Column(String(4), nullable=False, default="V")
+    note = Column(String(256), nullable=True)
+    entered_by = Column(String(64), nullable=False, default="system")
+
+    product = relationship("Product")
+    market = relationship("Market")
+
+
+class TopicAlias(Base):
+    """A folk term for an official policy topic (粮补 → 耕地地力保护补贴)."""
+
+    __tablename__ = "topic_alias"
+
+    id = Column(Integer, primary_key=True)
+    alias = Column(String(32), nullable=False, unique=True)
+    topic = Column(String(64), nullable=False, index=True)
+
+
+class Article(Base, Timestamped):
+    """A policy or insurance knowledge entry: the question forms it answers and the sourced answer."""
+
+    __tablename__ = "article"
+    __table_args__ = (UniqueConstraint("topic", "title", name="uq_article_topic_title"),)
+
+    CATEGORIES = ("policy", "pension", "medical", "other")
+    STATUSES = ("draft", "published")
+
+    id = Column(Integer, primary_key=True)
+    category = Column(String(16), nullable=False, index=True)
+    topic = Column(String(64), nullable=False, index=True)
+    title = Column(String(128), nullable=False)
+    # One question form per line: what farmers ask that this article answers.
+    questions = Column(Text, nullable=False, default="")
+    answer = Column(Text, nullable=False)
+    # NULL means national; otherwise the region the article applies to (and below).
+    region_id = Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=True, index=True)
+    doc_number = Column(String(64), nullable=True)
+    source = Column(String(256), nullable=False)
+    published_on = Column(Date, nullable=True)
+    effective_on = Column(Date, nullable=True)
+    confidence = Column(String(4), nullable=False, default="V")
+    status = Column(String(16), nullable=False, default="draft", index=True)
+
+    region = relationship("Region")
+
+
+class Account(Base, Timestamped):
+    """A console user: admin, village information officer or reviewer."""
+
+    __tablename__ = "account"
+
+    ROLES = ("admin", "officer", "reviewer")
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(64), nullable=True)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(16), nullable=False)
+    region_id = Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=True, index=True)
+    telegram_user_id = Column(String(32), nullable=True, unique=True)
+    # Hash of the one-time code that links a Telegram account; cleared once used.
+    telegram_link_code_hash = Column(String(128), nullable=True)
+    telegram_link_code_expires_at = Column(DateTime, nullable=True)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime, nullable=True)
+    active = Column(Boolean, nullable=False, default=True)
+
+    region = relationship("Region")
+
+
+class AuditLog(Base):
+    """Who changed what in the knowledge base, with the row before and after (JSON)."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    actor = Column(String(64), nullable=False)
+    action = Column(String(16), nullable=False)
+    entity = Column(String(32), nullable=False, index=True)
+    entity_id = Column(Integer, nullable=True)
+    before = Column(Text, nullable=True)
+    after = Column(Text, nullable=True)
+
+
+class Farmer(Base, Timestamped):
+    """A person who talks to the bot: the stable sender id, the chat to push to, and their region."""
+
+    __tablename__ = "farmer"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(128), nullable=False, unique=True)
+    channel = Column(String(16), nullable=False)
+    chat_id = Column(String(64), nullable=True)
+    display_name = Column(String(64), nullable=True)
+    region_id = Column(Integer, ForeignKey("region.id", ondelete="SET NULL"), nullable=True)
+
+    region = relationship("Region")
+
+
+class Subscription(Base, Timestamped):
+    """A farmer's price alert: any change, above/below a threshold, or a daily digest at an hour."""
+
+    __tablename__ = "subscription"
+
+    RULES = ("any_change", "above", "below", "daily")
+
+    id = Column(Integer, primary_key=True)
+    farmer_id = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False, index=True)
+    product_id = Column(Integer, ForeignKey("product.id", ondelete="CASCADE"), nullable=False)
+    region_id = Column(Integer, ForeignKey("region.id", ondelete="SET NULL"), nullable=True)
+    rule = Column(String(16), nullable=False, default="any_change")
+    threshold = Column(PRICE, nullable=True)
+    daily_hour = Column(Integer, nullable=True)
+    active = Column(Boolean, nullable=False, default=True)
+
+    farmer = relationship("Farmer")
+    product = relationship("Product")
+    region = relationship("Region")
+
+
+class HandoffTicket(Base, Timestamped):
+    """A farmer's question handed to a person: the officers of the region see and answer it."""
+
+    __tablename__ = "handoff_ticket"
+
+    STATUSES = ("open", "answered", "delivered", "closed")
+
+    id = Column(Integer, primary_key=True)
+    farmer_id = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False, index=True)
+    question = Column(Text, nullable=False)
+    # The Rasa conversation (sender id) the console links to for the transcript.
+    conversation_id = Column(String(128), nullable=False)
+    status = Column(String(16), nullable=False, default="open", index=True)
+    region_id = Column(Integer, ForeignKey("region.id", ondelete="SET NULL"), nullable=True, index=True)
+    assignee_id = Column(Integer, ForeignKey("account.id", ondelete="SET NULL"), nullable=True)
+    answer = Column(Text, nullable=True)
+    answered_at = Column(DateTime, nullable=True)
+    delivered_at = Column(DateTime, nullable=True)
+
+    farmer = relationship("Farmer")
+    region = relationship("Region")
+    assignee = relationship("Account")
+
+
+class Feedback(Base):
+    """A farmer's 👍/👎 on one bot answer, kept per answer."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("conversation_id", "message_id", name="uq_feedback_message"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    # Identifies the answer being rated (the action's answer id sent with the buttons).
+    message_id = Column(String(64), nullable=False)
+    rating = Column(Integer, nullable=False)
+    comment = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)

@@ -1,0 +1,57 @@
+"""Every environment setting of 乡信, read in one place, with defaults that work offline.
+
+Each process (gateway, console, action server, CLI) imports what it needs from here, so the
+README's configuration table and the code cannot disagree about names or defaults.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return int(raw) if raw else default
+    except ValueError as error:
+        raise SystemExit(f"Environment variable {name} must be a whole number, got {raw!r}") from error
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration, read from the environment once per process."""
+
+    knowledge_db_url: str = field(
+        default_factory=lambda: _env("KNOWLEDGE_DB_URL", f"sqlite:///{VAR_DIR / 'knowledge.db'}")
+    )
+    tracker_db_url: str = field(
+        default_factory=lambda: _env("TRACKER_DB_URL", f"sqlite:///{VAR_DIR / 'tracker.db'}")
+    )
+    rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
+    rasa_api_token: str = field(default_factory=lambda: _env("RASA_API_TOKEN", ""))
+    rasa_timeout_seconds: int = field(default_factory=lambda: _env_int("RASA_TIMEOUT_SECONDS", 4))
+    gateway_host: str = field(default_factory=lambda: _env("GATEWAY_HOST", "127.0.0.1"))
+    gateway_port: int = field(default_factory=lambda: _env_int("GATEWAY_PORT", 8080))
+    console_host: str = field(default_factory=lambda: _env("CONSOLE_HOST", "127.0.0.1"))
+    console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 8000))
+    console_secret_key: str = field(default_factory=lambda: _env("CONSOLE_SECRET_KEY", ""))
+    telegram_bot_token: str = field(default_factory=lambda: _env("TELEGRAM_BOT_TOKEN", ""))
+    telegram_api_base_url: str = field(
+        default_factory=lambda: _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
+    )
+    stale_after_days: int = field(default_factory=lambda: _env_int("PRICE_STALE_AFTER_DAYS", 7))
+    log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+
+
+def load_settings() -> Settings:
+    """Read the settings from the current environment."""
+    return Settings()
