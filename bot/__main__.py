@@ -1,0 +1,4 @@
+"""python -m bot: start the gateway."""
+from bot.app import main
+
+main()

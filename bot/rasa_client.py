@@ -1,0 +1,39 @@
+"""Client of Rasa's REST channel (/webhooks/rest/webhook), over one shared aiohttp session."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional
+
+import aiohttp
+
+from bot.replies import Reply, from_rasa
+
+logger = logging.getLogger(__name__)
+
+
+class RasaUnavailable(Exception):
+    """Rasa (or the action server behind it) did not answer in time or answered with an error."""
+
+
+class RasaClient:
+    """Sends a farmer's message to Rasa and returns the bot's replies."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout_seconds: float) -> None:
+        self._session = session
+        self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+
+    async def send(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Reply]:
+        """Post one message; raises RasaUnavailable on timeout, connection error or a non-200 answer."""
+        body = {"sender": sender, "message": text, "metadata": metadata or {}}
+        try:
+            async with self._session.post(self._url, json=body, timeout=self._timeout) as response:
+                if response.status != 200:
+                    raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
+                messages: List[Dict[str, Any]] = await response.json(content_type=None)
+        except asyncio.TimeoutError as error:
+            raise RasaUnavailable("Rasa did not answer in time") from error
+        except aiohttp.ClientError as error:
+            raise RasaUnavailable(f"Rasa unreachable: {error.__class__.__name__}") from error
+        return from_rasa(messages or [])

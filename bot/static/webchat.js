@@ -1,0 +1,56 @@
+// The web chat: sends what the farmer types (or the payload of a tapped button) and shows the replies.
+// Text is always inserted with textContent, never as HTML.
+(function () {
+  "use strict";
+  var log = document.getElementById("log");
+  var form = document.getElementById("composer");
+  var input = document.getElementById("message");
+
+  function show(text, who, buttons) {
+    var bubble = document.createElement("div");
+    bubble.className = "msg " + who;
+    bubble.textContent = text;
+    if (buttons && buttons.length) {
+      var row = document.createElement("div");
+      row.className = "buttons";
+      buttons.forEach(function (b) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.textContent = b.title;
+        button.addEventListener("click", function () { send(b.payload, b.title); });
+        row.appendChild(button);
+      });
+      bubble.appendChild(row);
+    }
+    log.appendChild(bubble);
+    log.scrollTop = log.scrollHeight;
+    return bubble;
+  }
+
+  function send(message, shown) {
+    show(shown || message, "user");
+    var waiting = show("…", "bot");
+    fetch("/api/messages", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ message: message })
+    }).then(function (r) { return r.json(); }).then(function (data) {
+      waiting.remove();
+      if (data.error) { show(data.error, "bot"); return; }
+      data.replies.forEach(function (reply) { show(reply.text, "bot", reply.buttons); });
+    }).catch(function () {
+      waiting.remove();
+      show("网络不通，请稍后再试。", "bot");
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) { return; }
+    input.value = "";
+    send(text);
+  });
+  show("您好！我是乡信。可以问我农产品价格、惠农政策、养老和医保。", "bot");
+}());

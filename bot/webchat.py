@@ -1,0 +1,65 @@
+"""The web chat: the same gateway logic over HTTP, for people without Telegram."""
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.json_response import json_response
+
+from bot.conversation import Conversation
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SENDER_COOKIE = "xiangxin_chat"
+CONVERSATION_KEY = web.AppKey("conversation", Conversation)
+
+
+def _sender_id(request: web.Request) -> str:
+    cookie = request.cookies.get(SENDER_COOKIE, "")
+    return cookie if cookie.startswith("web-") and len(cookie) < 80 else ""
+
+
+async def chat_page(request: web.Request) -> web.StreamResponse:
+    """The chat page; gives the browser a stable, random conversation id on first visit."""
+    response = web.FileResponse(STATIC_DIR / "webchat.html")
+    if not _sender_id(request):
+        response.set_cookie(
+            SENDER_COOKIE, "web-" + secrets.token_urlsafe(16),
+            max_age=365 * 24 * 3600, httponly=True, samesite="Strict",
+        )
+    return response
+
+
+async def post_message(request: web.Request) -> web.Response:
+    """Take one message from the page and answer with the bot's replies as JSON."""
+    sender = _sender_id(request)
+    if not sender:
+        return web.json_response({"error": "请先刷新页面再发消息。"}, status=400)
+    # The cookie is SameSite=Strict and the body must be JSON, so another site cannot post as this user.
+    if request.content_type != "application/json":
+        return web.json_response({"error": "unsupported content type"}, status=415)
+    try:
+        body = await request.json()
+        text = str(body.get("message", ""))
+    except (ValueError, AttributeError):
+        return web.json_response({"error": "消息格式不对。"}, status=400)
+    conversation = request.app[CONVERSATION_KEY]
+    replies = await conversation.handle_text(sender, text, {"channel": "webchat"})
+    return web.json_response({"replies": [reply.to_json() for reply in replies]})
+
+
+async def health(_request: web.Request) -> web.Response:
+    """Readiness probe for the process runner."""
+    return web.json_response({"status": "ok"})
+
+
+def add_webchat_routes(app: web.Application) -> None:
+    """Register the web chat's routes on the gateway app."""
+    app.router.add_get("/", chat_page, name="webchat")
+    app.router.add_post("/api/messages", post_message, name="webchat_message")
+    app.router.add_get("/healthz", health, name="health")
+    app.router.add_static("/static/", STATIC_DIR, name="static")

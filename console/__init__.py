@@ -1,0 +1,1 @@
+"""The web console for village information officers and reviewing staff."""

@@ -1,0 +1,4 @@
+"""python -m console: start the console."""
+from console.app import main
+
+main()
