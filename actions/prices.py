@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -42,12 +42,12 @@ def _note(quote: PriceQuote) -> str:
 class ActionAnswerPrice(Action):
     """Answers "X 多少钱" from the knowledge base, or asks which product when none was named."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_price"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         product_name: Optional[str] = tracker.get_slot("product")
         region_name: Optional[str] = tracker.get_slot("region")
         if not product_name:

@@ -1,13 +1,13 @@
 """The web chat: the same gateway logic over HTTP, for people without Telegram."""
 from __future__ import annotations
 
+import json
 import logging
 import secrets
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
-
-from bot.json_response import json_response
 
 from bot.conversation import Conversation
 
@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SENDER_COOKIE = "xiangxin_chat"
 CONVERSATION_KEY = web.AppKey("conversation", Conversation)
+# Chinese stays readable in responses and logs of the browser's network panel.
+json_response = partial(web.json_response, dumps=partial(json.dumps, ensure_ascii=False))
 
 
 def _sender_id(request: web.Request) -> str:
@@ -38,23 +40,23 @@ async def post_message(request: web.Request) -> web.Response:
     """Take one message from the page and answer with the bot's replies as JSON."""
     sender = _sender_id(request)
     if not sender:
-        return web.json_response({"error": "请先刷新页面再发消息。"}, status=400)
+        return json_response({"error": "请先刷新页面再发消息。"}, status=400)
     # The cookie is SameSite=Strict and the body must be JSON, so another site cannot post as this user.
     if request.content_type != "application/json":
-        return web.json_response({"error": "unsupported content type"}, status=415)
+        return json_response({"error": "unsupported content type"}, status=415)
     try:
         body = await request.json()
         text = str(body.get("message", ""))
     except (ValueError, AttributeError):
-        return web.json_response({"error": "消息格式不对。"}, status=400)
+        return json_response({"error": "消息格式不对。"}, status=400)
     conversation = request.app[CONVERSATION_KEY]
     replies = await conversation.handle_text(sender, text, {"channel": "webchat"})
-    return web.json_response({"replies": [reply.to_json() for reply in replies]})
+    return json_response({"replies": [reply.to_json() for reply in replies]})
 
 
 async def health(_request: web.Request) -> web.Response:
     """Readiness probe for the process runner."""
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 def add_webchat_routes(app: web.Application) -> None:

@@ -1,0 +1,47 @@
+"""Fixtures shared by every suite: a migrated and seeded knowledge DB on SQLite."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from knowledge import migrate
+from knowledge.db import make_engine, make_session_factory, session_scope
+from knowledge.seed import seed
+
+# Seed data is dated; tests that look at staleness use this "today".
+TODAY = dt.date(2026, 11, 22)
+
+
+def build_seeded_sqlite(path: Path) -> str:
+    """Create a SQLite knowledge DB at `path`, migrated to head and seeded; returns its URL."""
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with session_scope(make_session_factory(engine)) as session:
+        seed(session, today=TODAY)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def seeded_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """URL of a seeded SQLite knowledge DB shared by the session (tests must not write to it)."""
+    return build_seeded_sqlite(tmp_path_factory.mktemp("knowledge") / "knowledge.db")
+
+
+@pytest.fixture
+def seeded_session(seeded_db_url: str) -> Iterator[Session]:
+    """A session on the shared seeded DB, rolled back afterwards."""
+    engine = make_engine(seeded_db_url)
+    factory: sessionmaker = make_session_factory(engine)
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+        engine.dispose()

@@ -1,0 +1,80 @@
+"""Real Rasa and action servers, started once for the integration suite on free ports."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Dict, Iterator
+
+import pytest
+
+from settings import PROJECT_ROOT
+from tests.conftest import build_seeded_sqlite
+
+MODEL = PROJECT_ROOT / "models" / "xiangxin.tar.gz"
+START_TIMEOUT_SECONDS = 240
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    raise RuntimeError(f"{url} not ready after {START_TIMEOUT_SECONDS}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, str]]:
+    """A real action server and Rasa server over a fresh seeded knowledge DB; yields their URLs."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` (make test trains it first).")
+    workdir = tmp_path_factory.mktemp("rasa_stack")
+    knowledge_url = build_seeded_sqlite(workdir / "knowledge.db")
+    rasa_port, actions_port = _free_port(), _free_port()
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
+        encoding="utf-8",
+    )
+    env = dict(os.environ, KNOWLEDGE_DB_URL=knowledge_url, SANIC_HOST="127.0.0.1", RASA_TELEMETRY_ENABLED="false")
+    rasa_bin = str(Path(sys.executable).parent / "rasa")
+    commands = {
+        "actions": [rasa_bin, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+        "rasa": [rasa_bin, "run", "--model", str(MODEL), "--endpoints", str(endpoints),
+                 "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--interface", "127.0.0.1",
+                 "--port", str(rasa_port)],
+    }
+    processes = {}
+    try:
+        for name, command in commands.items():
+            log = workdir / f"{name}.log"
+            processes[name] = (subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log.open("w"),
+                                                stderr=subprocess.STDOUT), log)
+        _wait_for(f"http://127.0.0.1:{actions_port}/health", *processes["actions"])
+        _wait_for(f"http://127.0.0.1:{rasa_port}/", *processes["rasa"])
+        yield {"rasa_url": f"http://127.0.0.1:{rasa_port}", "tracker_db": str(workdir / "tracker.db")}
+    finally:
+        for process, _log in processes.values():
+            process.terminate()
+        for process, _log in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -1,0 +1,46 @@
+"""The thin path through every process: web chat → gateway → Rasa → action server → knowledge DB → reply."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.app import create_app
+from settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+async def _ask(client, text: str) -> str:
+    response = await client.post("/api/messages", json={"message": text})
+    assert response.status == 200
+    return "\n".join(reply["text"] for reply in (await response.json())["replies"])
+
+
+async def test_corn_price_question_is_answered_with_price_unit_date_and_source(aiohttp_client, rasa_stack) -> None:
+    client = await aiohttp_client(create_app(Settings(rasa_url=rasa_stack["rasa_url"], rasa_timeout_seconds=30)))
+    await client.get("/")
+    answer = await _ask(client, "玉米多少钱一斤")
+    # The newest seeded corn record: production areas, end of Sept 2024, 1.00–1.05 元/斤 (facts.md §1.2).
+    assert "玉米" in answer
+    assert "1.00–1.05元/斤" in answer
+    assert "2024-09-30" in answer
+    assert "来源：农业农村部" in answer
+    assert "仅供参考" in answer  # the record is far older than 7 days
+
+
+async def test_folk_name_and_region_fall_back_to_national_data(aiohttp_client, rasa_stack) -> None:
+    client = await aiohttp_client(create_app(Settings(rasa_url=rasa_stack["rasa_url"], rasa_timeout_seconds=30)))
+    await client.get("/")
+    answer = await _ask(client, "石家庄苞谷啥价")
+    assert "石家庄暂时没有玉米的价格" in answer
+    assert "1.00–1.05元/斤" in answer
+
+
+async def test_conversation_lands_in_the_tracker_store(aiohttp_client, rasa_stack) -> None:
+    client = await aiohttp_client(create_app(Settings(rasa_url=rasa_stack["rasa_url"], rasa_timeout_seconds=30)))
+    await client.get("/")
+    await _ask(client, "鸡蛋多少钱一斤")
+    with sqlite3.connect(rasa_stack["tracker_db"]) as connection:
+        intents = [row[0] for row in connection.execute("select intent_name from events where type_name='user'")]
+    assert "ask_price" in intents
