@@ -1,15 +1,20 @@
-"""Price queries written for the farmer's question: the latest price, where it is from, and how old it is."""
+"""Price queries written for the farmer's question: the latest price, where it is from and how old
+it is, whether it is going up or down, and how markets compare.
+
+Every query answers for the farmer's region when it can and otherwise falls back to the nearest
+wider region, then to national figures, and says which one it used.
+"""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import List, Optional
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
-from sqlalchemy import case, select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.orm import Session, contains_eager
 
-from knowledge.lookup import ancestors, descendant_ids, find_market, find_product, find_region
+from knowledge.lookup import ancestors, find_market, find_product, find_region
 from knowledge.models import Market, PriceRecord, Product, Region
 from knowledge.units import DEFAULT_ASKED_UNIT, convert_price
 
@@ -79,17 +84,84 @@ def quote_from_record(record: PriceRecord, unit: str, today: dt.date) -> PriceQu
     )
 
 
+def representative_price(
+    low: Optional[Decimal], average: Optional[Decimal], high: Optional[Decimal]
+) -> Optional[Decimal]:
+    """One figure for a record: the average, else the middle of min and max, else whichever is given."""
+    if average is not None:
+        return average
+    if low is not None and high is not None:
+        return (low + high) / 2
+    return low if low is not None else high
+
+
+def _in_markets(query, market_ids: Optional[List[int]]):
+    return query if market_ids is None else query.where(PriceRecord.market_id.in_(market_ids))
+
+
 def _newest_record(session: Session, product: Product, market_ids: Optional[List[int]]) -> Optional[PriceRecord]:
-    query = select(PriceRecord).join(Market).where(PriceRecord.product_id == product.id)
-    if market_ids is not None:
-        query = query.where(PriceRecord.market_id.in_(market_ids))
-    query = query.order_by(PriceRecord.report_date.desc(), _KIND_PREFERENCE, PriceRecord.id.desc()).limit(1)
-    return session.scalars(query).first()
+    # Two index lookups instead of one sort: first the newest date (a max over the product's
+    # (product_id, report_date) or (market_id, product_id, report_date) index), then only that
+    # day's records, where the market-kind preference picks one. Sorting every record of a
+    # product by date and kind costs milliseconds once a product has thousands of records.
+    newest = session.scalar(
+        _in_markets(select(func.max(PriceRecord.report_date)).where(PriceRecord.product_id == product.id), market_ids)
+    )
+    if newest is None:
+        return None
+    query = (
+        select(PriceRecord)
+        .join(PriceRecord.market)
+        .options(contains_eager(PriceRecord.market))
+        .where(PriceRecord.product_id == product.id, PriceRecord.report_date == newest)
+        .order_by(_KIND_PREFERENCE, PriceRecord.id.desc())
+        .limit(1)
+    )
+    return session.scalars(_in_markets(query, market_ids)).first()
 
 
 def _market_ids_in(session: Session, region: Region) -> List[int]:
-    region_ids = descendant_ids(session, region)
-    return list(session.scalars(select(Market.id).where(Market.region_id.in_(region_ids))).all())
+    # One recursive query for the whole subtree instead of one query per level.
+    below = select(Region.id).where(Region.id == region.id).cte("region_tree", recursive=True)
+    below = below.union_all(select(Region.id).where(Region.parent_id == below.c.id))
+    return list(session.scalars(select(Market.id).where(Market.region_id.in_(select(below.c.id)))).all())
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Where to look: some markets (None: all of them) and the name to report for them."""
+
+    market_ids: Optional[List[int]]
+    # None means national.
+    answered_region: Optional[str]
+
+
+def _scopes(session: Session, region_name: Optional[str]) -> Iterator[_Scope]:
+    """The named market, then the named region and each wider one below 全国, then national."""
+    if region_name:
+        market = find_market(session, region_name)
+        if market is not None:
+            yield _Scope([market.id], region_name)
+        region = find_region(session, region_name)
+        if region is not None:
+            for scope in ancestors(region):
+                if scope.parent_id is None:
+                    break  # the root is 全国: answered as national
+                market_ids = _market_ids_in(session, scope)
+                if market_ids:
+                    yield _Scope(market_ids, region_name if scope.id == region.id else scope.name)
+    yield _Scope(None, None)
+
+
+def _answering_record(
+    session: Session, product: Product, region_name: Optional[str]
+) -> Optional[Tuple[PriceRecord, _Scope]]:
+    """The record that answers for the region (or the nearest wider scope that has one), and that scope."""
+    for scope in _scopes(session, region_name):
+        record = _newest_record(session, product, scope.market_ids)
+        if record is not None:
+            return record, scope
+    return None
 
 
 def latest_price(
@@ -105,27 +177,11 @@ def latest_price(
     """
     today = today or dt.date.today()
     product = find_product(session, product_name)
-    if product is None:
+    found = _answering_record(session, product, region_name) if product is not None else None
+    if found is None:
         return None
-    if region_name:
-        market = find_market(session, region_name)
-        if market is not None:
-            record = _newest_record(session, product, [market.id])
-            if record is not None:
-                return LatestPrice(quote_from_record(record, unit, today), region_name, region_name)
-        region = find_region(session, region_name)
-        if region is not None:
-            for scope in ancestors(region):
-                if scope.parent_id is None:
-                    break  # the root is 全国: answered below as national
-                record = _newest_record(session, product, _market_ids_in(session, scope))
-                if record is not None:
-                    answered = region_name if scope.id == region.id else scope.name
-                    return LatestPrice(quote_from_record(record, unit, today), region_name, answered)
-    record = _newest_record(session, product, None)
-    if record is None:
-        return None
-    return LatestPrice(quote_from_record(record, unit, today), region_name or None, None)
+    record, scope = found
+    return LatestPrice(quote_from_record(record, unit, today), region_name or None, scope.answered_region)
 
 
 def products_with_prices(session: Session, limit: int = 5, category: Optional[str] = None) -> List[str]:
@@ -136,3 +192,250 @@ def products_with_prices(session: Session, limit: int = 5, category: Optional[st
     else:
         query = query.order_by(Product.name)
     return list(session.scalars(query.limit(limit)).all())
+
+
+# A change smaller than this, either way, is reported as flat: day-to-day noise, not a trend.
+FLAT_THRESHOLD_PERCENT = Decimal("1")
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One day of a trend: the date and the representative price in the asked unit."""
+
+    report_date: dt.date
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class PriceTrend:
+    """The answer to "X 最近涨了还是跌了": one market's series over a window, first and last points."""
+
+    product: str
+    market: str
+    market_kind: str
+    source: str
+    unit: str
+    direction: str  # "up", "down" or "flat"
+    # (last - first) / first in percent, to one decimal; None when the first price is zero.
+    change_percent: Optional[Decimal]
+    first: TrendPoint
+    last: TrendPoint
+    points: List[TrendPoint]
+    # Days since the last point, as PriceQuote.age_days.
+    age_days: int
+    requested_region: Optional[str]
+    answered_region: Optional[str]
+
+    @property
+    def enough_data(self) -> bool:
+        """False when the window holds a single day, so there is nothing to compare."""
+        return len(self.points) > 1
+
+    @property
+    def fell_back(self) -> bool:
+        """True when the farmer named a region but the series comes from a wider one."""
+        return self.requested_region is not None and self.answered_region != self.requested_region
+
+
+def _percent(first: Decimal, last: Decimal) -> Optional[Decimal]:
+    if first == 0:
+        return None
+    return ((last - first) / first * 100).quantize(Decimal("0.1"))
+
+
+def _direction(change: Optional[Decimal], first: Decimal, last: Decimal) -> str:
+    if change is None:
+        return "flat" if last == first else ("up" if last > first else "down")
+    if abs(change) < FLAT_THRESHOLD_PERCENT:
+        return "flat"
+    return "up" if change > 0 else "down"
+
+
+def price_trend(
+    session: Session,
+    product_name: str,
+    region_name: Optional[str] = None,
+    days: Optional[int] = 30,
+    records: Optional[int] = None,
+    unit: str = DEFAULT_ASKED_UNIT,
+    today: Optional[dt.date] = None,
+) -> Optional[PriceTrend]:
+    """Whether a price goes up, down or flat: over `days` up to the newest record, or over the last `records`.
+
+    The series is the one market and source that latest_price would answer from (with the same
+    region fallback), so the trend never mixes a production-area price with a city's retail
+    market. The window ends at the newest record, not today, so an old series still has a
+    trend; `age_days` says how old it is. Returns None when the product is unknown or has no price.
+    """
+    today = today or dt.date.today()
+    product = find_product(session, product_name)
+    found = _answering_record(session, product, region_name) if product is not None else None
+    if found is None:
+        return None
+    newest, scope = found
+    series = select(
+        PriceRecord.report_date, PriceRecord.min_price, PriceRecord.avg_price, PriceRecord.max_price
+    ).where(
+        PriceRecord.product_id == product.id,
+        PriceRecord.market_id == newest.market_id,
+        PriceRecord.source == newest.source,
+    )
+    if records is not None:
+        series = series.order_by(PriceRecord.report_date.desc()).limit(max(records, 1))
+    else:
+        since = newest.report_date - dt.timedelta(days=max(days or 0, 0))
+        series = series.where(PriceRecord.report_date >= since).order_by(PriceRecord.report_date.desc())
+    points: List[TrendPoint] = []
+    for report_date, low, average, high in session.execute(series):
+        value = representative_price(low, average, high)
+        if value is not None:
+            points.append(TrendPoint(report_date, convert_price(value, product.unit, unit)))
+    points.reverse()
+    first, last = points[0], points[-1]
+    change = _percent(first.price, last.price)
+    return PriceTrend(
+        product=product.name,
+        market=newest.market.name,
+        market_kind=newest.market.kind,
+        source=newest.source,
+        unit=unit,
+        direction=_direction(change, first.price, last.price),
+        change_percent=change,
+        first=first,
+        last=last,
+        points=points,
+        age_days=(today - last.report_date).days,
+        requested_region=region_name or None,
+        answered_region=scope.answered_region,
+    )
+
+
+# Kinds that are places a farmer can sell at; averages are reference figures, not markets.
+_SELLING_KINDS = ("批发市场", "收购点", "集市")
+
+
+@dataclass(frozen=True)
+class MarketComparison:
+    """The answer to "哪里卖得贵": each market's newest price, the extremes, and region vs national."""
+
+    product: str
+    unit: str
+    # Each market's newest record within the window, highest first.
+    quotes: List[PriceQuote]
+    highest: Optional[PriceQuote]
+    lowest: Optional[PriceQuote]
+    # The national figure: the official national average when one is recorded, else the mean of all markets.
+    national_price: Optional[Decimal]
+    national_basis: str
+    # Mean of the markets in the farmer's region (or the nearest wider region that has any).
+    regional_price: Optional[Decimal]
+    regional_quotes: List[PriceQuote]
+    # (regional - national) / national in percent, to one decimal.
+    regional_vs_national_percent: Optional[Decimal]
+    requested_region: Optional[str]
+    answered_region: Optional[str]
+
+    @property
+    def fell_back(self) -> bool:
+        """True when the farmer named a region but the regional figure comes from a wider one."""
+        return self.requested_region is not None and self.answered_region != self.requested_region
+
+
+def _mean(values: List[Decimal]) -> Optional[Decimal]:
+    # Four places, the precision prices are stored with.
+    return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.0001")) if values else None
+
+
+def compare_markets(
+    session: Session,
+    product_name: str,
+    region_name: Optional[str] = None,
+    unit: str = DEFAULT_ASKED_UNIT,
+    today: Optional[dt.date] = None,
+    window_days: int = 7,
+) -> Optional[MarketComparison]:
+    """Compare a product's newest price across markets: highest, lowest, and the farmer's region against national.
+
+    Each market contributes its newest record from the `window_days` before the product's newest
+    record, so a market that stopped reporting long ago is not compared with today's prices.
+    Returns None when the product is unknown or has no price.
+    """
+    today = today or dt.date.today()
+    product = find_product(session, product_name)
+    if product is None:
+        return None
+    newest = session.scalar(select(func.max(PriceRecord.report_date)).where(PriceRecord.product_id == product.id))
+    if newest is None:
+        return None
+    ranked = (
+        select(
+            PriceRecord.id,
+            func.row_number()
+            .over(partition_by=PriceRecord.market_id, order_by=(PriceRecord.report_date.desc(), PriceRecord.id.desc()))
+            .label("rank"),
+        )
+        .where(
+            PriceRecord.product_id == product.id,
+            PriceRecord.report_date >= newest - dt.timedelta(days=window_days),
+        )
+        .subquery()
+    )
+    rows = session.scalars(
+        select(PriceRecord)
+        .join(PriceRecord.market)
+        .options(contains_eager(PriceRecord.market))
+        .join(ranked, ranked.c.id == PriceRecord.id)
+        .where(ranked.c.rank == literal(1))
+    ).all()
+    quotes: Dict[int, PriceQuote] = {record.market_id: quote_from_record(record, unit, today) for record in rows}
+    values: Dict[int, Decimal] = {}
+    for market_id, quote in quotes.items():
+        value = representative_price(quote.min_price, quote.avg_price, quote.max_price)
+        if value is not None:
+            values[market_id] = value
+    selling = sorted(
+        (i for i, quote in quotes.items() if quote.market_kind in _SELLING_KINDS and i in values),
+        key=lambda market_id: values[market_id],
+        reverse=True,
+    )
+    national_ids = [market_id for market_id, quote in quotes.items() if quote.market_kind == "全国均价"]
+    if national_ids and any(market_id in values for market_id in national_ids):
+        national_id = max((i for i in national_ids if i in values), key=lambda i: quotes[i].report_date)
+        national_price: Optional[Decimal] = values[national_id]
+        national_basis = quotes[national_id].market
+    else:
+        national_price = _mean([values[market_id] for market_id in selling])
+        national_basis = "各市场平均"
+
+    regional_ids: List[int] = []
+    answered: Optional[str] = None
+    if region_name:
+        for scope in _scopes(session, region_name):
+            if scope.market_ids is None:
+                break
+            in_scope: Set[int] = set(scope.market_ids)
+            regional_ids = [market_id for market_id in selling if market_id in in_scope]
+            if regional_ids:
+                answered = scope.answered_region
+                break
+    regional_price = _mean([values[market_id] for market_id in regional_ids])
+    difference = (
+        _percent(national_price, regional_price)
+        if regional_price is not None and national_price is not None
+        else None
+    )
+    ordered = sorted(quotes, key=lambda market_id: values.get(market_id, Decimal(-1)), reverse=True)
+    return MarketComparison(
+        product=product.name,
+        unit=unit,
+        quotes=[quotes[market_id] for market_id in ordered],
+        highest=quotes[selling[0]] if selling else None,
+        lowest=quotes[selling[-1]] if selling else None,
+        national_price=national_price,
+        national_basis=national_basis,
+        regional_price=regional_price,
+        regional_quotes=[quotes[market_id] for market_id in regional_ids],
+        regional_vs_national_percent=difference,
+        requested_region=region_name or None,
+        answered_region=answered,
+    )

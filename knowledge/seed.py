@@ -15,9 +15,10 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from knowledge.article_entry import article_input, check_article, save_article
 from knowledge.lookup import find_region
 from knowledge.models import Article, Market, PriceRecord, Product, ProductAlias, Region, TopicAlias
-from knowledge.price_entry import PriceInput, check_price, save_price
+from knowledge.price_entry import LookupCache, PriceInput, check_price, save_price
 
 logger = logging.getLogger(__name__)
 SEED_DIR = Path(__file__).resolve().parent / "seed"
@@ -96,6 +97,7 @@ def _seed_prices(session: Session, report: SeedReport, today: dt.date) -> None:
             select(PriceRecord.product_id, PriceRecord.market_id, PriceRecord.report_date, PriceRecord.source)
         )
     }
+    cache = LookupCache(session)
     for number, item in enumerate(_load("prices.yml"), start=1):
         check = check_price(
             session,
@@ -112,6 +114,7 @@ def _seed_prices(session: Session, report: SeedReport, today: dt.date) -> None:
                 note=item.get("note"),
             ),
             today=today,
+            cache=cache,
         )
         if check.price is None:
             raise SeedError(f"prices.yml entry {number} is invalid: {'; '.join(check.errors)}")
@@ -123,7 +126,7 @@ def _seed_prices(session: Session, report: SeedReport, today: dt.date) -> None:
         report.prices += 1
 
 
-def _seed_articles(session: Session, report: SeedReport) -> None:
+def _seed_articles(session: Session, report: SeedReport, today: dt.date) -> None:
     path = SEED_DIR / "articles.yml"
     if not path.exists():
         return
@@ -133,34 +136,18 @@ def _seed_articles(session: Session, report: SeedReport) -> None:
             if session.scalars(select(TopicAlias).where(TopicAlias.alias == alias)).first() is None:
                 session.add(TopicAlias(alias=alias, topic=topic))
                 report.topic_aliases += 1
-    for item in data.get("articles") or []:
+    for number, item in enumerate(data.get("articles") or [], start=1):
         found = session.scalars(
-            select(Article).where(Article.topic == item["topic"], Article.title == item["title"])
+            select(Article.id).where(Article.topic == item["topic"], Article.title == item["title"])
         ).first()
         if found is not None:
             continue
-        region = None
-        if item.get("region"):
-            region = find_region(session, item["region"])
-            if region is None:
-                raise SeedError(f"articles.yml: unknown region {item['region']!r} in {item['title']!r}")
-        session.add(
-            Article(
-                category=item["category"],
-                topic=item["topic"],
-                title=item["title"],
-                questions="\n".join(item.get("questions") or []),
-                answer=item["answer"].strip(),
-                region=region,
-                doc_number=item.get("doc_number"),
-                source=item["source"],
-                published_on=item.get("published_on"),
-                effective_on=item.get("effective_on"),
-                confidence=item.get("confidence", "V"),
-                status=item.get("status", "published"),
-                updated_by=SEED_AUTHOR,
-            )
-        )
+        check = check_article(session, article_input(item), today=today)
+        if check.article is None:
+            reasons = "; ".join(check.errors)
+            raise SeedError(f"articles.yml entry {number} ({item.get('title')!r}) is invalid: {reasons}")
+        # save_article also indexes the article for search, in this same transaction.
+        save_article(session, check.article, author=SEED_AUTHOR)
         report.articles += 1
     session.flush()
 
@@ -171,6 +158,7 @@ def seed(session: Session, today: Optional[dt.date] = None) -> SeedReport:
     _seed_region(session, _load("regions.yml"), None, report)
     _seed_products(session, report)
     _seed_markets(session, report)
-    _seed_prices(session, report, today or dt.date.today())
-    _seed_articles(session, report)
+    today = today or dt.date.today()
+    _seed_prices(session, report, today)
+    _seed_articles(session, report, today)
     return report

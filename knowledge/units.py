@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Dict
 
 # Kilograms in one of each weight unit. A price per unit U is the price per kg times KG_PER[U].
@@ -24,6 +25,8 @@ class UnknownUnitError(ValueError):
     """A unit we cannot convert; the message is plain Chinese for officers."""
 
 
+# Imports normalise the same few spellings hundreds of thousands of times.
+@lru_cache(maxsize=512)
 def normalise_unit(unit: str) -> str:
     """Canonical spelling of a price unit: '元/斤', '元/公斤', '元/50公斤' …"""
     text = (unit or "").strip().replace(" ", "").replace("／", "/").replace("每", "/")

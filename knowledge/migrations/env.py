@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from knowledge.migrate import include_name
 from knowledge.models import Base
 
 config = context.config
@@ -18,6 +19,7 @@ def run_migrations_online() -> None:
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,377 @@
+"""Search over published policy and insurance articles, and the full-text index behind it.
+
+Chinese has no spaces, so jieba segments every text (articles when they are written, questions
+when they are asked) and the database's own engine does the matching and ranking: an FTS5
+virtual table on SQLite, a tsvector column with a GIN index on PostgreSQL (migration 0002). Both
+sides go through the same `segment`, so what was indexed is what a question can reach.
+
+Folk terms ("粮补", "新农合") are rewritten into the official topic they stand for (TopicAlias)
+before segmenting, so a farmer's word reaches the article filed under the official name.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, selectinload
+
+from knowledge.lookup import ancestors, find_region
+from knowledge.migrate import SEARCH_INDEX_TABLE
+from knowledge.models import Article, Region, TopicAlias
+
+logger = logging.getLogger(__name__)
+
+# Official terms jieba's default dictionary would cut apart. cut_for_search still emits the
+# sub-words too, so adding a word here only adds index terms and never breaks older rows.
+DOMAIN_WORDS = (
+    "耕地地力保护补贴", "最低收购价", "托市收购", "城乡居民养老保险", "城乡居民基本养老保险",
+    "城乡居民医保", "城乡居民基本医疗保险", "大病保险", "异地就医", "农机购置与应用补贴",
+    "农机购置补贴", "报废更新", "生产者补贴", "完全成本保险", "种植收入保险", "二轮延包",
+    "土地承包", "基础养老金", "个人账户", "缴费档次", "一卡通", "一折通", "新农合", "新农保",
+    "合作医疗", "老年金", "粮补", "保护价", "托市价", "种粮补贴", "植保无人机", "采棉机",
+    "谷物烘干机", "抛秧机", "色选机", "磨粉机", "确权", "抛荒", "补缴", "协办员", "医保经办",
+)
+# Particles and pronouns that only add noise to an OR query; question words (多少, 什么时候)
+# stay, because they tell the "how much" article from the "when" article.
+STOPWORDS = frozenset((
+    "的", "了", "吗", "呢", "啊", "吧", "呀", "哦", "嘛", "哈", "么", "我", "你", "他", "她", "俺", "咱",
+    "我们", "你们", "咱们", "请问", "一下", "那", "这", "就", "都", "也", "还", "个", "是",
+))
+# How much more an article for the farmer's own region weighs than a national one of the same
+# relevance: enough to put it first on the same question, not enough to lift an unrelated one.
+# When the farmer's region is unknown, national articles weigh this much more than regional ones,
+# which may not apply to them.
+REGION_BOOST = 2.0
+# FTS5 column weights (title, questions, answer, topic) for bm25.
+_FTS5_WEIGHTS = (4.0, 3.0, 1.0, 4.0)
+_WORD = re.compile(r"\w+")
+
+_tokenizer_lock = threading.Lock()
+_tokenizer = None
+_converter = None
+
+AliasTable = Sequence[Tuple[str, str]]
+# Every statement below names the index table through this constant and passes the farmer's
+# words only as bound parameters, hence the S608 exemptions.
+
+
+def _jieba():
+    """A private jieba tokenizer (the global one belongs to Rasa's JiebaTokenizer), built once."""
+    global _tokenizer
+    if _tokenizer is None:
+        with _tokenizer_lock:
+            if _tokenizer is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                for word in DOMAIN_WORDS:
+                    tokenizer.add_word(word, freq=20000)
+                _tokenizer = tokenizer
+    return _tokenizer
+
+
+def _to_simplified(value: str) -> str:
+    global _converter
+    if _converter is None:
+        import opencc
+
+        _converter = opencc.OpenCC("t2s")
+    return _converter.convert(value)
+
+
+def normalise(value: str) -> str:
+    """Full-width to half-width, traditional to simplified, lower case: one form for index and query."""
+    return _to_simplified(unicodedata.normalize("NFKC", value or "")).lower()
+
+
+def segment(value: str) -> List[str]:
+    """The search terms of a text: jieba's search-mode words, without punctuation and particles."""
+    words: List[str] = []
+    for word in _jieba().cut_for_search(normalise(value)):
+        for part in _WORD.findall(word):
+            if part not in STOPWORDS:
+                words.append(part)
+    return words
+
+
+def _joined(value: Optional[str]) -> str:
+    return " ".join(segment(value or ""))
+
+
+# --- keeping the index in step -----------------------------------------------------------------
+
+def _index_rows(articles: Iterable[Article]) -> List[Dict[str, object]]:
+    return [
+        {
+            "id": article.id,
+            "title": _joined(article.title),
+            "questions": _joined(article.questions),
+            "answer": _joined(article.answer),
+            "topic": _joined(article.topic),
+        }
+        for article in articles
+        if article.status == "published"
+    ]
+
+
+def _write_index_rows(session: Session, rows: List[Dict[str, object]]) -> None:
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        statement = text(
+            f"INSERT INTO {SEARCH_INDEX_TABLE} (rowid, title, questions, answer, topic) "  # noqa: S608
+            "VALUES (:id, :title, :questions, :answer, :topic)"
+        )
+    else:
+        # Title and topic weigh most (A), then the question forms (B), then the answer (C).
+        statement = text(
+            f"INSERT INTO {SEARCH_INDEX_TABLE} (article_id, document) VALUES (:id, "  # noqa: S608
+            "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :topic), 'A') "
+            "|| setweight(to_tsvector('simple', :questions), 'B') || setweight(to_tsvector('simple', :answer), 'C'))"
+        )
+    session.execute(statement, rows)
+
+
+def _delete_index_rows(session: Session, article_ids: List[int]) -> None:
+    key = "rowid" if session.get_bind().dialect.name == "sqlite" else "article_id"
+    statement = text(f"DELETE FROM {SEARCH_INDEX_TABLE} WHERE {key} = :id")  # noqa: S608
+    session.execute(statement, [{"id": i} for i in article_ids])
+
+
+def index_article(session: Session, article: Article) -> None:
+    """Bring one article's index entry in line with it: indexed when published, absent otherwise.
+
+    Every path that writes an article (seed, import, console) calls this in the same transaction.
+    """
+    session.flush()
+    _delete_index_rows(session, [article.id])
+    _write_index_rows(session, _index_rows([article]))
+
+
+def rebuild_search_index(session: Session, batch_size: int = 500) -> int:
+    """Re-segment and re-index every published article; returns how many were indexed."""
+    session.flush()
+    session.execute(text(f"DELETE FROM {SEARCH_INDEX_TABLE}"))  # noqa: S608
+    indexed = 0
+    query = select(Article).where(Article.status == "published").order_by(Article.id)
+    for batch in session.scalars(query.execution_options(yield_per=batch_size)).partitions():
+        rows = _index_rows(batch)
+        _write_index_rows(session, rows)
+        indexed += len(rows)
+    logger.info("Search index rebuilt: %d published articles", indexed)
+    return indexed
+
+
+def ensure_search_index(session: Session) -> int:
+    """Rebuild the index when it does not hold exactly the published articles (after migration 0002)."""
+    published = session.scalar(select(func.count(Article.id)).where(Article.status == "published")) or 0
+    indexed = session.scalar(text(f"SELECT count(*) FROM {SEARCH_INDEX_TABLE}")) or 0  # noqa: S608
+    if published == indexed:
+        return 0
+    return rebuild_search_index(session)
+
+
+# --- folk terms --------------------------------------------------------------------------------
+
+def topic_aliases(session: Session) -> List[Tuple[str, str]]:
+    """Every (folk term, official topic), longest term first so 农村养老保险 wins over 养老保险."""
+    rows = session.execute(select(TopicAlias.alias, TopicAlias.topic)).all()
+    return sorted(((normalise(alias), topic) for alias, topic in rows), key=lambda row: -len(row[0]))
+
+
+def resolve_topic(session: Session, term: str) -> Optional[str]:
+    """The official topic a folk term or official name stands for (粮补 → 耕地地力保护补贴), if any."""
+    wanted = normalise(term).strip()
+    for alias, topic in topic_aliases(session):
+        if alias == wanted:
+            return topic
+    known = session.scalars(select(Article.topic).where(Article.topic == term.strip()).limit(1)).first()
+    return known
+
+
+def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str]]:
+    """Rewrite folk terms in a question into their official topics; returns the text and the topics reached."""
+    text = normalise(question)
+    table = {alias: topic for alias, topic in aliases if alias}
+    if not table:
+        return text, []
+    # The official names match too, as themselves, so that the alias 收购价 inside 最低收购价
+    # is not taken for a folk term.
+    official = {normalise(topic): topic for topic in set(table.values())}
+    for name, topic in official.items():
+        table.setdefault(name, topic)
+    # One pass, longest first, so a topic just written in (完全成本保险和种植收入保险) is never
+    # rewritten again by a shorter alias it contains (种植收入保险).
+    pattern = re.compile("|".join(re.escape(alias) for alias in sorted(table, key=len, reverse=True)))
+    reached: List[str] = []
+
+    def replace(match: "re.Match[str]") -> str:
+        word = match.group(0)
+        topic = table[word]
+        if word in official:
+            return f" {word} "
+        if topic not in reached:
+            reached.append(topic)
+        return f" {topic} "
+
+    return pattern.sub(replace, text), reached
+
+
+# --- search ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ArticleHit:
+    """One search result, with everything an answer needs to cite its source."""
+
+    article_id: int
+    category: str
+    topic: str
+    title: str
+    answer: str
+    doc_number: Optional[str]
+    source: str
+    published_on: Optional[dt.date]
+    effective_on: Optional[dt.date]
+    # Name of the region the article is written for; None means national.
+    region: Optional[str]
+    confidence: str
+    # The engine's relevance with the region weighting; comparable only within one search.
+    score: float
+    # Share of the question's search terms found in the article (0–1), comparable across
+    # searches and backends: a low value means the best hit answers only part of the question.
+    coverage: float = 1.0
+    # The official topic a folk term in the question was rewritten to, when one was.
+    via_folk_term: Optional[str] = None
+
+
+def _region_chain(session: Session, region: Union[str, Region, None]) -> List[int]:
+    """Ids of the farmer's region and its ancestors below 全国 (national articles have no region)."""
+    if region is None or region == "":
+        return []
+    found = find_region(session, region) if isinstance(region, str) else region
+    if found is None:
+        return []
+    return [scope.id for scope in ancestors(found) if scope.parent_id is not None]
+
+
+def _match_sqlite(session: Session, terms: List[str], chain: List[int], limit: int) -> List[Tuple[int, float]]:
+    # Terms are \w+ only, so quoting them is enough to keep FTS5 syntax out of a farmer's text.
+    match = " OR ".join(f'"{term}"' for term in terms)
+    weights = ", ".join(str(weight) for weight in _FTS5_WEIGHTS)
+    boost = _region_boost_sql(chain)
+    statement = text(
+        f"SELECT a.id, -bm25({SEARCH_INDEX_TABLE}, {weights}) * {boost} AS relevance "  # noqa: S608
+        f"FROM {SEARCH_INDEX_TABLE} JOIN article a ON a.id = {SEARCH_INDEX_TABLE}.rowid "
+        f"WHERE {SEARCH_INDEX_TABLE} MATCH :match AND a.status = 'published' AND {_region_filter_sql(chain)} "
+        "ORDER BY relevance DESC, a.id LIMIT :limit"
+    )
+    return [(row[0], float(row[1])) for row in session.execute(statement, {"match": match, "limit": limit})]
+
+
+def _match_postgresql(session: Session, terms: List[str], chain: List[int], limit: int) -> List[Tuple[int, float]]:
+    query = " | ".join(terms)
+    boost = _region_boost_sql(chain)
+    statement = text(
+        f"SELECT a.id, ts_rank(f.document, q.query) * {boost} AS relevance "  # noqa: S608
+        f"FROM {SEARCH_INDEX_TABLE} f JOIN article a ON a.id = f.article_id, "
+        "to_tsquery('simple', :query) AS q(query) "
+        f"WHERE f.document @@ q.query AND a.status = 'published' AND {_region_filter_sql(chain)} "
+        "ORDER BY relevance DESC, a.id LIMIT :limit"
+    )
+    return [(row[0], float(row[1])) for row in session.execute(statement, {"query": query, "limit": limit})]
+
+
+def _region_boost_sql(chain: List[int]) -> str:
+    # Ids come from our own Region rows (integers), so inlining them is safe and keeps one plan.
+    if not chain:
+        return f"(CASE WHEN a.region_id IS NULL THEN {REGION_BOOST} ELSE 1.0 END)"
+    return f"(CASE WHEN a.region_id IN ({', '.join(str(int(i)) for i in chain)}) THEN {REGION_BOOST} ELSE 1.0 END)"
+
+
+def _region_filter_sql(chain: List[int]) -> str:
+    # A farmer with a known region sees national articles and those of their own region chain,
+    # never another province's rules; without a region every article is a candidate.
+    if not chain:
+        return "1 = 1"
+    return f"(a.region_id IS NULL OR a.region_id IN ({', '.join(str(int(i)) for i in chain)}))"
+
+
+def search_articles(
+    session: Session,
+    question: str,
+    region: Union[str, Region, None] = None,
+    limit: int = 5,
+    aliases: Optional[AliasTable] = None,
+) -> List[ArticleHit]:
+    """Published articles that answer `question`, best first; the farmer's own region's articles rank first.
+
+    `aliases` may pass a cached `topic_aliases(session)` to save one query per search.
+    """
+    rewritten, reached = expand_folk_terms(question, aliases if aliases is not None else topic_aliases(session))
+    terms = list(dict.fromkeys(segment(rewritten)))
+    if not terms:
+        return []
+    chain = _region_chain(session, region)
+    if session.get_bind().dialect.name == "sqlite":
+        ranked = _match_sqlite(session, terms, chain, limit)
+    else:
+        ranked = _match_postgresql(session, terms, chain, limit)
+    if not ranked:
+        return []
+    articles = {
+        article.id: article
+        for article in session.scalars(
+            select(Article).where(Article.id.in_([i for i, _ in ranked])).options(selectinload(Article.region))
+        )
+    }
+    wanted = set(terms)
+    hits = []
+    for article_id, relevance in ranked:
+        article = articles[article_id]
+        found = set(segment(" ".join((article.title, article.topic, article.questions, article.answer))))
+        hits.append(
+            hit_from_article(
+                article,
+                score=round(relevance, 6),
+                coverage=round(len(wanted & found) / len(wanted), 3),
+                via_folk_term=article.topic if article.topic in reached else None,
+            )
+        )
+    return hits
+
+
+def hit_from_article(
+    article: Article, score: float = 1.0, coverage: float = 1.0, via_folk_term: Optional[str] = None
+) -> ArticleHit:
+    """An article in the shape search returns it (for callers that already know which article they want)."""
+    return ArticleHit(
+        article_id=article.id,
+        category=article.category,
+        topic=article.topic,
+        title=article.title,
+        answer=article.answer,
+        doc_number=article.doc_number,
+        source=article.source,
+        published_on=article.published_on,
+        effective_on=article.effective_on,
+        region=article.region.name if article.region is not None else None,
+        confidence=article.confidence,
+        score=score,
+        coverage=coverage,
+        via_folk_term=via_folk_term,
+    )
+
+
+def published_article(session: Session, article_id: int) -> Optional[ArticleHit]:
+    """A published article by id, as a hit (e.g. for a "不是这个？" button); None if missing or a draft."""
+    article = session.get(Article, article_id)
+    if article is None or article.status != "published":
+        return None
+    return hit_from_article(article)
