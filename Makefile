@@ -13,6 +13,10 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# Progress bars of training epochs flood CI logs; keep them for people at a terminal.
+ifdef CI
+export TQDM_DISABLE := 1
+endif
 
 # What a model is trained from; a change to any of these retrains on the next `make setup`.
 TRAINING_INPUTS := config.yml domain.yml $(shell find data nlu -type f \( -name '*.yml' -o -name '*.txt' -o -name '*.py' \) 2>/dev/null | sort)
