@@ -2,27 +2,53 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import sys
+from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from knowledge import migrate
+from knowledge.accounts import AccountError, create_account
+from knowledge.articles import ensure_search_index, rebuild_search_index
 from knowledge.db import make_engine, make_session_factory, session_scope
 from knowledge.dictionary import export_dictionary
+from knowledge.importing import (
+    ImportFileError,
+    ImportReport,
+    export_articles,
+    export_prices,
+    import_articles,
+    import_prices,
+)
 from knowledge.models import Account, Article, Market, PriceRecord, Product, Region
 from knowledge.seed import seed
-from settings import load_settings
+from settings import VAR_DIR, load_settings
 
 logger = logging.getLogger("knowledge")
 
+# Exit codes: 1 the file has bad rows (nothing written), 2 the file cannot be read at all.
+EXIT_BAD_ROWS = 1
+EXIT_UNREADABLE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _default_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
 
 def cmd_migrate(args: argparse.Namespace, factory: sessionmaker) -> int:
-    """Bring the schema to the newest migration."""
+    """Bring the schema to the newest migration (and fill the article search index if it is behind)."""
     migrate.upgrade(factory.kw["bind"])
-    print("知识库结构已是最新 (migrated to head)")
+    with session_scope(factory) as session:
+        indexed = ensure_search_index(session)
+    print("知识库结构已是最新 (migrated to head)" + (f"，重建搜索索引 {indexed} 篇" if indexed else ""))
     return 0
 
 
@@ -60,11 +86,106 @@ def cmd_export_dictionary(args: argparse.Namespace, factory: sessionmaker) -> in
     return 0
 
 
+def _run_import(
+    factory: sessionmaker, path: Path, actor: str, importer: Callable[..., ImportReport], what: str
+) -> int:
+    if not path.is_file():
+        print(f"找不到文件：{path}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    session = factory()
+    try:
+        report = importer(session, path, actor)
+        if not report.ok:
+            session.rollback()
+            bad = len(report.problems)
+            print(f"导入失败：{path.name} 有 {bad} 行有问题，没有写入任何数据。请改好后重新导入：", file=sys.stderr)
+            for problem in report.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_BAD_ROWS
+        session.commit()
+    except ImportFileError as error:
+        session.rollback()
+        print(f"导入失败：{error}。没有写入任何数据。", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except KeyboardInterrupt:
+        session.rollback()
+        print("导入已中断，没有写入任何数据。", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    extra = f"，新建市场 {len(report.new_markets)} 个：{'、'.join(report.new_markets)}" if report.new_markets else ""
+    print(f"导入成功：{what} {report.rows} 行，新增 {report.created}，更新 {report.updated}{extra}。")
+    return 0
+
+
+def cmd_import_prices(args: argparse.Namespace, factory: sessionmaker) -> int:
+    """Import prices from CSV (UTF-8/GBK) or .xlsx, all or nothing."""
+    return _run_import(factory, Path(args.file), args.actor, import_prices, "价格")
+
+
+def cmd_import_articles(args: argparse.Namespace, factory: sessionmaker) -> int:
+    """Import policy/insurance articles from CSV, .xlsx or YAML, all or nothing."""
+    return _run_import(factory, Path(args.file), args.actor, import_articles, "文章")
+
+
+def cmd_export(args: argparse.Namespace, factory: sessionmaker) -> int:
+    """Export prices and articles to CSV (UTF-8 with BOM, the import layout)."""
+    out = Path(args.out)
+    with session_scope(factory) as session:
+        prices = export_prices(session, out / "prices.csv")
+        articles = export_articles(session, out / "articles.csv")
+    print(f"已导出 价格 {prices} 行 → {out / 'prices.csv'}，文章 {articles} 篇 → {out / 'articles.csv'}")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> Optional[str]:
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    first = getpass.getpass("密码 password: ")
+    second = getpass.getpass("再输一次 again: ")
+    if first != second:
+        print("两次输入的密码不一样。", file=sys.stderr)
+        return None
+    return first
+
+
+def cmd_create_user(args: argparse.Namespace, factory: sessionmaker) -> int:
+    """Create a console account (admin/officer/reviewer); the password is prompted for or read from stdin."""
+    password = _read_password(args)
+    if password is None:
+        return EXIT_BAD_ROWS
+    try:
+        with session_scope(factory) as session:
+            create_account(session, args.username, password, args.role, args.region, args.display_name, args.actor)
+    except AccountError as error:
+        print(f"没有创建账号：{error}", file=sys.stderr)
+        return EXIT_BAD_ROWS
+    print(f"账号已创建：{args.username}（{args.role}）")
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace, factory: sessionmaker) -> int:
+    """Rebuild the article search index from the articles."""
+    with session_scope(factory) as session:
+        count = rebuild_search_index(session)
+    print(f"搜索索引已重建：{count} 篇已发布文章")
+    return 0
+
+
 COMMANDS: Dict[str, Callable[[argparse.Namespace, sessionmaker], int]] = {
     "migrate": cmd_migrate,
     "seed": cmd_seed,
     "stats": cmd_stats,
     "export-dictionary": cmd_export_dictionary,
+    "import-prices": cmd_import_prices,
+    "import-articles": cmd_import_articles,
+    "export": cmd_export,
+    "create-user": cmd_create_user,
+    "reindex": cmd_reindex,
 }
 
 
@@ -73,8 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m knowledge", description="乡信 knowledge base")
     parser.add_argument("--db", help="database URL (default: KNOWLEDGE_DB_URL or var/knowledge.db)")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, handler in COMMANDS.items():
-        commands.add_parser(name, help=(handler.__doc__ or "").strip())
+    sub = {name: commands.add_parser(name, help=(handler.__doc__ or "").strip()) for name, handler in COMMANDS.items()}
+    actor_help = "who is importing, for the audit log (default: cli:<login name>)"
+    for name in ("import-prices", "import-articles"):
+        sub[name].add_argument("file", help="CSV, .xlsx" + (" or YAML" if name == "import-articles" else ""))
+        sub[name].add_argument("--actor", default=_default_actor(), help=actor_help)
+    sub["export"].add_argument("--out", default=str(VAR_DIR / "export"), help="folder for prices.csv and articles.csv")
+    user = sub["create-user"]
+    user.add_argument("username")
+    user.add_argument("--role", required=True, choices=Account.ROLES)
+    user.add_argument("--region", help="region the account looks after (required for officers)")
+    user.add_argument("--display-name")
+    user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    user.add_argument("--actor", default=_default_actor(), help=actor_help)
     return parser
 
 
