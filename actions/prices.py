@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import ask_for_feedback
 from actions.knowledge_access import knowledge_session
 from knowledge.lookup import find_product
 from knowledge.prices import LatestPrice, PriceQuote, latest_price, products_with_prices
@@ -86,4 +87,5 @@ class ActionAnswerPrice(Action):
             dispatcher.utter_message(
                 response="utter_price_stale", date=quote.report_date.isoformat(), days=quote.age_days
             )
+        ask_for_feedback(dispatcher, "price")
         return []

@@ -1,0 +1,114 @@
+"""Handing a question to a person (HandoffTicket for the farmer's region), and the two-fallbacks rule."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from actions.farmers import farmer_for
+from actions.knowledge_access import knowledge_session
+from knowledge.lookup import ancestors
+from knowledge.models import Account, HandoffTicket, Region
+
+logger = logging.getLogger(__name__)
+
+# Intents whose message is a request for a person or a reaction, not the question itself.
+_NOT_A_QUESTION = {"request_human", "affirm", "deny", "feedback", "greet", "thank", "goodbye"}
+REPLY_TIME = "信息员一般在工作日8:00–18:00处理，通常1个工作日内"
+
+
+def question_to_hand_over(tracker: Tracker) -> str:
+    """The farmer's last real question before asking for a person (or the request itself)."""
+    latest = (tracker.latest_message.get("text") or "").strip()
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        text = (event.get("text") or "").strip()
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if text and not text.startswith("/") and intent not in _NOT_A_QUESTION:
+            return text
+    return latest if latest and not latest.startswith("/") else "（农户请求人工帮助，未留下具体问题）"
+
+
+def officer_for(session: Session, region: Optional[Region]) -> Optional[Account]:
+    """The active information officer nearest to the region (village, then township, county …)."""
+    if region is None:
+        return None
+    for scope in ancestors(region):
+        officer = session.scalars(
+            select(Account)
+            .where(Account.role == "officer", Account.active.is_(True), Account.region_id == scope.id)
+            .order_by(Account.id)
+        ).first()
+        if officer is not None:
+            return officer
+    return None
+
+
+class ActionRequestHuman(Action):
+    """Opens a HandoffTicket for the farmer's region and tells them who answers and roughly when."""
+
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        question = question_to_hand_over(tracker)
+        with knowledge_session() as session:
+            farmer = farmer_for(session, tracker, tracker.get_slot("region"))
+            officer = officer_for(session, farmer.region)
+            ticket = HandoffTicket(
+                farmer=farmer,
+                question=question[:2000],
+                conversation_id=tracker.sender_id,
+                region=farmer.region,
+                assignee=officer,
+            )
+            session.add(ticket)
+            session.flush()
+            if officer is not None:
+                who = f"{farmer.region.name}的信息员{officer.display_name or officer.username}"
+            elif farmer.region is not None:
+                who = f"{farmer.region.name}的信息员"
+            else:
+                who = "乡镇信息员"
+            ticket_id = ticket.id
+        logger.info("Handoff ticket %s opened for %s", ticket_id, tracker.sender_id)
+        dispatcher.utter_message(
+            response="utter_handoff_created", who=who, ticket=ticket_id, question=question, when=REPLY_TIME + "，"
+        )
+        return []
+
+
+def fallbacks_in_a_row(tracker: Tracker) -> int:
+    """How many of the farmer's latest messages in a row the NLU could not understand."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent != "nlu_fallback":
+            break
+        count += 1
+    return count
+
+
+class ActionHandleFallback(Action):
+    """Asks the farmer to rephrase; the second miss in a row offers a person instead."""
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        if fallbacks_in_a_row(tracker) >= 2:
+            dispatcher.utter_message(response="utter_offer_human")
+        else:
+            dispatcher.utter_message(response="utter_default")
+        return []

@@ -1,0 +1,90 @@
+"""Policy, pension and medical answers: best article cited with its source, "不是这个？" buttons, feedback."""
+import datetime as dt
+
+import pytest
+
+from actions.articles import ActionAnswerMedicalInsurance, ActionAnswerPension, ActionAnswerPolicy
+from knowledge.db import session_scope
+from knowledge.models import Article
+from tests.actions.conftest import make_tracker, message, responses, run_action
+
+articles_module = pytest.importorskip("knowledge.articles")
+
+ARTICLES = [
+    ("policy", "最低收购价", "2025年小麦最低收购价", "2025年小麦最低收购价为每50公斤119元（每斤1.19元）。",
+     "发改价格〔2024〕1405号", "V"),
+    ("policy", "耕地地力保护补贴", "粮补（耕地地力保护补贴）怎么发", "按确权面积打到一卡通，一般6月底前发放。",
+     "财农〔2023〕12号", "V2"),
+    ("policy", "农机购置与应用补贴", "农机购置补贴怎么申请", "自主购机、定额补贴、县级结算、直补到卡。",
+     "农办机〔2024〕3号", "V2"),
+    ("pension", "城乡居民养老保险", "新农保缴费档次和补贴", "缴费档次100元到2000元，政府补贴不低于30元。",
+     "国发〔2014〕8号", "V"),
+    ("medical", "城乡居民医保", "新农合（城乡居民医保）交多少", "2025年度个人缴费400元，财政补助不低于670元。",
+     None, "V2"),
+]
+
+
+@pytest.fixture
+def with_articles(knowledge_factory):
+    with session_scope(knowledge_factory) as session:
+        for category, topic, title, answer, doc_number, confidence in ARTICLES:
+            exists = session.query(Article).filter_by(topic=topic, title=title).first()
+            if exists is None:
+                article = Article(
+                    category=category, topic=topic, title=title, answer=answer, questions=title,
+                    doc_number=doc_number, source="测试来源", published_on=dt.date(2024, 9, 27),
+                    confidence=confidence, status="published",
+                )
+                session.add(article)
+        session.flush()
+        articles_module.rebuild_search_index(session)
+    return knowledge_factory
+
+
+@pytest.mark.parametrize(
+    ("action", "intent", "text", "title_words"),
+    [
+        (ActionAnswerPolicy(), "ask_policy", "小麦最低收购价多少", ("最低收购价",)),
+        (ActionAnswerPolicy(), "ask_policy", "粮补怎么发", ("粮补", "耕地地力")),
+        (ActionAnswerPension(), "ask_pension", "新农保缴费档次有哪些", ("新农保", "养老保险")),
+        (ActionAnswerMedicalInsurance(), "ask_medical_insurance", "新农合交多少", ("新农合", "医保", "医疗")),
+    ],
+)
+async def test_best_article_is_cited(with_articles, action, intent, text, title_words) -> None:
+    dispatcher, events = await run_action(action, make_tracker(intent, text=text))
+    assert events == []
+    answer = message(dispatcher, "utter_article")
+    assert any(word in answer["title"] for word in title_words)
+    assert answer["reference"] and "发布日期" in answer["reference"]
+    assert responses(dispatcher)[-1] == "utter_feedback"
+
+
+async def test_next_best_topics_are_offered_as_buttons(with_articles) -> None:
+    dispatcher, _ = await run_action(ActionAnswerPolicy(), make_tracker("ask_policy", text="补贴怎么申请 发到哪"))
+    sent = responses(dispatcher)
+    assert "utter_article_alternatives" in sent or "utter_article_alternative" in sent
+
+
+async def test_button_with_article_id_shows_that_article(with_articles) -> None:
+    with session_scope(with_articles) as session:
+        article_id = session.query(Article).filter_by(title="农机购置补贴怎么申请").one().id
+    payload = f'/ask_policy{{"article_id":"{article_id}"}}'
+    tracker = make_tracker("ask_policy", entities=[("article_id", str(article_id))], text=payload)
+    dispatcher, _ = await run_action(ActionAnswerPolicy(), tracker)
+    assert "农机" in message(dispatcher, "utter_article")["title"]
+
+
+async def test_uncertain_fact_says_local_notice(with_articles) -> None:
+    with session_scope(with_articles) as session:
+        session.add(Article(category="policy", topic="粮补标准", title="粮补每亩多少", answer="每亩约50–150元。",
+                            source="各省方案", confidence="U", status="published", questions="粮补每亩多少"))
+        session.flush()
+        articles_module.rebuild_search_index(session)
+    dispatcher, _ = await run_action(ActionAnswerPolicy(), make_tracker("ask_policy", text="粮补每亩多少"))
+    answer = message(dispatcher, "utter_article")
+    assert "以当地公示为准" in answer["answer"] + answer["regional_note"]
+
+
+async def test_nothing_found_offers_a_person(with_articles) -> None:
+    dispatcher, _ = await run_action(ActionAnswerPolicy(), make_tracker("ask_policy", text="火星移民签证"))
+    assert responses(dispatcher) == ["utter_article_not_found"]

@@ -1,0 +1,60 @@
+"""Pension estimate: basic pension + account balance ÷ 139, with the assumptions stated."""
+from decimal import Decimal
+
+import pytest
+
+from actions.pension_calculator import ActionCalcPension, basic_pension, estimate, parse_yuan
+from tests.actions.conftest import make_tracker, message, responses, run_action
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("500", Decimal(500)),
+        ("2000块", Decimal(2000)),
+        ("3万", Decimal(30000)),
+        ("1.2", Decimal("1.2")),
+        ("没有", None),
+    ],
+)
+def test_parse_yuan(raw, value) -> None:
+    assert parse_yuan(raw) == value
+
+
+@pytest.mark.parametrize(("year", "basic"), [(2013, 70), (2014, 70), (2024, 123), (2025, 143), (2026, 143)])
+def test_basic_pension_by_year(year, basic) -> None:
+    assert basic_pension(year)[0] == basic
+
+
+def test_estimate_500_for_15_years() -> None:
+    # (500 + 60 subsidy) × 15 = 8400; 8400 / 139 = 60.43; + 143 = 203.43
+    result = estimate(Decimal(500), 15, None, 2025)
+    assert result["balance"] == "8400"
+    assert result["account_part"] == "60.43"
+    assert result["total"] == "203.43"
+    assert "143" in result["assumptions"] and "60元" in result["assumptions"]
+
+
+def test_estimate_from_balance() -> None:
+    result = estimate(None, None, Decimal(13900), 2025)
+    assert result["account_part"] == "100" and result["total"] == "243"
+
+
+def test_missing_years_assumes_fifteen() -> None:
+    assert "15年" in estimate(Decimal(200), None, None, 2025)["assumptions"]
+
+
+@pytest.mark.parametrize(
+    ("entities", "text", "expected"),
+    [
+        ([], "算一下我的养老金", ["utter_ask_pension_inputs"]),
+        ([("amount", "500"), ("years", "15")], "交500交15年能领多少", ["utter_pension_estimate", "utter_feedback"]),
+        ([("amount", "30000")], "个人账户有30000一个月领多少", ["utter_pension_estimate", "utter_feedback"]),
+    ],
+)
+async def test_calc_pension_action(entities, text, expected) -> None:
+    dispatcher, events = await run_action(ActionCalcPension(), make_tracker("calc_pension", entities, text=text))
+    assert responses(dispatcher) == expected
+    assert events == []
+    if "utter_pension_estimate" in expected:
+        assert "不计利息" in message(dispatcher, "utter_pension_estimate")["assumptions"]

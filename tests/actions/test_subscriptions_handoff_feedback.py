@@ -1,0 +1,93 @@
+"""Subscriptions, handoff tickets, the two-fallbacks rule and 👍/👎 feedback, against the knowledge DB."""
+import pytest
+from sqlalchemy import select
+
+from actions.feedback import ActionSaveFeedback
+from actions.handoff import ActionHandleFallback, ActionRequestHuman
+from actions.subscriptions import (
+    ActionListSubscriptions,
+    ActionSubscribePriceAlert,
+    ActionUnsubscribePriceAlert,
+    alert_rule,
+)
+from knowledge.db import session_scope
+from knowledge.models import Feedback, HandoffTicket, Subscription
+from tests.actions.conftest import make_tracker, message, responses, run_action
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "rule"),
+    [
+        ("玉米价格变了告诉我", None, ("any_change", None, None)),
+        ("每天给我发玉米价格", None, ("daily", None, 8)),
+        ("每天7点推鸡蛋价格", None, ("daily", None, 7)),
+        ("生猪低于7块告诉我", "7", ("below", 7, None)),
+        ("苞谷超过1.2块提醒我", "1.2", ("above", 1.2, None)),
+    ],
+)
+def test_alert_rule(text, amount, rule) -> None:
+    found = alert_rule(text, amount)
+    assert (found[0], float(found[1]) if found[1] is not None else None, found[2]) == rule
+
+
+async def test_subscribe_list_and_cancel(knowledge_factory) -> None:
+    subscribe = make_tracker("subscribe_price_alert", [("product", "苞谷")], slots={"region": "石家庄"},
+                             text="苞谷价格变了告诉我", metadata={"channel": "telegram", "chat_id": 42})
+    dispatcher, _ = await run_action(ActionSubscribePriceAlert(), subscribe)
+    assert message(dispatcher, "utter_subscribed")["product"] == "玉米"
+    dispatcher, _ = await run_action(ActionSubscribePriceAlert(), subscribe)
+    assert responses(dispatcher) == ["utter_subscription_exists"]
+
+    dispatcher, _ = await run_action(ActionListSubscriptions(), make_tracker("list_subscriptions", text="我订了啥"))
+    assert "玉米" in message(dispatcher, "utter_subscriptions")["lines"]
+
+    cancel = make_tracker("unsubscribe_price_alert", text="取消订阅")
+    dispatcher, _ = await run_action(ActionUnsubscribePriceAlert(), cancel)
+    assert message(dispatcher, "utter_unsubscribed")["count"] == 1
+    with session_scope(knowledge_factory) as session:
+        assert not any(item.active for item in session.scalars(select(Subscription)))
+
+
+@pytest.mark.parametrize(
+    ("entities", "slots", "expected"),
+    [
+        ([], {}, "utter_ask_subscribe_product"),
+        ([("product", "火龙果")], {}, "utter_unknown_product"),
+    ],
+)
+async def test_subscribe_needs_a_known_product(knowledge_factory, entities, slots, expected) -> None:
+    tracker = make_tracker("subscribe_price_alert", entities, slots)
+    dispatcher, _ = await run_action(ActionSubscribePriceAlert(), tracker)
+    assert responses(dispatcher) == [expected]
+
+
+async def test_request_human_opens_a_ticket_for_the_region(knowledge_factory) -> None:
+    earlier = [{"event": "user", "text": "宅基地怎么批",
+                "parse_data": {"intent": {"name": "nlu_fallback"}}, "timestamp": 0.5}]
+    tracker = make_tracker("request_human", slots={"region": "石家庄"}, text="转人工", events=earlier)
+    dispatcher, events = await run_action(ActionRequestHuman(), tracker)
+    created = message(dispatcher, "utter_handoff_created")
+    assert "石家庄" in created["who"] and created["question"] == "宅基地怎么批" and created["when"]
+    with session_scope(knowledge_factory) as session:
+        ticket = session.scalars(select(HandoffTicket)).one()
+        assert ticket.region.name.startswith("石家庄") and ticket.status == "open"
+        assert ticket.conversation_id == "farmer-1"
+
+
+@pytest.mark.parametrize(("misses_before", "expected"), [(0, "utter_default"), (1, "utter_offer_human")])
+async def test_two_fallbacks_in_a_row_offer_a_person(misses_before, expected) -> None:
+    before = [{"event": "user", "text": "嗯啊", "parse_data": {"intent": {"name": "nlu_fallback"}}}] * misses_before
+    dispatcher, _ = await run_action(ActionHandleFallback(), make_tracker("nlu_fallback", events=before, text="呃呃"))
+    assert responses(dispatcher) == [expected]
+
+
+async def test_feedback_is_stored_per_answer_and_can_change(knowledge_factory) -> None:
+    up = make_tracker("feedback", [("rating", "up"), ("answer_id", "price-1234abcd")], text="/feedback")
+    dispatcher, _ = await run_action(ActionSaveFeedback(), up)
+    assert responses(dispatcher) == ["utter_feedback_thanks"]
+    down = make_tracker("feedback", [("rating", "down"), ("answer_id", "price-1234abcd")], text="/feedback")
+    dispatcher, _ = await run_action(ActionSaveFeedback(), down)
+    assert responses(dispatcher) == ["utter_feedback_sorry"]
+    with session_scope(knowledge_factory) as session:
+        rows = session.scalars(select(Feedback)).all()
+        assert [(row.message_id, row.rating) for row in rows] == [("price-1234abcd", -1)]
