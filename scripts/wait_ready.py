@@ -56,7 +56,8 @@ def main() -> int:
     if pending:
         print(f"Not ready after {TIMEOUT_SECONDS}s: {', '.join(pending)}. See the log lines above.", flush=True)
         return 1
-    lines = ["", "乡信已启动 Xiangxin is ready (Ctrl-C stops everything):"] + [f"  {name:<18} {url}" for name, url in shown.items()]
+    lines = ["", "乡信已启动 Xiangxin is ready (Ctrl-C stops everything):"]
+    lines += [f"  {name:<18} {url}" for name, url in shown.items()]
     print("\n".join(lines) + "\n", flush=True)
     while True:  # stay alive: honcho stops all processes when one exits
         time.sleep(3600)
