@@ -14,14 +14,16 @@ import datetime as dt
 import logging
 import re
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
-from knowledge.lookup import ancestors, find_region
+from knowledge.lookup import find_region, region_chain
 from knowledge.migrate import SEARCH_INDEX_TABLE
 from knowledge.models import Article, Region, TopicAlias
 
@@ -86,9 +88,13 @@ def _to_simplified(value: str) -> str:
     return _converter.convert(value)
 
 
+# Northern colloquial question words, written as the standard ones articles use.
+_COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么"})
+
+
 def normalise(value: str) -> str:
-    """Full-width to half-width, traditional to simplified, lower case: one form for index and query."""
-    return _to_simplified(unicodedata.normalize("NFKC", value or "")).lower()
+    """Full-width to half-width, traditional to simplified, colloquial 咋/啥 to 怎么/什么, lower case."""
+    return _to_simplified(unicodedata.normalize("NFKC", value or "")).translate(_COLLOQUIAL).lower()
 
 
 def segment(value: str) -> List[str]:
@@ -99,6 +105,21 @@ def segment(value: str) -> List[str]:
             if part not in STOPWORDS:
                 words.append(part)
     return words
+
+
+def concepts(value: str) -> List[List[str]]:
+    """The ideas of a question: each word of jieba's precise cut, with its search-mode sub-words (main word first)."""
+    tokenizer = _jieba()
+    groups: List[List[str]] = []
+    seen: set = set()
+    for word in tokenizer.cut(normalise(value)):
+        for main in _WORD.findall(word):
+            if main in STOPWORDS or main in seen:
+                continue
+            seen.add(main)
+            subwords = (part for sub in tokenizer.cut_for_search(main) for part in _WORD.findall(sub))
+            groups.append(list(dict.fromkeys([main, *(part for part in subwords if part not in STOPWORDS)])))
+    return groups
 
 
 def _joined(value: Optional[str]) -> str:
@@ -224,6 +245,83 @@ def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str
     return pattern.sub(replace, text), reached
 
 
+# --- common terms ------------------------------------------------------------------------------
+
+# A term found in more than this share of the articles ("补贴", "怎么") says almost nothing about
+# which article answers (bm25 gives it next to no weight), yet makes the engine rank nearly every
+# article. Such terms are left out of the query once the knowledge base is large enough for
+# that to matter; the rarest term always stays.
+COMMON_TERM_SHARE = 0.25
+PRUNE_MIN_ARTICLES = 500
+# An idea found in at most this share of articles is specific enough to anchor the two-idea
+# filter; a pair of ideas that are both more common ("什么" + "时候", always together) is not.
+ANCHOR_SHARE = 0.1
+# PostgreSQL's own statistics (pg_stats) are read at most this often per process.
+_PG_STATS_SECONDS = 600.0
+_pg_stats_cache: Dict[str, Tuple[float, float, Dict[str, float]]] = {}
+
+
+def _sqlite_term_shares(session: Session, terms: List[str]) -> Dict[str, float]:
+    connection = session.connection()
+    if not connection.info.get("article_fts_terms"):
+        # A per-connection view of the FTS5 vocabulary with each term's document count; temporary,
+        # so it needs no migration and never appears in the schema.
+        connection.execute(text(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.article_fts_terms "
+            f"USING fts5vocab(main, {SEARCH_INDEX_TABLE}, 'row')"
+        ))
+        connection.info["article_fts_terms"] = True
+    total = connection.scalar(text(f"SELECT count(*) FROM {SEARCH_INDEX_TABLE}_docsize"))  # noqa: S608
+    if not total or total < PRUNE_MIN_ARTICLES:
+        return {}
+    placeholders = ", ".join(f":t{index}" for index in range(len(terms)))
+    rows = connection.execute(
+        text(f"SELECT term, doc FROM temp.article_fts_terms WHERE term IN ({placeholders})"),  # noqa: S608
+        {f"t{index}": term for index, term in enumerate(terms)},
+    )
+    return {term: docs / total for term, docs in rows}
+
+
+def _postgresql_term_shares(session: Session) -> Dict[str, float]:
+    key = session.get_bind().url.render_as_string(hide_password=True)
+    cached = _pg_stats_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < _PG_STATS_SECONDS:
+        return cached[2] if cached[1] >= PRUNE_MIN_ARTICLES else {}
+    # ANALYZE keeps the most common lexemes of a tsvector column with the share of rows holding
+    # each: exactly the terms worth leaving out, at no cost per search.
+    rows = session.execute(text(
+        "SELECT e.elem, e.share, c.reltuples FROM pg_class c "
+        "LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = c.relname "
+        "AND s.attname = 'document' "
+        "LEFT JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) "
+        "AS e(elem, share) ON true "
+        "WHERE c.oid = to_regclass(:table)"
+    ), {"table": SEARCH_INDEX_TABLE}).all()
+    articles = float(rows[0][2]) if rows else 0.0
+    shares = {elem: float(share) for elem, share, _ in rows if elem is not None}
+    _pg_stats_cache[key] = (time.monotonic(), articles, shares)
+    return shares if articles >= PRUNE_MIN_ARTICLES else {}
+
+
+def term_shares(session: Session, terms: List[str]) -> Dict[str, float]:
+    """The share of indexed articles holding each common term; empty while the knowledge base is small."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _sqlite_term_shares(session, terms)
+    return _postgresql_term_shares(session)
+
+
+def without_common_terms(groups: List[List[str]], shares: Dict[str, float]) -> List[List[str]]:
+    """The ideas worth matching on: without the very common words and sub-words, and never none."""
+    def rare(term: str) -> bool:
+        return shares.get(term, 0.0) <= COMMON_TERM_SHARE
+
+    kept = [[term for term in group if term == group[0] or rare(term)] for group in groups if rare(group[0])]
+    if kept:
+        return kept
+    rarest = min(groups, key=lambda group: shares.get(group[0], 0.0))
+    return [[rarest[0], *(term for term in rarest[1:] if rare(term))]]
+
+
 # --- search ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -258,12 +356,41 @@ def _region_chain(session: Session, region: Union[str, Region, None]) -> List[in
     found = find_region(session, region) if isinstance(region, str) else region
     if found is None:
         return []
-    return [scope.id for scope in ancestors(found) if scope.parent_id is not None]
+    return [scope.id for scope in region_chain(session, found) if scope.parent_id is not None]
 
 
-def _match_sqlite(session: Session, terms: List[str], chain: List[int], limit: int) -> List[Tuple[int, float]]:
+def idea_pairs(groups: List[List[str]], shares: Dict[str, float]) -> List[Tuple[int, int]]:
+    """Index pairs of ideas for the two-idea filter: every pair with at least one specific idea."""
+    specific = [shares.get(group[0], 0.0) <= ANCHOR_SHARE for group in groups]
+    return [(i, j) for i, j in combinations(range(len(groups)), 2) if specific[i] or specific[j]]
+
+
+def _sqlite_query(groups: List[List[str]], pairs: Optional[List[Tuple[int, int]]]) -> str:
     # Terms are \w+ only, so quoting them is enough to keep FTS5 syntax out of a farmer's text.
-    match = " OR ".join(f'"{term}"' for term in terms)
+    alternatives = ["(" + " OR ".join(f'"{term}"' for term in group) + ")" for group in groups]
+    if not pairs:
+        return " OR ".join(alternatives)
+    return " OR ".join(f"({alternatives[i]} AND {alternatives[j]})" for i, j in pairs)
+
+
+def _postgresql_branches(groups: List[List[str]], pairs: Optional[List[Tuple[int, int]]]) -> List[str]:
+    """The filter as a union of conjunctions, each led by one idea: idea & (any idea it pairs with).
+
+    Only each idea's main word filters (its sub-words appear wherever it does); PostgreSQL's row
+    estimate for an OR of many lexemes is so high that it would scan the whole table instead.
+    """
+    if not pairs:
+        return [" | ".join(group[0] for group in groups)]
+    partners: Dict[int, List[int]] = {}
+    for i, j in pairs:
+        partners.setdefault(i, []).append(j)
+    return [f"{groups[i][0]} & ({' | '.join(groups[j][0] for j in others)})" for i, others in partners.items()]
+
+
+def _match_sqlite(
+    session: Session, groups: List[List[str]], pairs: Optional[List[Tuple[int, int]]], chain: List[int],
+    limit: int,
+) -> List[Tuple[int, float]]:
     weights = ", ".join(str(weight) for weight in _FTS5_WEIGHTS)
     boost = _region_boost_sql(chain)
     statement = text(
@@ -272,20 +399,34 @@ def _match_sqlite(session: Session, terms: List[str], chain: List[int], limit: i
         f"WHERE {SEARCH_INDEX_TABLE} MATCH :match AND a.status = 'published' AND {_region_filter_sql(chain)} "
         "ORDER BY relevance DESC, a.id LIMIT :limit"
     )
-    return [(row[0], float(row[1])) for row in session.execute(statement, {"match": match, "limit": limit})]
+    parameters = {"match": _sqlite_query(groups, pairs), "limit": limit}
+    return [(row[0], float(row[1])) for row in session.execute(statement, parameters)]
 
 
-def _match_postgresql(session: Session, terms: List[str], chain: List[int], limit: int) -> List[Tuple[int, float]]:
-    query = " | ".join(terms)
+def _match_postgresql(
+    session: Session, groups: List[List[str]], pairs: Optional[List[Tuple[int, int]]], chain: List[int],
+    limit: int,
+) -> List[Tuple[int, float]]:
+    # The candidates come from one GIN lookup per branch (each led by a single idea, so GIN's fast
+    # scan skips through the common partner words); MATERIALIZED keeps the planner from folding
+    # them into one broad OR, for which it guessed thousands of rows and scanned both tables.
+    # Candidates are then ranked by primary key. The rank always weighs every term.
+    branches = _postgresql_branches(groups, pairs)
+    candidates = " UNION ".join(
+        f"SELECT article_id FROM {SEARCH_INDEX_TABLE} WHERE document @@ to_tsquery('simple', :b{index})"  # noqa: S608
+        for index in range(len(branches))
+    )
     boost = _region_boost_sql(chain)
     statement = text(
-        f"SELECT a.id, ts_rank(f.document, q.query) * {boost} AS relevance "  # noqa: S608
-        f"FROM {SEARCH_INDEX_TABLE} f JOIN article a ON a.id = f.article_id, "
-        "to_tsquery('simple', :query) AS q(query) "
-        f"WHERE f.document @@ q.query AND a.status = 'published' AND {_region_filter_sql(chain)} "
-        "ORDER BY relevance DESC, a.id LIMIT :limit"
+        f"WITH candidate AS MATERIALIZED ({candidates}) "  # noqa: S608
+        f"SELECT a.id, ts_rank(f.document, to_tsquery('simple', :rank)) * {boost} AS relevance "
+        f"FROM candidate c JOIN {SEARCH_INDEX_TABLE} f ON f.article_id = c.article_id "
+        "JOIN article a ON a.id = c.article_id "
+        f"WHERE a.status = 'published' AND {_region_filter_sql(chain)} ORDER BY relevance DESC, a.id LIMIT :limit"
     )
-    return [(row[0], float(row[1])) for row in session.execute(statement, {"query": query, "limit": limit})]
+    parameters: Dict[str, object] = {f"b{index}": branch for index, branch in enumerate(branches)}
+    parameters.update(rank=" | ".join(term for group in groups for term in group), limit=limit)
+    return [(row[0], float(row[1])) for row in session.execute(statement, parameters)]
 
 
 def _region_boost_sql(chain: List[int]) -> str:
@@ -315,32 +456,45 @@ def search_articles(
     `aliases` may pass a cached `topic_aliases(session)` to save one query per search.
     """
     rewritten, reached = expand_folk_terms(question, aliases if aliases is not None else topic_aliases(session))
-    terms = list(dict.fromkeys(segment(rewritten)))
+    groups = concepts(rewritten)
+    terms = list(dict.fromkeys(term for group in groups for term in group))
     if not terms:
         return []
     chain = _region_chain(session, region)
-    if session.get_bind().dialect.name == "sqlite":
-        ranked = _match_sqlite(session, terms, chain, limit)
-    else:
-        ranked = _match_postgresql(session, terms, chain, limit)
+    shares = term_shares(session, terms)
+    kept = without_common_terms(groups, shares)
+    match = _match_sqlite if session.get_bind().dialect.name == "sqlite" else _match_postgresql
+    # Like a search engine's "minimum should match": articles that share two of the question's
+    # ideas (one of them specific) come first, and are found cheaply even when an idea (a popular
+    # topic) fills a fifth of the knowledge base. Only when no article shares two ideas are
+    # single-idea matches ranked, and then only on the specific ideas when there are any: an
+    # article that merely shares "保险" with the question would not answer it anyway.
+    pairs = idea_pairs(kept, shares)
+    ranked = match(session, kept, pairs, chain, limit) if pairs else []
+    if not ranked:
+        specific = [group for group in kept if shares.get(group[0], 0.0) <= ANCHOR_SHARE]
+        ranked = match(session, specific or kept, None, chain, limit)
     if not ranked:
         return []
     articles = {
         article.id: article
         for article in session.scalars(
-            select(Article).where(Article.id.in_([i for i, _ in ranked])).options(selectinload(Article.region))
+            select(Article).where(Article.id.in_([i for i, _ in ranked])).options(joinedload(Article.region))
         )
     }
-    wanted = set(terms)
     hits = []
     for article_id, relevance in ranked:
         article = articles[article_id]
-        found = set(segment(" ".join((article.title, article.topic, article.questions, article.answer))))
+        # Substring tests instead of segmenting the article again: re-running jieba over five
+        # answers would cost more than the search itself.
+        body = unicodedata.normalize("NFKC", " ".join((article.title, article.topic, article.questions,
+                                                        article.answer))).lower()
+        found = sum(1 for term in terms if term in body)
         hits.append(
             hit_from_article(
                 article,
                 score=round(relevance, 6),
-                coverage=round(len(wanted & found) / len(wanted), 3),
+                coverage=round(found / len(terms), 3),
                 via_folk_term=article.topic if article.topic in reached else None,
             )
         )

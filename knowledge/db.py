@@ -10,6 +10,7 @@ from typing import Iterator, Optional
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from settings import load_settings
 
@@ -34,10 +35,17 @@ def make_engine(url: Optional[str] = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+        # SQLAlchemy 1.4 opens a new SQLite connection per checkout by default (NullPool); each new
+        # connection also re-runs the pragmas below. A pool, as SQLAlchemy 2.0 uses for files,
+        # saves that on every action request.
+        pool = {"poolclass": QueuePool} if parsed.database and parsed.database != ":memory:" else {}
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _enable_sqlite_pragmas)
     else:
-        engine = create_engine(url, future=True, pool_pre_ping=True)
+        options = {"executemany_mode": "values_plus_batch"} if parsed.get_driver_name() == "psycopg2" else {}
+        # Batched executemany (psycopg2's execute_values/execute_batch) for inserts and updates
+        # alike: an import updating ten thousand prices would otherwise make ten thousand round trips.
+        engine = create_engine(url, future=True, pool_pre_ping=True, **options)
     logger.debug("Knowledge DB engine created for backend %s", parsed.get_backend_name())
     return engine
 

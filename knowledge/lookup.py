@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional, Set
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, case, literal, or_, select
 from sqlalchemy.orm import Session
 
 from knowledge.models import Market, Product, ProductAlias, Region
@@ -17,12 +17,16 @@ def find_product(session: Session, name: str) -> Optional[Product]:
     name = (name or "").strip()
     if not name:
         return None
-    product = session.scalars(select(Product).where(Product.name == name)).first()
-    if product is None:
-        product = session.scalars(
-            select(Product).join(ProductAlias).where(ProductAlias.alias == name)
-        ).first()
-    return product
+    # One round trip for both the name and the alias; both sides use their unique index.
+    matching_ids = select(Product.id).where(Product.name == name).union_all(
+        select(ProductAlias.product_id).where(ProductAlias.alias == name)
+    )
+    return session.scalars(
+        select(Product)
+        .where(Product.id.in_(matching_ids))
+        .order_by(case((Product.name == name, 0), else_=1))
+        .limit(1)
+    ).first()
 
 
 def _place_forms(name: str) -> List[str]:
@@ -38,10 +42,7 @@ def find_region(session: Session, name: str) -> Optional[Region]:
     name = (name or "").strip()
     if not name:
         return None
-    forms = _place_forms(name)
-    candidates = session.scalars(
-        select(Region).where(or_(Region.name.in_(forms), Region.short_name.in_(forms)))
-    ).all()
+    candidates = session.scalars(_REGION_BY_NAME, {"forms": _place_forms(name)}).all()
     if not candidates:
         return None
     return min(candidates, key=lambda region: Region.LEVELS.index(region.level))
@@ -52,12 +53,13 @@ def find_market(session: Session, name: str) -> Optional[Market]:
     name = (name or "").strip()
     if not name:
         return None
-    market = session.scalars(select(Market).where(Market.name == name)).first()
-    if market is None:
-        market = session.scalars(
-            select(Market).where(Market.name.contains(name)).order_by(Market.name)
-        ).first()
-    return market
+    # The exact name first, else the alphabetically first partial match, in one round trip.
+    return session.scalars(
+        select(Market)
+        .where(or_(Market.name == name, Market.name.contains(name, autoescape=True)))
+        .order_by(case((Market.name == name, 0), else_=1), Market.name)
+        .limit(1)
+    ).first()
 
 
 def descendant_ids(session: Session, region: Region) -> Set[int]:
@@ -69,6 +71,33 @@ def descendant_ids(session: Session, region: Region) -> Set[int]:
         frontier = [region_id for region_id in frontier if region_id not in found]
         found.update(frontier)
     return found
+
+
+def _region_chain_statement():
+    chain = (
+        select(Region.id, Region.parent_id, literal(0).label("depth"))
+        .where(Region.id == bindparam("region_id"))
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        select(Region.id, Region.parent_id, (chain.c.depth + 1).label("depth")).join(
+            chain, Region.id == chain.c.parent_id
+        )
+    )
+    return select(Region).join(chain, Region.id == chain.c.id).order_by(chain.c.depth)
+
+
+# Built once: these run on every farmer's question, and building a statement costs more Python
+# time than the query takes in the database.
+_REGION_CHAIN = _region_chain_statement()
+_REGION_BY_NAME = select(Region).where(
+    or_(Region.name.in_(bindparam("forms", expanding=True)), Region.short_name.in_(bindparam("forms", expanding=True)))
+)
+
+
+def region_chain(session: Session, region: Region) -> List[Region]:
+    """`region` and each wider region up to 全国, nearest first, in one recursive query."""
+    return list(session.scalars(_REGION_CHAIN, {"region_id": region.id}))
 
 
 def ancestors(region: Region) -> List[Region]:

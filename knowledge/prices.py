@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session, contains_eager
 
-from knowledge.lookup import ancestors, find_market, find_product, find_region
+from knowledge.lookup import find_market, find_product, find_region, region_chain
 from knowledge.models import Market, PriceRecord, Product, Region
 from knowledge.units import DEFAULT_ASKED_UNIT, convert_price
 
@@ -67,11 +67,15 @@ def _convert(value: Optional[Decimal], product: Product, unit: str) -> Optional[
 
 def quote_from_record(record: PriceRecord, unit: str, today: dt.date) -> PriceQuote:
     """Turn a stored record into a quote in `unit`, with its age in days."""
-    product = record.product
+    return _quote(record.product, record.market, record, unit, today)
+
+
+def _quote(product: Product, market: Any, record: Any, unit: str, today: dt.date) -> PriceQuote:
+    # `market` and `record` may be ORM objects or result rows with the same attribute names.
     return PriceQuote(
         product=product.name,
-        market=record.market.name,
-        market_kind=record.market.kind,
+        market=market.name,
+        market_kind=market.kind,
         report_date=record.report_date,
         unit=unit,
         min_price=_convert(record.min_price, product, unit),
@@ -95,43 +99,41 @@ def representative_price(
     return low if low is not None else high
 
 
-def _in_markets(query, market_ids: Optional[List[int]]):
-    return query if market_ids is None else query.where(PriceRecord.market_id.in_(market_ids))
-
-
-def _newest_record(session: Session, product: Product, market_ids: Optional[List[int]]) -> Optional[PriceRecord]:
-    # Two index lookups instead of one sort: first the newest date (a max over the product's
-    # (product_id, report_date) or (market_id, product_id, report_date) index), then only that
-    # day's records, where the market-kind preference picks one. Sorting every record of a
-    # product by date and kind costs milliseconds once a product has thousands of records.
-    newest = session.scalar(
-        _in_markets(select(func.max(PriceRecord.report_date)).where(PriceRecord.product_id == product.id), market_ids)
-    )
-    if newest is None:
-        return None
+def _newest_record(session: Session, product: Product, markets: Optional[List[int]]) -> Optional[PriceRecord]:
+    """The newest record of a product in the markets with these ids (None: all markets)."""
+    # The newest date is a max over the (product_id, report_date) or (market_id, product_id,
+    # report_date) index; only that day's records are then sorted by the market-kind preference.
+    # Sorting every record of a product by date and kind would cost milliseconds at scale.
+    newest_date = select(func.max(PriceRecord.report_date)).where(PriceRecord.product_id == product.id)
     query = (
         select(PriceRecord)
         .join(PriceRecord.market)
         .options(contains_eager(PriceRecord.market))
-        .where(PriceRecord.product_id == product.id, PriceRecord.report_date == newest)
+        .where(PriceRecord.product_id == product.id)
         .order_by(_KIND_PREFERENCE, PriceRecord.id.desc())
         .limit(1)
     )
-    return session.scalars(_in_markets(query, market_ids)).first()
+    if markets is not None:
+        newest_date = newest_date.where(PriceRecord.market_id.in_(markets))
+        query = query.where(PriceRecord.market_id.in_(markets))
+    return session.scalars(query.where(PriceRecord.report_date == newest_date.scalar_subquery())).first()
 
 
 def _market_ids_in(session: Session, region: Region) -> List[int]:
-    # One recursive query for the whole subtree instead of one query per level.
-    below = select(Region.id).where(Region.id == region.id).cte("region_tree", recursive=True)
-    below = below.union_all(select(Region.id).where(Region.parent_id == below.c.id))
-    return list(session.scalars(select(Market.id).where(Market.region_id.in_(select(below.c.id)))).all())
+    """Ids of the markets in `region` and every region below it, in one recursive query."""
+    # A literal list, not a subquery, keeps the price query's plan simple and lets an empty
+    # region be skipped without touching the price table at all.
+    tree = select(Region.id).where(Region.id == region.id).cte("region_tree", recursive=True)
+    tree = tree.union_all(select(Region.id).where(Region.parent_id == tree.c.id))
+    return list(session.scalars(select(Market.id).where(Market.region_id.in_(select(tree.c.id)))))
 
 
 @dataclass(frozen=True)
 class _Scope:
     """Where to look: some markets (None: all of them) and the name to report for them."""
 
-    market_ids: Optional[List[int]]
+    # Ids of the markets in scope; None means every market.
+    markets: Optional[List[int]]
     # None means national.
     answered_region: Optional[str]
 
@@ -144,7 +146,7 @@ def _scopes(session: Session, region_name: Optional[str]) -> Iterator[_Scope]:
             yield _Scope([market.id], region_name)
         region = find_region(session, region_name)
         if region is not None:
-            for scope in ancestors(region):
+            for scope in region_chain(session, region):
                 if scope.parent_id is None:
                     break  # the root is 全国: answered as national
                 market_ids = _market_ids_in(session, scope)
@@ -158,7 +160,7 @@ def _answering_record(
 ) -> Optional[Tuple[PriceRecord, _Scope]]:
     """The record that answers for the region (or the nearest wider scope that has one), and that scope."""
     for scope in _scopes(session, region_name):
-        record = _newest_record(session, product, scope.market_ids)
+        record = _newest_record(session, product, scope.markets)
         if record is not None:
             return record, scope
     return None
@@ -380,14 +382,18 @@ def compare_markets(
         )
         .subquery()
     )
-    rows = session.scalars(
-        select(PriceRecord)
-        .join(PriceRecord.market)
-        .options(contains_eager(PriceRecord.market))
+    # Plain rows, not ORM objects: a national comparison reads one row per market (hundreds).
+    rows = session.execute(
+        select(
+            PriceRecord.market_id, Market.name, Market.kind, PriceRecord.report_date, PriceRecord.min_price,
+            PriceRecord.avg_price, PriceRecord.max_price, PriceRecord.source, PriceRecord.confidence,
+            PriceRecord.note,
+        )
+        .join(Market, Market.id == PriceRecord.market_id)
         .join(ranked, ranked.c.id == PriceRecord.id)
         .where(ranked.c.rank == literal(1))
     ).all()
-    quotes: Dict[int, PriceQuote] = {record.market_id: quote_from_record(record, unit, today) for record in rows}
+    quotes: Dict[int, PriceQuote] = {row.market_id: _quote(product, row, row, unit, today) for row in rows}
     values: Dict[int, Decimal] = {}
     for market_id, quote in quotes.items():
         value = representative_price(quote.min_price, quote.avg_price, quote.max_price)
@@ -411,9 +417,9 @@ def compare_markets(
     answered: Optional[str] = None
     if region_name:
         for scope in _scopes(session, region_name):
-            if scope.market_ids is None:
+            if scope.markets is None:
                 break
-            in_scope: Set[int] = set(scope.market_ids)
+            in_scope: Set[int] = set(scope.markets)
             regional_ids = [market_id for market_id in selling if market_id in in_scope]
             if regional_ids:
                 answered = scope.answered_region
