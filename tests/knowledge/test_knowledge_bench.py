@@ -1,0 +1,25 @@
+"""The benchmark's own arithmetic and discovery (the timed run itself is `make bench`)."""
+from __future__ import annotations
+
+import importlib
+
+knowledge_bench = importlib.import_module("bench.knowledge_bench")
+bench_main = importlib.import_module("bench.__main__")
+
+
+def test_percentiles_of_latencies():
+    figures = knowledge_bench.percentiles([float(n) for n in range(1, 101)])
+    assert figures == {"n": 100, "p50": 50.5, "p95": 95.0, "max": 100.0}
+
+
+def test_full_scale_is_ten_million_records_and_smaller_scales_shrink_products():
+    full = knowledge_bench.sizes(1.0)
+    assert full["products"] * full["markets"] * full["days"] == 9_900_000
+    assert (full["articles"], full["import_rows"]) == (10_000, 100_000)
+    smoke = knowledge_bench.sizes(0.01)
+    assert (smoke["products"], smoke["markets"], smoke["articles"], smoke["import_rows"]) == (10, 300, 200, 1000)
+
+
+def test_every_bench_module_is_discovered():
+    assert "knowledge_bench" in bench_main.discover()
+    assert "__main__" not in bench_main.discover()
