@@ -5,8 +5,11 @@ the audit log; only its argon2 hash reaches the database.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import logging
 import re
+import secrets
 from typing import Optional
 
 from argon2 import PasswordHasher
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.audit import record_change
 from knowledge.lookup import find_region
-from knowledge.models import Account
+from knowledge.models import Account, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -89,3 +92,63 @@ def create_account(
     })
     logger.info("Account %s (%s) created by %s", username, role, actor)
     return account
+
+
+LINK_CODE_TTL = dt.timedelta(minutes=15)
+LINK_CODE_DIGITS = 8
+
+
+def _link_code_digest(code: str) -> str:
+    # The code is short-lived and single-use; a keyed hash is not needed, only that the DB never
+    # holds a code someone could type.
+    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
+
+
+def issue_telegram_link_code(session: Session, account: Account, actor: str) -> str:
+    """A fresh one-time code (8 digits, 15 minutes) that links `account` to the Telegram user who sends it.
+
+    Only its hash is stored; issuing a new code replaces the old one. The caller commits.
+    """
+    code = "".join(secrets.choice("0123456789") for _ in range(LINK_CODE_DIGITS))
+    account.telegram_link_code_hash = _link_code_digest(code)
+    account.telegram_link_code_expires_at = utcnow() + LINK_CODE_TTL
+    account.updated_by = actor
+    record_change(session, actor, "link_code", "account", account.id, None, {"username": account.username})
+    return code
+
+
+def redeem_telegram_link_code(session: Session, code: str, telegram_user_id: str) -> Optional[Account]:
+    """Link the Telegram user to the account whose unexpired code this is; None when no code matches.
+
+    The code is cleared on use, and any other account linked to this Telegram user is unlinked,
+    so one phone belongs to one officer. The caller commits.
+    """
+    code = (code or "").strip()
+    if not code.isdigit() or len(code) != LINK_CODE_DIGITS:
+        return None
+    account = session.scalars(
+        select(Account).where(Account.telegram_link_code_hash == _link_code_digest(code), Account.active.is_(True))
+    ).first()
+    if account is None or account.telegram_link_code_expires_at is None:
+        return None
+    if account.telegram_link_code_expires_at < utcnow():
+        return None
+    for other in session.scalars(select(Account).where(Account.telegram_user_id == str(telegram_user_id))):
+        if other.id != account.id:
+            other.telegram_user_id = None
+    account.telegram_user_id = str(telegram_user_id)
+    account.telegram_link_code_hash = None
+    account.telegram_link_code_expires_at = None
+    account.updated_by = f"telegram:{telegram_user_id}"
+    session.flush()
+    record_change(session, account.username, "link_telegram", "account", account.id, None,
+                  {"username": account.username, "telegram_user_id": str(telegram_user_id)})
+    logger.info("Account %s linked to a Telegram user", account.username)
+    return account
+
+
+def account_for_telegram_user(session: Session, telegram_user_id: str) -> Optional[Account]:
+    """The active console account linked to this Telegram user, if any."""
+    return session.scalars(
+        select(Account).where(Account.telegram_user_id == str(telegram_user_id), Account.active.is_(True))
+    ).first()
