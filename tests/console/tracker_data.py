@@ -74,8 +74,8 @@ def conversations() -> Dict[str, List[Event]]:
         ],
         "tg-2002": [
             action("action_session_start", DAY + 86400), SessionStarted(timestamp=DAY + 86400),
-            user("粮补啥时候发", "ask_policy", 0.55, DAY + 86410,
-                 [{"entity": "policy_topic", "start": 0, "end": 2, "value": "耕地地力保护补贴"}]),
+            user("俺家粮补咋还没到", "ask_policy", 0.55, DAY + 86410,
+                 [{"entity": "policy_topic", "start": 2, "end": 4, "value": "耕地地力保护补贴"}]),
             action("action_policy", DAY + 86411),
             bot("耕地地力保护补贴一般在6月底前发放到一卡通。", DAY + 86411),
         ],
