@@ -45,8 +45,8 @@ async def test_answering_sets_status_answer_time_assignee_and_audits(client, kno
     assert "玉米多少钱一斤" not in page and "138****5678" in page  # the ticket's own conversation, masked
     empty = await client.post("/handoff/1/answer", data={"csrf_token": token, "answer": "  "})
     assert empty.status == 400 and "请填写回答内容" in await empty.text()
-    response = await client.post("/handoff/1/answer", data={"csrf_token": token,
-                                                             "answer": "藁城区玉米收购价今天1.15元/斤，可以联系收购点。"})
+    answer = "藁城区玉米收购价今天1.15元/斤，可以联系收购点。"
+    response = await client.post("/handoff/1/answer", data={"csrf_token": token, "answer": answer})
     assert "工单 #1 已回答" in await response.text()
     with knowledge() as session:
         ticket = session.get(HandoffTicket, 1)

@@ -23,6 +23,10 @@ def _upload(token: str, kind: str, name: str, data: bytes) -> FormData:
     return form
 
 
+def _staged_token(page: str) -> str:
+    return page.split('name="token" value="')[1].split('"')[0]
+
+
 def _count(knowledge, model) -> int:
     with knowledge() as session:
         return session.scalar(select(func.count(model.id)))
@@ -32,7 +36,7 @@ async def test_preview_lists_every_bad_row_and_writes_nothing(client, knowledge)
     token = await sign_in(client, "gaocheng")
     before = _count(knowledge, PriceRecord)
     data = (HEADER + GOOD_ROWS + "火星菜,藁城区玉米收购点,藁城区,,1,,元/斤,2026-11-20,局\n"
-            "玉米,藁城区玉米收购点,藁城区,,abc,,元/斤,2026/13/01,局\n").encode("gbk")  # Excel's "CSV" on Chinese Windows
+            "玉米,藁城区玉米收购点,藁城区,,abc,,元/斤,2026/13/01,局\n").encode("gbk")  # Chinese Excel's "CSV"
     response = await client.post("/imports/preview", data=_upload(token, "prices", "prices.csv", data))
     assert response.status == 422
     page = await response.text()
@@ -54,8 +58,7 @@ async def test_a_clean_file_is_previewed_then_imported_all_at_once(client, knowl
     assert _count(knowledge, PriceRecord) == before  # nothing yet
     staged = list((tmp_path / "uploads").iterdir())
     assert len(staged) == 1
-    confirm = await client.post("/imports/confirm", data={"csrf_token": token,
-                                                           "token": page.split('name="token" value="')[1].split('"')[0]})
+    confirm = await client.post("/imports/confirm", data={"csrf_token": token, "token": _staged_token(page)})
     assert "导入成功：prices.csv 共 2 行，新增 2，更新 0，新建市场 1 个" in await confirm.text()
     assert _count(knowledge, PriceRecord) == before + 2
     assert list((tmp_path / "uploads").iterdir()) == []
@@ -80,8 +83,8 @@ async def test_excel_articles_upload(client, knowledge) -> None:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(["分类", "主题", "标题", "问法", "答案", "地区", "来源", "发布日期", "可信度", "状态"])
-    sheet.append(["医保", "城乡居民医保", "藁城区2027年医保缴费时间", "医保啥时候交", "每年9月到12月缴费，以当地公示为准。",
-                  "藁城区", "藁城区医保局", "2026-09-01", "U", "已发布"])
+    sheet.append(["医保", "城乡居民医保", "藁城区2027年医保缴费时间", "医保啥时候交",
+                  "每年9月到12月缴费，以当地公示为准。", "藁城区", "藁城区医保局", "2026-09-01", "U", "已发布"])
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = await client.post("/imports/preview", data=_upload(token, "articles", "医保.xlsx", buffer.getvalue()))
@@ -91,8 +94,7 @@ async def test_excel_articles_upload(client, knowledge) -> None:
     assert "已取消导入" in await cancel.text()
     response = await client.post("/imports/preview", data=_upload(token, "articles", "医保.xlsx", buffer.getvalue()))
     page = await response.text()
-    await client.post("/imports/confirm", data={"csrf_token": token,
-                                                "token": page.split('name="token" value="')[1].split('"')[0]})
+    await client.post("/imports/confirm", data={"csrf_token": token, "token": _staged_token(page)})
     with knowledge() as session:
         assert session.scalars(select(Article).where(Article.title == "藁城区2027年医保缴费时间")).one().region_id
 
@@ -103,7 +105,8 @@ async def test_unreadable_uploads_are_refused_plainly(client) -> None:
     assert old_excel.status == 400 and "不支持旧版 .xls" in await old_excel.text()
     empty = await client.post("/imports/preview", data=_upload(token, "prices", "empty.csv", b""))
     assert "文件是空的" in await empty.text()
-    no_header = await client.post("/imports/preview", data=_upload(token, "prices", "h.csv", "品名,价格\n玉米,1\n".encode()))
+    header_only = "品名,价格\n玉米,1\n".encode()
+    no_header = await client.post("/imports/preview", data=_upload(token, "prices", "h.csv", header_only))
     assert "缺少必需的列“市场”" in await no_header.text()
 
 
