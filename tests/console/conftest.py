@@ -5,61 +5,26 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from typing import Awaitable, Callable, Dict, Iterator
+from typing import Awaitable, Callable, Iterator
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from console.app import create_app
-from knowledge.accounts import create_account
-from knowledge.db import make_engine, make_session_factory, session_scope
-from knowledge.lookup import find_region
-from knowledge.models import Farmer, Feedback, HandoffTicket
+from knowledge.db import make_engine, make_session_factory
 from settings import PROJECT_ROOT, Settings
 from tests.conftest import TODAY, build_seeded_sqlite
-from tests.console.tracker_data import DAY, PRICE_ANSWER_ID, write_tracker_store
+from tests.console.demo_data import ACCOUNTS, PASSWORD, add_people
+from tests.console.tracker_data import write_tracker_store
 
-PASSWORD = "correct-horse-9"
-# username → (role, region)
-ACCOUNTS: Dict[str, tuple] = {
-    "admin": ("admin", None),
-    "gaocheng": ("officer", "藁城区"),
-    "fengtai": ("officer", "丰台区"),
-    "reviewer": ("reviewer", None),
-}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _add_people(url: str) -> None:
-    import datetime as dt
-
-    engine = make_engine(url)
-    with session_scope(make_session_factory(engine)) as session:
-        for username, (role, region) in ACCOUNTS.items():
-            create_account(session, username, PASSWORD, role, region, display_name=f"{username}名")
-        gaocheng, fengtai = find_region(session, "藁城区"), find_region(session, "丰台区")
-        farmers = {
-            "tg-1001": Farmer(sender_id="tg-1001", channel="telegram", chat_id="1001", display_name="老王",
-                              region=gaocheng),
-            "web-5f3a": Farmer(sender_id="web-5f3a", channel="web", display_name="李大姐 13912345678",
-                               region=gaocheng),
-            "tg-2002": Farmer(sender_id="tg-2002", channel="telegram", chat_id="2002", region=fengtai),
-        }
-        session.add_all(farmers.values())
-        created = dt.datetime.fromtimestamp(DAY + 3621, dt.timezone.utc).replace(tzinfo=None)
-        session.add(HandoffTicket(farmer=farmers["web-5f3a"], question="我电话13812345678，我家玉米能卖多少钱？",
-                                  conversation_id="web-5f3a", region=gaocheng, created_at=created))
-        session.add(HandoffTicket(farmer=farmers["tg-2002"], question="丰台的补贴标准是多少",
-                                  conversation_id="tg-2002", region=fengtai, created_at=created))
-        session.add(Feedback(conversation_id="tg-1001", message_id=PRICE_ANSWER_ID, rating=-1))
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def console_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded knowledge DB with the console's people, built once and copied per test."""
     path = tmp_path_factory.mktemp("console") / "template.db"
-    _add_people(build_seeded_sqlite(path))
+    add_people(build_seeded_sqlite(path))
     return path
 
 
@@ -130,3 +95,6 @@ async def sign_in(client: TestClient, username: str, password: str = PASSWORD) -
 def login() -> Callable[[TestClient, str], Awaitable[str]]:
     """sign_in as a fixture."""
     return sign_in
+
+
+__all__ = ["ACCOUNTS", "PASSWORD", "csrf_of", "sign_in"]
