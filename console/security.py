@@ -101,10 +101,10 @@ async def csrf_token(request: web.Request) -> str:
     return token
 
 
-async def start_session(request: web.Request, account: Account) -> None:
+async def start_session(request: web.Request, account_id: int) -> None:
     """A fresh session for a person who just signed in (a new id and token, against session fixation)."""
     session = await new_session(request)
-    session["account_id"] = account.id
+    session["account_id"] = account_id
     session["csrf"] = secrets.token_urlsafe(24)
 
 

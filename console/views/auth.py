@@ -1,8 +1,12 @@
 """Signing in and out."""
 from __future__ import annotations
 
+import asyncio
+from typing import Optional, Tuple
+
 import aiohttp_jinja2
 from aiohttp import web
+from sqlalchemy.orm import sessionmaker
 
 from console.context import console_context
 from console.login import attempt_login
@@ -23,18 +27,24 @@ async def login_page(request: web.Request) -> web.Response:
                                                                   "next": _safe_next(request.query.get("next", "/"))})
 
 
+def _check_login(factory: sessionmaker, username: str, password: str) -> Tuple[Optional[int], str]:
+    with session_scope(factory) as db:
+        result = attempt_login(db, username, password)
+        return (result.account.id if result.account is not None else None), result.error
+
+
 async def login_submit(request: web.Request) -> web.Response:
     """Check the password (with lock-out) and start a session."""
     form = await request.post()
     username = str(form.get("username", ""))
     target = _safe_next(str(form.get("next", "/")))
-    with session_scope(console_context(request).sessions) as db:
-        result = attempt_login(db, username, str(form.get("password", "")))
-        if result.account is not None:
-            await start_session(request, result.account)
-    if result.account is None:
+    # argon2 is deliberately slow: verify on a worker thread so other people's pages keep loading.
+    account_id, error = await asyncio.get_running_loop().run_in_executor(
+        None, _check_login, console_context(request).sessions, username, str(form.get("password", "")))
+    if account_id is None:
         return aiohttp_jinja2.render_template(
-            "login.html", request, {"error": result.error, "username": username, "next": target}, status=401)
+            "login.html", request, {"error": error, "username": username, "next": target}, status=401)
+    await start_session(request, account_id)
     raise web.HTTPFound(target)
 
 
