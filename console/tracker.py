@@ -59,7 +59,9 @@ def _read_only_engine(url: str) -> Optional[Engine]:
         path = parsed.database or ""
         if not path or path == ":memory:" or not Path(path).exists():
             return None  # Rasa has not written anything yet; never create the file ourselves
-        return create_engine(f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true", future=True)
+        # Pages read on worker threads, hence no same-thread check; mode=ro makes every write fail.
+        return create_engine(f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true", future=True,
+                             connect_args={"check_same_thread": False})
     options = {"options": "-c default_transaction_read_only=on"} if parsed.get_backend_name() == "postgresql" else {}
     return create_engine(url, future=True, pool_pre_ping=True, connect_args=options)
 
