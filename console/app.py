@@ -61,6 +61,8 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/login", auth.login_submit)
     r.add_post("/logout", auth.logout, name="logout")
     r.add_get("/", dashboard.dashboard_page, name="dashboard")
+    r.add_get("/account/password", auth.password_page, name="password")
+    r.add_post("/account/password", auth.password_submit)
 
     r.add_get("/prices", prices.price_list, name="prices")
     r.add_get("/prices/new", prices.price_new, name="price_new")

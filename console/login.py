@@ -1,4 +1,4 @@
-"""Checking a sign-in: argon2 password check, counting failures and locking an account after too many."""
+"""Checking a sign-in (argon2, counting failures, locking an account after too many) and changing one's password."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +9,8 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.accounts import hash_password, needs_rehash, verify_password
+from knowledge.accounts import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from knowledge.audit import record_change
 from knowledge.models import Account, utcnow
 
 logger = logging.getLogger(__name__)
@@ -59,3 +60,23 @@ def attempt_login(session: Session, username: str, password: str, now: Optional[
         account.password_hash = hash_password(password)
     logger.info("Console login: %s", account.username)
     return LoginResult(account=account)
+
+
+def change_password(session: Session, account: Account, current: str, new: str, repeated: str) -> str:
+    """Set a new password after checking the current one; returns a Chinese reason, or "" when changed.
+
+    Audited without any secret: the entry says only that the password changed. The caller commits.
+    """
+    if not verify_password(account.password_hash, current or ""):
+        return "当前密码不对。"
+    if new != repeated:
+        return "两次输入的新密码不一样。"
+    if len(new or "") < MIN_PASSWORD_LENGTH:
+        return f"新密码至少要 {MIN_PASSWORD_LENGTH} 位。"
+    if new == current:
+        return "新密码不能和当前密码一样。"
+    account.password_hash = hash_password(new)
+    account.updated_by = account.username
+    record_change(session, account.username, "password", "account", account.id, None, {"username": account.username})
+    logger.info("Console account %s changed its password", account.username)
+    return ""

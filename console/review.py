@@ -127,6 +127,13 @@ def flagged_ids(session: Session) -> Set[str]:
     return set(session.scalars(select(ConversationReview.conversation_id).where(ConversationReview.flagged.is_(True))))
 
 
+def tagged_ids(session: Session, tag: str) -> Set[str]:
+    """Conversations carrying `tag` (tags are stored comma-separated and normalised)."""
+    wanted = f"%,{tag.strip()},%"
+    padded = "," + ConversationReview.tags + ","
+    return set(session.scalars(select(ConversationReview.conversation_id).where(padded.like(wanted))))
+
+
 def negative_feedback_ids(session: Session) -> Set[str]:
     """Conversations with at least one 👎."""
     return set(session.scalars(select(Feedback.conversation_id).where(Feedback.rating < 0).distinct()))

@@ -9,9 +9,10 @@ from aiohttp import web
 from sqlalchemy.orm import sessionmaker
 
 from console.context import console_context
-from console.login import attempt_login
-from console.security import USER_KEY, end_session, start_session
+from console.login import attempt_login, change_password
+from console.security import USER_KEY, current_user, end_session, flash, require, start_session
 from knowledge.db import session_scope
+from knowledge.models import Account
 
 
 def _safe_next(target: str) -> str:
@@ -52,3 +53,27 @@ async def logout(request: web.Request) -> web.Response:
     """End the session."""
     await end_session(request)
     raise web.HTTPFound("/login")
+
+
+@require()
+async def password_page(request: web.Request) -> web.Response:
+    """The form to change one's own password."""
+    return aiohttp_jinja2.render_template("password.html", request, {"error": ""})
+
+
+def _change(factory: sessionmaker, account_id: int, current: str, new: str, repeated: str) -> str:
+    with session_scope(factory) as db:
+        return change_password(db, db.get(Account, account_id), current, new, repeated)
+
+
+@require()
+async def password_submit(request: web.Request) -> web.Response:
+    """Change one's own password (argon2 on a worker thread)."""
+    form = await request.post()
+    error = await asyncio.get_running_loop().run_in_executor(
+        None, _change, console_context(request).sessions, current_user(request).id,
+        str(form.get("current", "")), str(form.get("new", "")), str(form.get("repeated", "")))
+    if error:
+        return aiohttp_jinja2.render_template("password.html", request, {"error": error}, status=400)
+    await flash(request, "密码已修改")
+    raise web.HTTPFound("/")

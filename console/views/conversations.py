@@ -28,6 +28,7 @@ from console.review import (
     reviews_for,
     save_correction,
     senders_in_region,
+    tagged_ids,
     ticket_conversation_ids,
     update_review,
 )
@@ -73,6 +74,8 @@ def build_filter(db: Session, query: Dict[str, str]) -> ConversationFilter:
         wanted.only_senders = _narrow(wanted.only_senders, reviewed_ids(db))
     elif query.get("reviewed") == "no":
         wanted.except_senders |= reviewed_ids(db)
+    if query.get("tag", "").strip():
+        wanted.only_senders = _narrow(wanted.only_senders, tagged_ids(db, query["tag"]))
     if query.get("flagged") == "1":
         wanted.only_senders = _narrow(wanted.only_senders, flagged_ids(db))
     if query.get("region", "").isdigit():

@@ -2,17 +2,18 @@
 all-or-nothing import through the same functions as `python -m knowledge import-prices`."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, List, Optional, Set
+from typing import Any, List, Optional, Set, Tuple
 
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 from sqlalchemy.orm import Session
 
-from console.context import console_context
+from console.context import ConsoleContext, console_context
 from console.permissions import region_scope
 from console.security import CurrentUser, current_user, flash, require
 from console.uploads import UploadError, discard, stage, staged_path, suffix_of
@@ -21,6 +22,7 @@ from knowledge.importing import (
     PRICE_HEADERS,
     PRICE_REQUIRED,
     ImportFileError,
+    ImportReport,
     RowProblem,
     check_article_file,
     check_price_rows,
@@ -85,6 +87,38 @@ def preview_file(db: Session, user: CurrentUser, kind: str, path: Path, today) -
     return preview
 
 
+def _checked_preview(context: ConsoleContext, user: CurrentUser, kind: str, path: Path) -> Preview:
+    db = context.sessions()
+    try:
+        return preview_file(db, user, kind, path, context.today())
+    except ImportFileError as error:
+        return Preview(problems=[RowProblem(0, [str(error)])])
+    finally:
+        db.rollback()  # a preview never writes: markets it would create stay unsaved
+        db.close()
+
+
+def _import_file(
+    context: ConsoleContext, user: CurrentUser, kind: str, path: Path
+) -> Tuple[Preview, Optional[ImportReport]]:
+    """Check again (the knowledge base may have changed since the preview), then import in one transaction."""
+    importer = import_prices if kind == "prices" else import_articles
+    db = context.sessions()
+    try:
+        preview = preview_file(db, user, kind, path, context.today())
+        report = None if preview.problems else importer(db, path, user.username, today=context.today())
+        if report is None or not report.ok:
+            db.rollback()
+        else:
+            db.commit()
+        return preview, report
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.close()
+
+
 @require("admin", "officer")
 async def import_page(request: web.Request) -> web.Response:
     """The upload form."""
@@ -113,14 +147,8 @@ async def import_preview(request: web.Request) -> web.Response:
         return aiohttp_jinja2.render_template("import.html", request, {"kinds": KINDS, "error": str(error)},
                                               status=400)
     path = context.upload_dir / f"{token}{suffix}"
-    db = context.sessions()
-    try:
-        preview = preview_file(db, user, kind, path, context.today())
-    except ImportFileError as error:
-        preview = Preview(problems=[RowProblem(0, [str(error)])])
-    finally:
-        db.rollback()  # a preview never writes: markets it would create stay unsaved
-        db.close()
+    # Checking a file of many thousand rows takes seconds: off the event loop.
+    preview = await asyncio.get_running_loop().run_in_executor(None, _checked_preview, context, user, kind, path)
     session = await get_session(request)
     if preview.problems:
         discard(context.upload_dir, token, suffix)
@@ -150,30 +178,20 @@ async def import_confirm(request: web.Request) -> web.Response:
         session.pop("upload", None)
         await flash(request, "上传的文件已过期，请重新上传")
         raise web.HTTPFound("/imports")
-    importer = import_prices if staged["kind"] == "prices" else import_articles
-    db = context.sessions()
     try:
-        preview = preview_file(db, user, staged["kind"], path, context.today())
-        report = None if preview.problems else importer(db, path, user.username, today=context.today())
-        if report is None or not report.ok:
-            db.rollback()
-            problems = preview.problems or report.problems
-            return aiohttp_jinja2.render_template("import_preview.html", request, {
-                "preview": Preview(rows=preview.rows, problems=problems), "kind": staged["kind"], "kinds": KINDS,
-                "name": staged["name"], "token": "",
-            }, status=422)
-        db.commit()
+        preview, report = await asyncio.get_running_loop().run_in_executor(
+            None, _import_file, context, user, staged["kind"], path)
     except ImportFileError as error:
-        db.rollback()
         await flash(request, f"导入失败：{error}。没有写入任何数据。")
         raise web.HTTPFound("/imports") from error
-    except BaseException:
-        db.rollback()
-        raise
     finally:
-        db.close()
         discard(context.upload_dir, staged["token"], staged["suffix"])
         session.pop("upload", None)
+    if report is None or not report.ok:
+        return aiohttp_jinja2.render_template("import_preview.html", request, {
+            "preview": Preview(rows=preview.rows, problems=preview.problems or report.problems),
+            "kind": staged["kind"], "kinds": KINDS, "name": staged["name"], "token": "",
+        }, status=422)
     extra = f"，新建市场 {len(report.new_markets)} 个" if report.new_markets else ""
     counts = f"共 {report.rows} 行，新增 {report.created}，更新 {report.updated}{extra}"
     await flash(request, f"导入成功：{staged['name']} {counts}")

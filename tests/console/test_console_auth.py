@@ -98,3 +98,24 @@ async def test_password_hashes_are_argon2(knowledge) -> None:
     with knowledge() as session:
         hashes = session.scalars(select(Account.password_hash)).all()
     assert hashes and all(value.startswith("$argon2id$") for value in hashes)
+
+
+async def test_changing_ones_own_password(client, knowledge) -> None:
+    token = await sign_in(client, "reviewer")
+    wrong = await client.post("/account/password", data={"csrf_token": token, "current": "nope-nope",
+                                                         "new": "new-password-1", "repeated": "new-password-1"})
+    assert wrong.status == 400 and "当前密码不对" in await wrong.text()
+    short = await client.post("/account/password", data={"csrf_token": token, "current": PASSWORD,
+                                                         "new": "short", "repeated": "short"})
+    assert "至少要 8 位" in await short.text()
+    done = await client.post("/account/password", data={"csrf_token": token, "current": PASSWORD,
+                                                        "new": "new-password-1", "repeated": "new-password-1"})
+    assert "密码已修改" in await done.text()
+    client.session.cookie_jar.clear()
+    assert (await _try(client, "reviewer", PASSWORD)).status == 401
+    assert (await _try(client, "reviewer", "new-password-1")).status == 302
+    with knowledge() as session:
+        from knowledge.models import AuditLog
+
+        entry = session.scalars(select(AuditLog).where(AuditLog.action == "password")).one()
+        assert "new-password-1" not in (entry.after or "") and entry.actor == "reviewer"

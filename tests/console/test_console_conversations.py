@@ -89,8 +89,10 @@ async def test_review_tag_and_flag_are_saved_audited_and_filterable(client, know
     assert _senders(await (await client.get("/conversations?reviewed=yes")).text()) == {"tg-1001"}
     assert _senders(await (await client.get("/conversations?reviewed=no")).text()) == {"web-5f3a", "tg-2002"}
     assert _senders(await (await client.get("/conversations?flagged=1")).text()) == {"tg-1001"}
+    assert _senders(await (await client.get("/conversations?tag=错答")).text()) == {"tg-1001"}
+    assert _senders(await (await client.get("/conversations?tag=错")).text()) == set()  # whole tags only
     listing = await (await client.get("/conversations")).text()
-    assert '<span class="tag">错答</span>' in listing and "已审核" in listing
+    assert '>错答</a>' in listing and "已审核" in listing
 
 
 async def _event_id(client, sender: str, text_fragment: str) -> int:

@@ -117,3 +117,21 @@ async def test_upload_without_csrf_token_is_refused(client, knowledge) -> None:
     form.add_field("file", (HEADER + GOOD_ROWS).encode(), filename="p.csv")
     response = await client.post("/imports/preview", data=form)
     assert response.status == 403
+
+
+async def test_confirm_checks_again_and_writes_nothing_when_a_row_no_longer_passes(client, knowledge) -> None:
+    from knowledge.lookup import find_region
+    from knowledge.models import Account
+
+    token = await sign_in(client, "gaocheng")
+    before = _count(knowledge, PriceRecord)
+    page = await (await client.post("/imports/preview", data=_upload(
+        token, "prices", "prices.csv", (HEADER + GOOD_ROWS).encode()))).text()
+    with knowledge() as session:  # meanwhile the officer is moved to another county
+        officer = session.scalars(select(Account).where(Account.username == "gaocheng")).one()
+        officer.region = find_region(session, "丰台区")
+        session.commit()
+    response = await client.post("/imports/confirm", data={"csrf_token": token, "token": _staged_token(page)})
+    assert response.status == 422
+    assert "不在您负责的“丰台区”范围内" in await response.text()
+    assert _count(knowledge, PriceRecord) == before

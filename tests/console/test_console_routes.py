@@ -14,6 +14,7 @@ OK, FORBIDDEN = 200, 403
 # are in 藁城区 (the officer's region); ticket 2 and tg-2002 are in 丰台区.
 GET_ROUTES = {
     "/": (OK, OK, OK),
+    "/account/password": (OK, OK, OK),
     "/prices": (OK, OK, OK),
     "/prices/new": (OK, OK, FORBIDDEN),
     "/prices/1/edit": (OK, FORBIDDEN, FORBIDDEN),  # seed record 1 is a national average, not 藁城区
@@ -52,6 +53,7 @@ POST_ROUTES = {
     "/accounts/2/unlock": ({}, ("officer", "reviewer")),
     "/accounts/2/telegram": ({}, ("officer", "reviewer")),
     "/account/telegram": ({}, ("reviewer",)),
+    "/account/password": ({"current": "x"}, ()),
     "/conversations/tg-1001/review": ({"reviewed": "1"}, ("officer",)),
     "/conversations/tg-1001/messages/1": ({"intent": "ask_price"}, ("officer",)),
     "/handoff/1/answer": ({"answer": "好"}, ("reviewer",)),
