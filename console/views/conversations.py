@@ -145,9 +145,12 @@ def transcript_context(db: Session, context: ConsoleContext, sender_id: str) -> 
             row["annotated"] = correction.annotated_text if correction else annotate(entry.text, entry.entities)
         rows.append(row)
     farmer = db.scalars(select(Farmer).where(Farmer.sender_id == sender_id)).first()
+    # Without a Farmer row (a farmer the gateway has not registered), the messages' metadata still says who.
+    metadata = next((entry.metadata for entry in entries if entry.kind == "user" and entry.metadata), {})
     return {
         "sender_id": sender_id, "rows": rows, "review": review_for(db, sender_id), "farmer": farmer,
-        "farmer_region": farmer.region.name if farmer and farmer.region else "",
+        "farmer_region": farmer.region.name if farmer and farmer.region else str(metadata.get("region") or ""),
+        "metadata_name": str(metadata.get("display_name") or ""),
         "tickets": db.scalars(select(HandoffTicket).where(HandoffTicket.conversation_id == sender_id)
                               .order_by(HandoffTicket.id)).all(),
         "intents": context.domain.intents, "channels": CHANNEL_NAMES, "quote": quote,

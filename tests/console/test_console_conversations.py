@@ -192,3 +192,15 @@ async def test_officer_reads_only_conversations_of_their_region(client) -> None:
     assert refused.status == 403 and "不在您负责的地区" in await refused.text()
     page = await (await client.get("/conversations/web-5f3a")).text()
     assert "保存审核" not in page and "更正意图和实体" not in page  # reading only
+
+
+async def test_transcript_falls_back_to_message_metadata_without_a_farmer_row(client, knowledge) -> None:
+    from knowledge.models import Farmer
+
+    with knowledge() as session:
+        session.delete(session.scalars(select(Farmer).where(Farmer.sender_id == "tg-1001")).one())
+        session.commit()
+    await sign_in(client, "reviewer")
+    page = await (await client.get("/conversations/tg-1001")).text()
+    header = page.split('<p class="muted">', 1)[1].split("</p>", 1)[0]
+    assert "老王" in header and "藁城区" in header

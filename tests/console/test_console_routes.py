@@ -107,3 +107,11 @@ async def test_every_account_in_the_fixture_can_sign_in(client) -> None:
     for username in ACCOUNTS:
         await sign_in(client, username)
         client.session.cookie_jar.clear()
+
+
+async def test_unknown_pages_get_a_chinese_404(client) -> None:
+    await sign_in(client, "reviewer")
+    for path in ("/no-such-page", "/articles/99999", "/conversations/tg-nobody"):
+        response = await client.get(path)
+        assert response.status == 404, path
+        assert "<h1>找不到</h1>" in await response.text()

@@ -23,7 +23,8 @@ def test_empty_database_migrates_to_head_with_every_table(empty_db):
     tables = set(inspect(empty_db.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     assert "article_fts" in tables
-    assert _version(empty_db.engine) == _head(empty_db.engine) == "0003_console"
+    # The newest revision, whichever branch's migration the merge put last (0003_console, 0003_gateway, …).
+    assert _version(empty_db.engine) == _head(empty_db.engine)
 
 
 def test_models_and_migrations_agree(empty_db):
