@@ -21,7 +21,7 @@ endif
 # What a model is trained from; a change to any of these retrains on the next `make setup`.
 TRAINING_INPUTS := config.yml domain.yml $(shell find data nlu -type f \( -name '*.yml' -o -name '*.txt' -o -name '*.py' \) 2>/dev/null | sort)
 
-.PHONY: help setup venv db dictionary train run test lint unit validate stories holdout bench shell lock clean
+.PHONY: help setup venv db dictionary train run test lint unit validate stories holdout bench shell screenshots lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ shell: setup ## Talk to the bot in this terminal (starts the action server along
 	@$(PY) scripts/local_secrets.py var/local.env
 	$(VENV)/bin/honcho --env var/local.env start actions & trap 'kill %1' EXIT; \
 	  $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+
+screenshots: venv ## Photograph the console's main pages into docs/screenshots/ (headless Debian chromium)
+	$(PY) scripts/screenshots.py
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs the package index)
 	rm -rf var/lock-venv && $$(scripts/find-python310) -m venv var/lock-venv

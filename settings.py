@@ -44,6 +44,10 @@ class Settings:
     console_host: str = field(default_factory=lambda: _env("CONSOLE_HOST", "127.0.0.1"))
     console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 8000))
     console_secret_key: str = field(default_factory=lambda: _env("CONSOLE_SECRET_KEY", ""))
+    # Behind HTTPS (production) the session cookie must carry the Secure flag; plain http locally.
+    console_secure_cookies: bool = field(
+        default_factory=lambda: _env("CONSOLE_SECURE_COOKIES", "false").lower() in ("1", "true", "yes")
+    )
     telegram_bot_token: str = field(default_factory=lambda: _env("TELEGRAM_BOT_TOKEN", ""))
     telegram_api_base_url: str = field(
         default_factory=lambda: _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")

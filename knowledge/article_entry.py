@@ -164,20 +164,14 @@ def check_article(session: Session, entry: ArticleInput, today: Optional[dt.date
     )
 
 
-def save_article(session: Session, checked: CheckedArticle, author: str) -> Tuple[Article, bool]:
-    """Insert the article, or update in place the one with the same (topic, title); index and audit it.
+class ArticleConflictError(ValueError):
+    """Another article already has this topic and title; the message is plain Chinese."""
 
-    Returns the article and whether it was newly created. The caller owns the transaction.
-    """
-    article = session.scalars(
-        select(Article).where(Article.topic == checked.topic, Article.title == checked.title)
-    ).first()
-    created = article is None
-    before = None if created else snapshot(article, AUDITED_COLUMNS)
-    if article is None:
-        article = Article(topic=checked.topic, title=checked.title)
-        session.add(article)
+
+def _apply(article: Article, checked: CheckedArticle, author: str) -> None:
     article.category = checked.category
+    article.topic = checked.topic
+    article.title = checked.title
     article.questions = "\n".join(checked.questions)
     article.answer = checked.answer
     article.region = checked.region
@@ -188,9 +182,53 @@ def save_article(session: Session, checked: CheckedArticle, author: str) -> Tupl
     article.confidence = checked.confidence
     article.status = checked.status
     article.updated_by = author
+
+
+def _store(session: Session, article: Article, checked: CheckedArticle, author: str, created: bool) -> None:
+    before = None if created else snapshot(article, AUDITED_COLUMNS)
+    _apply(article, checked, author)
     session.flush()
     after = snapshot(article, AUDITED_COLUMNS)
     if before != after:
         record_change(session, author, "create" if created else "update", "article", article.id, before, after)
     index_article(session, article)
+
+
+def save_article(session: Session, checked: CheckedArticle, author: str) -> Tuple[Article, bool]:
+    """Insert the article, or update in place the one with the same (topic, title); index and audit it.
+
+    Returns the article and whether it was newly created. The caller owns the transaction.
+    """
+    article = session.scalars(
+        select(Article).where(Article.topic == checked.topic, Article.title == checked.title)
+    ).first()
+    created = article is None
+    if article is None:
+        article = Article(topic=checked.topic, title=checked.title)
+        session.add(article)
+    _store(session, article, checked, author, created)
     return article, created
+
+
+def update_article(session: Session, article: Article, checked: CheckedArticle, author: str) -> Article:
+    """Overwrite this article (its topic and title may change too); index and audit it. The caller commits."""
+    clash = session.scalars(
+        select(Article.id).where(
+            Article.topic == checked.topic, Article.title == checked.title, Article.id != article.id
+        )
+    ).first()
+    if clash is not None:
+        raise ArticleConflictError(f"主题“{checked.topic}”下已经有标题为“{checked.title}”的文章（编号 {clash}）")
+    _store(session, article, checked, author, created=False)
+    return article
+
+
+def delete_article(session: Session, article: Article, actor: str) -> None:
+    """Delete the article and its search entry, keeping its last content in the audit log. The caller commits."""
+    before = snapshot(article, AUDITED_COLUMNS)
+    article_id = article.id
+    article.status = "draft"
+    index_article(session, article)  # drafts are never indexed: this removes its entry on every backend
+    session.delete(article)
+    session.flush()
+    record_change(session, actor, "delete", "article", article_id, before, None)

@@ -315,9 +315,18 @@ def _check_topic_aliases(session: Session, aliases: Dict[str, List[str]]) -> Tup
     return new, problems
 
 
-def import_articles(session: Session, path: Path, actor: str, today: Optional[dt.date] = None) -> ImportReport:
-    """Import an article file (CSV, .xlsx or YAML) all or nothing; the caller commits only when the report is ok."""
-    today = today or dt.date.today()
+@dataclass
+class ArticleRows:
+    """An article file read and checked: the good articles by (topic, title), new topic aliases, every problem."""
+
+    rows: int
+    good: Dict[Tuple[str, str], CheckedArticle]
+    new_aliases: List[Tuple[str, str]]
+    problems: List[RowProblem]
+
+
+def check_article_file(session: Session, path: Path, today: dt.date) -> ArticleRows:
+    """Read an article file (CSV, .xlsx or YAML) and check every row with the shared rules; writes nothing."""
     new_aliases: List[Tuple[str, str]] = []
     if path.suffix.lower() in YAML_SUFFIXES:
         rows, aliases = _yaml_articles(path)
@@ -326,7 +335,7 @@ def import_articles(session: Session, path: Path, actor: str, today: Optional[dt
     else:
         table, problems = read_table(path, ARTICLE_HEADERS, ARTICLE_REQUIRED)
         if table is None:
-            return ImportReport(problems=problems)
+            return ArticleRows(0, {}, [], problems)
         rows = table.rows
     good: Dict[Tuple[str, str], CheckedArticle] = {}
     for line, row in rows:
@@ -335,13 +344,19 @@ def import_articles(session: Session, path: Path, actor: str, today: Optional[dt
             problems.append(RowProblem(line, check.errors))
         else:
             good[(check.article.topic, check.article.title)] = check.article  # a repeated row: the later wins
-    report = ImportReport(rows=len(rows), problems=problems)
-    if problems:
+    return ArticleRows(len(rows), good, new_aliases, problems)
+
+
+def import_articles(session: Session, path: Path, actor: str, today: Optional[dt.date] = None) -> ImportReport:
+    """Import an article file (CSV, .xlsx or YAML) all or nothing; the caller commits only when the report is ok."""
+    checked_file = check_article_file(session, path, today or dt.date.today())
+    report = ImportReport(rows=checked_file.rows, problems=checked_file.problems)
+    if report.problems:
         return report
-    for alias, topic in new_aliases:
+    for alias, topic in checked_file.new_aliases:
         session.add(TopicAlias(alias=alias, topic=topic))
         record_change(session, actor, "create", "topic_alias", None, None, {"alias": alias, "topic": topic})
-    for checked in good.values():
+    for checked in checked_file.good.values():
         _, created = save_article(session, checked, author=actor)
         if created:
             report.created += 1

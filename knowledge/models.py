@@ -299,3 +299,40 @@ class Feedback(Base):
     rating = Column(Integer, nullable=False)
     comment = Column(Text, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class ConversationReview(Base, Timestamped):
+    """A reviewer's verdict on one Rasa conversation: reviewed or not, tags, a flag and a note.
+
+    The conversation itself lives in Rasa's tracker store, which the console never writes; this
+    row is keyed by the tracker's sender id.
+    """
+
+    __tablename__ = "conversation_review"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, unique=True)
+    reviewed = Column(Boolean, nullable=False, default=False, index=True)
+    reviewed_by = Column(String(64), nullable=True)
+    reviewed_at = Column(DateTime, nullable=True)
+    flagged = Column(Boolean, nullable=False, default=False, index=True)
+    # Comma-separated, normalised (trimmed, no duplicates, sorted) so "has tag X" is a LIKE away.
+    tags = Column(String(256), nullable=False, default="")
+    note = Column(Text, nullable=True)
+
+
+class MessageCorrection(Base, Timestamped):
+    """A reviewer's correct intent and entities for one farmer message, exported as NLU training data."""
+
+    __tablename__ = "message_correction"
+    __table_args__ = (UniqueConstraint("conversation_id", "event_id", name="uq_message_correction_event"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    # The tracker store's event row id; the text is copied so the correction outlives the tracker DB.
+    event_id = Column(Integer, nullable=False)
+    text = Column(Text, nullable=False)
+    predicted_intent = Column(String(64), nullable=True)
+    intent = Column(String(64), nullable=False)
+    # The message in Rasa's inline annotation ("[玉米](product)多少钱"), the form data/nlu/ uses.
+    annotated_text = Column(Text, nullable=False)

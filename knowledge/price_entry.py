@@ -279,6 +279,20 @@ def check_price(
     )
 
 
+def stored_price(session: Session, price: CheckedPrice) -> Optional[PriceRecord]:
+    """The stored record with the same (product, market, date, source) as `price`, if any."""
+    if price.market.id is None:
+        return None  # a market the entry names for the first time has no prices yet
+    return session.scalars(
+        select(PriceRecord).where(
+            PriceRecord.product_id == price.product.id,
+            PriceRecord.market_id == price.market.id,
+            PriceRecord.report_date == price.report_date,
+            PriceRecord.source == price.source,
+        )
+    ).first()
+
+
 def save_price(session: Session, price: CheckedPrice, author: str) -> Tuple[PriceRecord, bool]:
     """Insert the price, or update in place the record with the same (product, market, date, source).
 
@@ -287,14 +301,7 @@ def save_price(session: Session, price: CheckedPrice, author: str) -> Tuple[Pric
     if price.market.id is None:
         session.add(price.market)
         session.flush()
-    record = session.scalars(
-        select(PriceRecord).where(
-            PriceRecord.product_id == price.product.id,
-            PriceRecord.market_id == price.market.id,
-            PriceRecord.report_date == price.report_date,
-            PriceRecord.source == price.source,
-        )
-    ).first()
+    record = stored_price(session, price)
     created = record is None
     if record is None:
         record = PriceRecord(

@@ -23,3 +23,19 @@ def test_full_scale_is_ten_million_records_and_smaller_scales_shrink_products():
 def test_every_bench_module_is_discovered():
     assert "knowledge_bench" in bench_main.discover()
     assert "__main__" not in bench_main.discover()
+
+
+def test_console_bench_generates_a_tracker_store_the_console_reads(tmp_path):
+    console_bench = importlib.import_module("bench.console_bench")
+    from console.tracker import ConversationFilter, TrackerReader
+
+    events = console_bench.build_tracker(tmp_path / "tracker.db", 30)
+    reader = TrackerReader(f"sqlite:///{tmp_path / 'tracker.db'}")
+    try:
+        assert reader.count_conversations(ConversationFilter()) == 30
+        assert 30 * 4 * 4 <= events <= 30 * 12 * 4
+        assert reader.count_conversations(ConversationFilter(channel="web")) == 10
+        assert reader.transcript("tg-100001")[0].intent in {intent for intent, _, _ in console_bench.QUESTIONS}
+    finally:
+        reader.close()
+    assert "console_bench" in bench_main.discover()

@@ -1,0 +1,41 @@
+"""What every view needs from the app: the knowledge DB session factory, the tracker reader and paths."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from aiohttp import web
+from sqlalchemy.orm import sessionmaker
+
+from console.nlu_export import DomainNames
+from console.tracker import TrackerReader
+
+
+@dataclass
+class ConsoleContext:
+    """The app-wide resources of the console."""
+
+    sessions: sessionmaker
+    tracker: TrackerReader
+    nlu_dir: Path
+    domain: DomainNames
+    upload_dir: Path
+    today: Callable[[], dt.date]
+
+
+CONTEXT_KEY = web.AppKey("console_context", ConsoleContext)
+
+
+def console_context(request: web.Request) -> ConsoleContext:
+    """The console's resources for this request."""
+    return request.app[CONTEXT_KEY]
+
+
+def page_number(request: web.Request) -> int:
+    """The ?page= number, at least 1."""
+    try:
+        return max(1, int(request.query.get("page", "1")))
+    except ValueError:
+        return 1

@@ -1,0 +1,207 @@
+"""Sessions, the signed-in account, role checks and CSRF protection for every console route.
+
+Sessions live in an encrypted cookie (aiohttp-session's EncryptedCookieStorage, Fernet), so the
+server keeps no session table; the cookie only names the account, and every request reloads that
+account from the database, so a deactivated account is locked out at its next click.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Optional
+
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from sqlalchemy.orm import sessionmaker
+
+from knowledge.db import session_scope
+from knowledge.models import Account
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "xiangxin_console"
+SESSION_MAX_AGE_SECONDS = 8 * 3600  # one working day
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+ROLE_NAMES = {"admin": "管理员", "officer": "信息员", "reviewer": "审核员"}
+UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+USER_KEY = "console_user"
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """The signed-in account as a request sees it (no password hash travels with it)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    region_id: Optional[int]
+    region_name: Optional[str]
+
+    @property
+    def role_name(self) -> str:
+        """The role in Chinese."""
+        return ROLE_NAMES.get(self.role, self.role)
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the account has one of `roles`."""
+        return self.role in roles
+
+
+class Forbidden(web.HTTPForbidden):
+    """A 403 whose reason is shown to the person in plain Chinese."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(reason="Forbidden")
+        self.message = message
+
+
+class CsrfRejected(web.HTTPForbidden):
+    """A 403 for a form without a valid CSRF token."""
+
+    def __init__(self) -> None:
+        super().__init__(reason="CSRF token missing or wrong")
+        self.message = "表单已过期或不是从本系统提交的，已拒绝。请返回上一页、刷新后再提交。"
+
+
+def session_storage(secret_key: str, secure_cookie: bool) -> EncryptedCookieStorage:
+    """Encrypted, HttpOnly, SameSite=Lax cookie storage keyed by CONSOLE_SECRET_KEY.
+
+    Without a key a random one is made, so sessions simply end when the console restarts.
+    """
+    if not secret_key:
+        logger.warning("CONSOLE_SECRET_KEY is not set: using a random key, sessions end when the console restarts")
+        secret_key = secrets.token_urlsafe(32)
+    # Fernet wants exactly 32 bytes (the storage base64-encodes raw bytes itself); any secret maps onto them.
+    return EncryptedCookieStorage(
+        hashlib.sha256(secret_key.encode("utf-8")).digest(),
+        cookie_name=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE_SECONDS,
+        httponly=True,
+        samesite="Lax",
+        secure=secure_cookie,
+    )
+
+
+async def csrf_token(request: web.Request) -> str:
+    """This session's CSRF token, created on first use."""
+    session = await get_session(request)
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        session["csrf"] = token
+    return token
+
+
+async def start_session(request: web.Request, account_id: int) -> None:
+    """A fresh session for a person who just signed in (a new id and token, against session fixation)."""
+    session = await new_session(request)
+    session["account_id"] = account_id
+    session["csrf"] = secrets.token_urlsafe(24)
+
+
+async def end_session(request: web.Request) -> None:
+    """Forget the signed-in account."""
+    session = await get_session(request)
+    session.invalidate()
+
+
+def _load_user(factory: sessionmaker, account_id: int) -> Optional[CurrentUser]:
+    with session_scope(factory) as db:
+        account = db.get(Account, account_id)
+        if account is None or not account.active:
+            return None
+        return CurrentUser(
+            id=account.id,
+            username=account.username,
+            display_name=account.display_name or account.username,
+            role=account.role,
+            region_id=account.region_id,
+            region_name=account.region.name if account.region is not None else None,
+        )
+
+
+def user_middleware(factory_of: Callable[[web.Application], sessionmaker]) -> Callable:
+    """Middleware that puts the signed-in account (or None) on request[USER_KEY]; `factory_of` finds the DB."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request[USER_KEY] = None
+        if not request.path.startswith("/static/") and request.path != "/healthz":
+            session = await get_session(request)
+            account_id = session.get("account_id")
+            if account_id is not None:
+                user = _load_user(factory_of(request.app), int(account_id))
+                if user is None:
+                    session.invalidate()
+                request[USER_KEY] = user
+        return await handler(request)
+
+    return middleware
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse (403) every state-changing request whose CSRF token does not match the session's."""
+    if request.method in UNSAFE_METHODS:
+        session = await get_session(request)
+        expected = session.get("csrf")
+        submitted = request.headers.get(CSRF_HEADER)
+        if submitted is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            value = form.get(CSRF_FIELD)
+            submitted = value if isinstance(value, str) else None
+        if not expected or not submitted or not hmac.compare_digest(str(expected), submitted):
+            logger.warning("Rejected %s %s: CSRF token missing or wrong", request.method, request.path)
+            raise CsrfRejected()
+    return await handler(request)
+
+
+def current_user(request: web.Request) -> CurrentUser:
+    """The signed-in account; only for handlers behind `require`."""
+    user = request.get(USER_KEY)
+    if user is None:
+        raise web.HTTPFound("/login")
+    return user
+
+
+def require(*roles: str) -> Callable[[Handler], Handler]:
+    """Decorator: sign-in required (else redirect to /login), and one of `roles` (else a 403 page)."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def checked(request: web.Request) -> web.StreamResponse:
+            user = request.get(USER_KEY)
+            if user is None:
+                if request.method == "GET":
+                    raise web.HTTPFound(f"/login?next={request.rel_url.path_qs}" if request.path != "/" else "/login")
+                raise web.HTTPFound("/login")
+            if roles and user.role not in roles:
+                allowed = "、".join(ROLE_NAMES[role] for role in roles)
+                raise Forbidden(f"这个页面只有{allowed}可以使用，您的账号是{user.role_name}。")
+            return await handler(request)
+
+        checked.allowed_roles = roles  # type: ignore[attr-defined]
+        return checked
+
+    return decorate
+
+
+async def flash(request: web.Request, message: str) -> None:
+    """A one-time notice shown on the next page (after a redirect)."""
+    session = await get_session(request)
+    session["flash"] = [*session.get("flash", []), message][-5:]
+
+
+async def take_flashes(request: web.Request) -> list:
+    """The notices waiting for this session, removed as they are read."""
+    session = await get_session(request)
+    return session.pop("flash", []) if "flash" in session else []

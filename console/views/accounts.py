@@ -1,0 +1,128 @@
+"""Accounts (admins): create, deactivate, unlock; and the Telegram link code for officers."""
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from console.context import console_context
+from console.security import ROLE_NAMES, current_user, flash, require
+from console.views.forms import checkbox
+from knowledge.accounts import LINK_CODE_TTL, AccountError, create_account, issue_telegram_link_code
+from knowledge.audit import record_change
+from knowledge.db import session_scope
+from knowledge.models import Account, utcnow
+
+
+def _accounts_page(request: web.Request, db, error: str = "", values=None, status: int = 200) -> web.Response:
+    accounts = db.scalars(select(Account).options(joinedload(Account.region)).order_by(Account.role,
+                                                                                         Account.username)).all()
+    return aiohttp_jinja2.render_template("accounts.html", request, {
+        "accounts": accounts, "roles": ROLE_NAMES, "error": error, "values": values or {}, "now": utcnow(),
+    }, status=status)
+
+
+@require("admin")
+async def account_list(request: web.Request) -> web.Response:
+    """Every account with its role, region, lock and Telegram state."""
+    with session_scope(console_context(request).sessions) as db:
+        return _accounts_page(request, db)
+
+
+@require("admin")
+async def account_create(request: web.Request) -> web.Response:
+    """Create an account (argon2 hash; the password is never stored or logged)."""
+    user = current_user(request)
+    form = await request.post()
+    with session_scope(console_context(request).sessions) as db:
+        try:
+            account = create_account(
+                db, str(form.get("username", "")), str(form.get("password", "")), str(form.get("role", "")),
+                str(form.get("region", "")).strip() or None, str(form.get("display_name", "")).strip() or None,
+                actor=user.username,
+            )
+        except AccountError as error:
+            db.rollback()
+            values = {name: form.get(name, "") for name in ("username", "role", "region", "display_name")}
+            return _accounts_page(request, db, str(error), values, status=400)
+        message = f"账号已创建：{account.username}"
+    await flash(request, message)
+    raise web.HTTPFound("/accounts")
+
+
+def _account(db, request: web.Request) -> Account:
+    account = db.get(Account, int(request.match_info["account_id"]))
+    if account is None:
+        raise web.HTTPNotFound(text="没有这个账号")
+    return account
+
+
+@require("admin")
+async def account_set_active(request: web.Request) -> web.Response:
+    """Deactivate or reactivate an account (a deactivated one is signed out at its next request)."""
+    user = current_user(request)
+    form = await request.post()
+    active = checkbox(form, "active")
+    with session_scope(console_context(request).sessions) as db:
+        account = _account(db, request)
+        if account.id == user.id and not active:
+            raise web.HTTPBadRequest(text="不能停用自己的账号")
+        if account.active != active:
+            record_change(db, user.username, "update", "account", account.id, {"active": account.active},
+                          {"active": active})
+            account.active = active
+            account.updated_by = user.username
+        message = f"{account.username} 已{'启用' if active else '停用'}"
+    await flash(request, message)
+    raise web.HTTPFound("/accounts")
+
+
+@require("admin")
+async def account_unlock(request: web.Request) -> web.Response:
+    """Lift a lock-out after too many wrong passwords."""
+    user = current_user(request)
+    with session_scope(console_context(request).sessions) as db:
+        account = _account(db, request)
+        record_change(db, user.username, "unlock", "account", account.id,
+                      {"locked_until": account.locked_until.isoformat() if account.locked_until else None}, None)
+        account.locked_until = None
+        account.failed_logins = 0
+        account.updated_by = user.username
+        message = f"{account.username} 已解锁"
+    await flash(request, message)
+    raise web.HTTPFound("/accounts")
+
+
+def _telegram_page(request: web.Request, account: Account, code: str = "") -> web.Response:
+    return aiohttp_jinja2.render_template("telegram_link.html", request, {
+        "account": account, "code": code, "minutes": int(LINK_CODE_TTL.total_seconds() // 60),
+        "pending": account.telegram_link_code_expires_at is not None
+        and account.telegram_link_code_expires_at > utcnow(),
+    })
+
+
+async def _telegram(request: web.Request, account_id: int) -> web.Response:
+    user = current_user(request)
+    with session_scope(console_context(request).sessions) as db:
+        account = db.get(Account, account_id)
+        if account is None:
+            raise web.HTTPNotFound(text="没有这个账号")
+        if account.role != "officer" and account.id != user.id:
+            raise web.HTTPBadRequest(text="只有信息员账号需要绑定 Telegram")
+        code = ""
+        if request.method == "POST":
+            code = issue_telegram_link_code(db, account, actor=user.username)
+        return _telegram_page(request, account, code)
+
+
+@require("officer", "admin")
+async def own_telegram(request: web.Request) -> web.Response:
+    """The signed-in officer's Telegram link: status, and a fresh one-time code on POST."""
+    return await _telegram(request, current_user(request).id)
+
+
+@require("admin")
+async def account_telegram(request: web.Request) -> web.Response:
+    """An admin generates the Telegram link code for an officer."""
+    return await _telegram(request, int(request.match_info["account_id"]))

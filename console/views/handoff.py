@@ -1,0 +1,119 @@
+"""The handoff inbox: officers answer the tickets of their region; the gateway delivers the answers."""
+from __future__ import annotations
+
+from typing import Optional, Set
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from console.context import console_context
+from console.permissions import region_scope
+from console.security import CurrentUser, Forbidden, current_user, flash, require
+from console.views.conversations import transcript_context
+from knowledge.audit import record_change, snapshot
+from knowledge.db import session_scope
+from knowledge.models import HandoffTicket, Region, utcnow
+
+MAX_ANSWER_LENGTH = 3000  # a Telegram message holds 4096 characters; leave room for the greeting
+STATUS_LABELS = {"open": "待回答", "answered": "已回答，等待发送", "delivered": "已送达农户", "closed": "已关闭"}
+AUDITED = ("status", "answer", "answered_at", "assignee_id")
+# Officers this wide also see tickets of farmers whose region is unknown, so no question is orphaned.
+WIDE_LEVELS = ("country", "province", "city", "county")
+
+
+def _sees_unplaced(db: Session, user: CurrentUser) -> bool:
+    if user.role == "admin":
+        return True
+    region = db.get(Region, user.region_id) if user.region_id else None
+    return region is not None and region.level in WIDE_LEVELS
+
+
+def _visible(db: Session, user: CurrentUser, ticket: HandoffTicket, scope: Optional[Set[int]]) -> bool:
+    if scope is None:
+        return True
+    if ticket.region_id is None:
+        return _sees_unplaced(db, user)
+    return ticket.region_id in scope
+
+
+def _tickets(db: Session, user: CurrentUser, statuses, newest_first: bool, limit: Optional[int] = None):
+    scope = region_scope(db, user)
+    statement = (select(HandoffTicket).options(joinedload(HandoffTicket.farmer), joinedload(HandoffTicket.region),
+                                               joinedload(HandoffTicket.assignee))
+                 .where(HandoffTicket.status.in_(statuses)))
+    if scope is not None:
+        placed = HandoffTicket.region_id.in_(scope)
+        statement = statement.where(placed | HandoffTicket.region_id.is_(None)) if _sees_unplaced(db, user) \
+            else statement.where(placed)
+    order = HandoffTicket.created_at.desc() if newest_first else HandoffTicket.created_at
+    statement = statement.order_by(order, HandoffTicket.id)
+    if limit:
+        statement = statement.limit(limit)
+    return db.scalars(statement).unique().all()
+
+
+@require("admin", "officer")
+async def handoff_inbox(request: web.Request) -> web.Response:
+    """Open tickets of the officer's region, oldest first; then answers awaiting delivery and recent deliveries."""
+    user = current_user(request)
+    with session_scope(console_context(request).sessions) as db:
+        return aiohttp_jinja2.render_template("handoff.html", request, {
+            "open": _tickets(db, user, ("open",), newest_first=False),
+            "answered": _tickets(db, user, ("answered",), newest_first=False),
+            "done": _tickets(db, user, ("delivered", "closed"), newest_first=True, limit=20),
+            "statuses": STATUS_LABELS,
+        })
+
+
+def _ticket(db: Session, request: web.Request, user: CurrentUser) -> HandoffTicket:
+    ticket = db.get(HandoffTicket, int(request.match_info["ticket_id"]))
+    if ticket is None:
+        raise web.HTTPNotFound(text="没有这个工单")
+    if not _visible(db, user, ticket, region_scope(db, user)):
+        raise Forbidden("这个工单不属于您负责的地区。")
+    return ticket
+
+
+def _render(request: web.Request, db: Session, ticket: HandoffTicket, error: str = "", status: int = 200):
+    values = transcript_context(db, console_context(request), ticket.conversation_id)
+    values.update({"ticket": ticket, "statuses": STATUS_LABELS, "error": error, "can_review": False,
+                   "max_answer": MAX_ANSWER_LENGTH})
+    return aiohttp_jinja2.render_template("ticket.html", request, values, status=status)
+
+
+@require("admin", "officer")
+async def ticket_view(request: web.Request) -> web.Response:
+    """A ticket with the farmer's conversation and the answer form."""
+    user = current_user(request)
+    with session_scope(console_context(request).sessions) as db:
+        return _render(request, db, _ticket(db, request, user))
+
+
+@require("admin", "officer")
+async def ticket_answer(request: web.Request) -> web.Response:
+    """Record the officer's answer: status answered, for the gateway to deliver; audited."""
+    user = current_user(request)
+    form = await request.post()
+    answer = str(form.get("answer", "")).strip()
+    with session_scope(console_context(request).sessions) as db:
+        ticket = _ticket(db, request, user)
+        if ticket.status not in ("open", "answered"):
+            return _render(request, db, ticket, "这个工单的回答已经送达农户，不能再修改。", status=409)
+        if not answer:
+            return _render(request, db, ticket, "请填写回答内容。", status=400)
+        if len(answer) > MAX_ANSWER_LENGTH:
+            too_long = f"回答太长（{len(answer)} 字），最多 {MAX_ANSWER_LENGTH} 字。"
+            return _render(request, db, ticket, too_long, status=400)
+        before = snapshot(ticket, AUDITED)
+        ticket.answer = answer
+        ticket.status = "answered"
+        ticket.answered_at = utcnow()
+        ticket.assignee_id = user.id
+        ticket.updated_by = user.username
+        db.flush()
+        record_change(db, user.username, "answer", "handoff_ticket", ticket.id, before, snapshot(ticket, AUDITED))
+        ticket_id = ticket.id
+    await flash(request, f"工单 #{ticket_id} 已回答，系统会把回答发送给农户")
+    raise web.HTTPFound("/handoff")

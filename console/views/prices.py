@@ -1,0 +1,188 @@
+"""Prices: list, search, filter; add, edit and delete with the CLI import's validation, officers within their region."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, List, Mapping, Optional
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from console.context import console_context, page_number
+from console.permissions import check_edit_region, region_scope
+from console.security import current_user, flash, require
+from console.views.forms import region_choices
+from knowledge.db import session_scope
+from knowledge.lookup import descendant_ids, find_product
+from knowledge.models import Market, PriceRecord, Product, Region
+from knowledge.price_editing import PriceConflictError, delete_price, save_price_audited, update_price
+from knowledge.price_entry import PriceInput, check_price
+from knowledge.units import KG_PER
+
+PAGE_SIZE = 50
+FIELDS = ("product", "market", "region", "date", "unit", "min_price", "avg_price", "max_price", "source",
+          "confidence", "note")
+
+
+def _parse_day(text: str) -> Optional[dt.date]:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _price_query(db: Session, query: Mapping[str, str]):
+    statement = (
+        select(PriceRecord)
+        .join(Product, Product.id == PriceRecord.product_id)
+        .join(Market, Market.id == PriceRecord.market_id)
+        .options(joinedload(PriceRecord.product), joinedload(PriceRecord.market).joinedload(Market.region))
+    )
+    words = query.get("q", "").strip()
+    if words:
+        product = find_product(db, words)
+        statement = statement.where(
+            or_(Product.id == product.id, Market.name.contains(words, autoescape=True)) if product is not None
+            else or_(Product.name.contains(words, autoescape=True), Market.name.contains(words, autoescape=True))
+        )
+    region_id = query.get("region", "")
+    if region_id.isdigit():
+        region = db.get(Region, int(region_id))
+        if region is not None:
+            statement = statement.where(Market.region_id.in_(descendant_ids(db, region)))
+    since, until = _parse_day(query.get("since", "")), _parse_day(query.get("until", ""))
+    if since:
+        statement = statement.where(PriceRecord.report_date >= since)
+    if until:
+        statement = statement.where(PriceRecord.report_date <= until)
+    if query.get("confidence") in ("V", "V2", "U"):
+        statement = statement.where(PriceRecord.confidence == query["confidence"])
+    return statement
+
+
+@require()
+async def price_list(request: web.Request) -> web.Response:
+    """Prices, newest first, with search and filters."""
+    user = current_user(request)
+    page = page_number(request)
+    with session_scope(console_context(request).sessions) as db:
+        statement = _price_query(db, request.query)
+        total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+        records = db.scalars(
+            statement.order_by(PriceRecord.report_date.desc(), Product.name, PriceRecord.id)
+            .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        ).unique().all()
+        scope = region_scope(db, user)
+        editable = {record.id for record in records
+                    if user.role in ("admin", "officer") and (scope is None or record.market.region_id in scope)}
+        regions = region_choices(db)
+    return aiohttp_jinja2.render_template("prices.html", request, {
+        "records": records, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
+        "query": request.query, "editable": editable, "regions": regions,
+    })
+
+
+def _form_values(record: Optional[PriceRecord]) -> Dict[str, Any]:
+    if record is None:
+        return {name: "" for name in FIELDS} | {"confidence": "V", "unit": "元/斤"}
+    return {
+        "product": record.product.name, "market": record.market.name, "region": record.market.region.name,
+        "date": record.report_date.isoformat(), "unit": record.entered_unit,
+        "min_price": record.entered_min, "avg_price": record.entered_avg, "max_price": record.entered_max,
+        "source": record.source, "confidence": record.confidence, "note": record.note or "",
+    }
+
+
+def _render_form(request: web.Request, record_id: Optional[int], values: Mapping[str, Any], errors: List[str],
+                 status: int = 200) -> web.Response:
+    return aiohttp_jinja2.render_template("price_form.html", request, {
+        "record_id": record_id, "values": values, "errors": errors, "units": [f"元/{unit}" for unit in KG_PER],
+    }, status=status)
+
+
+def _input(form: Mapping[str, Any]) -> PriceInput:
+    return PriceInput(**{name: str(form.get(name, "")).strip() for name in FIELDS})
+
+
+def _market_region_id(market: Market) -> Optional[int]:
+    # A market the entry names for the first time is not saved yet: its region is, though.
+    return market.region_id if market.region_id is not None else market.region.id
+
+
+@require("admin", "officer")
+async def price_new(request: web.Request) -> web.Response:
+    """The empty price form."""
+    return _render_form(request, None, _form_values(None), [])
+
+
+@require("admin", "officer")
+async def price_create(request: web.Request) -> web.Response:
+    """Check and save a new price (a record with the same product, market, date and source is updated, as on import)."""
+    user = current_user(request)
+    form = await request.post()
+    context = console_context(request)
+    with session_scope(context.sessions) as db:
+        check = check_price(db, _input(form), today=context.today())
+        if check.price is None:
+            return _render_form(request, None, form, check.errors, status=400)
+        check_edit_region(db, user, _market_region_id(check.price.market), "这个市场")
+        record, created = save_price_audited(db, check.price, user.username)
+        what = f"{record.product.name} {record.market.name} {record.report_date}"
+        message = f"已{'新增' if created else '更新'}价格：{what}"
+    await flash(request, message)
+    raise web.HTTPFound("/prices")
+
+
+def _record(db: Session, request: web.Request) -> PriceRecord:
+    record = db.get(PriceRecord, int(request.match_info["record_id"]))
+    if record is None:
+        raise web.HTTPNotFound(text="没有这条价格记录")
+    return record
+
+
+@require("admin", "officer")
+async def price_edit(request: web.Request) -> web.Response:
+    """The price form filled with the record as it was entered."""
+    user = current_user(request)
+    with session_scope(console_context(request).sessions) as db:
+        record = _record(db, request)
+        check_edit_region(db, user, record.market.region_id, "这条价格")
+        values = _form_values(record)
+        return _render_form(request, record.id, values, [])
+
+
+@require("admin", "officer")
+async def price_update(request: web.Request) -> web.Response:
+    """Check and save changes to one price record."""
+    user = current_user(request)
+    form = await request.post()
+    context = console_context(request)
+    with session_scope(context.sessions) as db:
+        record = _record(db, request)
+        check_edit_region(db, user, record.market.region_id, "这条价格")
+        check = check_price(db, _input(form), today=context.today())
+        if check.price is None:
+            return _render_form(request, record.id, form, check.errors, status=400)
+        check_edit_region(db, user, _market_region_id(check.price.market), "目标市场")
+        try:
+            update_price(db, record, check.price, user.username)
+        except PriceConflictError as error:
+            db.rollback()
+            return _render_form(request, record.id, form, [str(error)], status=409)
+        message = f"已保存价格 #{record.id}"
+    await flash(request, message)
+    raise web.HTTPFound("/prices")
+
+
+@require("admin", "officer")
+async def price_delete(request: web.Request) -> web.Response:
+    """Delete one price record (kept in the audit log)."""
+    user = current_user(request)
+    with session_scope(console_context(request).sessions) as db:
+        record = _record(db, request)
+        check_edit_region(db, user, record.market.region_id, "这条价格")
+        message = f"已删除价格 #{record.id}：{record.product.name} {record.market.name} {record.report_date}"
+        delete_price(db, record, user.username)
+    await flash(request, message)
+    raise web.HTTPFound("/prices")

@@ -1,0 +1,44 @@
+"""The people of the console tests and screenshots: accounts of every role, farmers, tickets and feedback."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Dict
+
+from knowledge.accounts import create_account
+from knowledge.db import make_engine, make_session_factory, session_scope
+from knowledge.lookup import find_region
+from knowledge.models import Farmer, Feedback, HandoffTicket
+from tests.console.tracker_data import DAY, PRICE_ANSWER_ID
+
+PASSWORD = "correct-horse-9"
+# username → (role, region)
+ACCOUNTS: Dict[str, tuple] = {
+    "admin": ("admin", None),
+    "gaocheng": ("officer", "藁城区"),
+    "fengtai": ("officer", "丰台区"),
+    "reviewer": ("reviewer", None),
+}
+
+
+def add_people(url: str) -> None:
+    """Add the accounts, farmers, two handoff tickets and a 👎 to the seeded knowledge DB at `url`."""
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine)) as session:
+        for username, (role, region) in ACCOUNTS.items():
+            create_account(session, username, PASSWORD, role, region, display_name=f"{username}名")
+        gaocheng, fengtai = find_region(session, "藁城区"), find_region(session, "丰台区")
+        farmers = {
+            "tg-1001": Farmer(sender_id="tg-1001", channel="telegram", chat_id="1001", display_name="老王",
+                              region=gaocheng),
+            "web-5f3a": Farmer(sender_id="web-5f3a", channel="web", display_name="李大姐 13912345678",
+                               region=gaocheng),
+            "tg-2002": Farmer(sender_id="tg-2002", channel="telegram", chat_id="2002", region=fengtai),
+        }
+        session.add_all(farmers.values())
+        created = dt.datetime.fromtimestamp(DAY + 3621, dt.timezone.utc).replace(tzinfo=None)
+        session.add(HandoffTicket(farmer=farmers["web-5f3a"], question="我电话13812345678，我家玉米能卖多少钱？",
+                                  conversation_id="web-5f3a", region=gaocheng, created_at=created))
+        session.add(HandoffTicket(farmer=farmers["tg-2002"], question="丰台的补贴标准是多少",
+                                  conversation_id="tg-2002", region=fengtai, created_at=created))
+        session.add(Feedback(conversation_id="tg-1001", message_id=PRICE_ANSWER_ID, rating=-1))
+    engine.dispose()
