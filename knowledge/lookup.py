@@ -17,16 +17,7 @@ def find_product(session: Session, name: str) -> Optional[Product]:
     name = (name or "").strip()
     if not name:
         return None
-    # One round trip for both the name and the alias; both sides use their unique index.
-    matching_ids = select(Product.id).where(Product.name == name).union_all(
-        select(ProductAlias.product_id).where(ProductAlias.alias == name)
-    )
-    return session.scalars(
-        select(Product)
-        .where(Product.id.in_(matching_ids))
-        .order_by(case((Product.name == name, 0), else_=1))
-        .limit(1)
-    ).first()
+    return session.scalars(_PRODUCT_BY_NAME_OR_ALIAS, {"name": name}).first()
 
 
 def _place_forms(name: str) -> List[str]:
@@ -49,17 +40,12 @@ def find_region(session: Session, name: str) -> Optional[Region]:
 
 
 def find_market(session: Session, name: str) -> Optional[Market]:
-    """The market whose name is or starts with `name` ("新发地" → 北京新发地农产品批发市场)."""
+    """The market whose name is or contains `name` ("新发地" → 北京新发地农产品批发市场)."""
     name = (name or "").strip()
     if not name:
         return None
-    # The exact name first, else the alphabetically first partial match, in one round trip.
-    return session.scalars(
-        select(Market)
-        .where(or_(Market.name == name, Market.name.contains(name, autoescape=True)))
-        .order_by(case((Market.name == name, 0), else_=1), Market.name)
-        .limit(1)
-    ).first()
+    pattern = "%" + name.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    return session.scalars(_MARKET_BY_NAME, {"name": name, "pattern": pattern}).first()
 
 
 def descendant_ids(session: Session, region: Region) -> Set[int]:
@@ -87,9 +73,36 @@ def _region_chain_statement():
     return select(Region).join(chain, Region.id == chain.c.id).order_by(chain.c.depth)
 
 
+def _product_by_name_or_alias_statement():
+    name = bindparam("name")
+    # One round trip for both the name and the alias; both sides use their unique index.
+    matching_ids = select(Product.id).where(Product.name == name).union_all(
+        select(ProductAlias.product_id).where(ProductAlias.alias == name)
+    )
+    return (
+        select(Product)
+        .where(Product.id.in_(matching_ids))
+        .order_by(case((Product.name == name, 0), else_=1))
+        .limit(1)
+    )
+
+
+def _market_by_name_statement():
+    name = bindparam("name")
+    # The exact name first, else the alphabetically first partial match, in one round trip.
+    return (
+        select(Market)
+        .where(or_(Market.name == name, Market.name.like(bindparam("pattern"), escape="/")))
+        .order_by(case((Market.name == name, 0), else_=1), Market.name)
+        .limit(1)
+    )
+
+
 # Built once: these run on every farmer's question, and building a statement costs more Python
 # time than the query takes in the database.
 _REGION_CHAIN = _region_chain_statement()
+_PRODUCT_BY_NAME_OR_ALIAS = _product_by_name_or_alias_statement()
+_MARKET_BY_NAME = _market_by_name_statement()
 _REGION_BY_NAME = select(Region).where(
     or_(Region.name.in_(bindparam("forms", expanding=True)), Region.short_name.in_(bindparam("forms", expanding=True)))
 )

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
-from sqlalchemy import case, func, literal, select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy import bindparam, case, func, literal, select
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
 
 from knowledge.lookup import find_market, find_product, find_region, region_chain
 from knowledge.models import Market, PriceRecord, Product, Region
@@ -99,24 +100,44 @@ def representative_price(
     return low if low is not None else high
 
 
-def _newest_record(session: Session, product: Product, markets: Optional[List[int]]) -> Optional[PriceRecord]:
-    """The newest record of a product in the markets with these ids (None: all markets)."""
+def _newest_record_statement(within_markets: bool):
     # The newest date is a max over the (product_id, report_date) or (market_id, product_id,
     # report_date) index; only that day's records are then sorted by the market-kind preference.
     # Sorting every record of a product by date and kind would cost milliseconds at scale.
-    newest_date = select(func.max(PriceRecord.report_date)).where(PriceRecord.product_id == product.id)
+    product_id = bindparam("product_id")
+    newest_date = select(func.max(PriceRecord.report_date)).where(PriceRecord.product_id == product_id)
     query = (
-        select(PriceRecord)
-        .join(PriceRecord.market)
-        .options(contains_eager(PriceRecord.market))
-        .where(PriceRecord.product_id == product.id)
+        select(
+            PriceRecord.id, PriceRecord.market_id, Market.name, Market.kind, PriceRecord.report_date,
+            PriceRecord.min_price, PriceRecord.avg_price, PriceRecord.max_price, PriceRecord.source,
+            PriceRecord.confidence, PriceRecord.note,
+        )
+        .join(Market, Market.id == PriceRecord.market_id)
+        .where(PriceRecord.product_id == product_id)
+    )
+    if within_markets:
+        market_ids = bindparam("market_ids", expanding=True)
+        newest_date = newest_date.where(PriceRecord.market_id.in_(market_ids))
+        query = query.where(PriceRecord.market_id.in_(market_ids))
+    return (
+        query.where(PriceRecord.report_date == newest_date.scalar_subquery())
         .order_by(_KIND_PREFERENCE, PriceRecord.id.desc())
         .limit(1)
     )
-    if markets is not None:
-        newest_date = newest_date.where(PriceRecord.market_id.in_(markets))
-        query = query.where(PriceRecord.market_id.in_(markets))
-    return session.scalars(query.where(PriceRecord.report_date == newest_date.scalar_subquery())).first()
+
+
+# Built once, and plain rows rather than ORM objects: this runs for every price question, several
+# times when a region falls back, and building statements and entities costs more than the query.
+_NEWEST_ANYWHERE = _newest_record_statement(within_markets=False)
+_NEWEST_WITHIN = _newest_record_statement(within_markets=True)
+
+
+def _newest_record(session: Session, product: Product, markets: Optional[List[int]]) -> Optional[Row]:
+    """The newest record of a product in the markets with these ids (None: all markets), as a row
+    with the record's figures and provenance and the market's `name` and `kind`."""
+    if markets is None:
+        return session.execute(_NEWEST_ANYWHERE, {"product_id": product.id}).first()
+    return session.execute(_NEWEST_WITHIN, {"product_id": product.id, "market_ids": markets}).first()
 
 
 def _market_ids_in(session: Session, region: Region) -> List[int]:
@@ -157,7 +178,7 @@ def _scopes(session: Session, region_name: Optional[str]) -> Iterator[_Scope]:
 
 def _answering_record(
     session: Session, product: Product, region_name: Optional[str]
-) -> Optional[Tuple[PriceRecord, _Scope]]:
+) -> Optional[Tuple[Row, _Scope]]:
     """The record that answers for the region (or the nearest wider scope that has one), and that scope."""
     for scope in _scopes(session, region_name):
         record = _newest_record(session, product, scope.markets)
@@ -183,7 +204,7 @@ def latest_price(
     if found is None:
         return None
     record, scope = found
-    return LatestPrice(quote_from_record(record, unit, today), region_name or None, scope.answered_region)
+    return LatestPrice(_quote(product, record, record, unit, today), region_name or None, scope.answered_region)
 
 
 def products_with_prices(session: Session, limit: int = 5, category: Optional[str] = None) -> List[str]:
@@ -297,8 +318,8 @@ def price_trend(
     change = _percent(first.price, last.price)
     return PriceTrend(
         product=product.name,
-        market=newest.market.name,
-        market_kind=newest.market.kind,
+        market=newest.name,
+        market_kind=newest.kind,
         source=newest.source,
         unit=unit,
         direction=_direction(change, first.price, last.price),
