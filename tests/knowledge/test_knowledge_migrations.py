@@ -23,7 +23,7 @@ def test_empty_database_migrates_to_head_with_every_table(empty_db):
     tables = set(inspect(empty_db.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     assert "article_fts" in tables
-    assert _version(empty_db.engine) == _head(empty_db.engine) == "0002"
+    assert _version(empty_db.engine) == _head(empty_db.engine) == "0003_gateway"
 
 
 def test_models_and_migrations_agree(empty_db):
@@ -51,7 +51,7 @@ def test_downgrade_removes_the_search_index_then_everything_and_upgrades_again(e
     migrate.downgrade(engine, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(engine)
-    assert _version(engine) == "0002"
+    assert _version(engine) == "0003_gateway"
     assert migrate.pending_model_changes(engine) == []
 
 

@@ -1,0 +1,370 @@
+"""The push outbox: which pushes are due (price alerts, daily digests, officers' answers), and claiming,
+sending and settling them so that a restart neither loses nor repeats one.
+
+Every logical push has a unique key. Noticing a push only inserts its row (INSERT … ON CONFLICT DO
+NOTHING), so any number of gateway processes may scan at once. Sending starts with a claim, a
+conditional UPDATE that only one process can win; a process that dies while sending leaves a
+claim that expires after PUSH_LEASE and is then retried (at least once: the window for a repeat
+is the moment between Telegram's answer and our commit).
+
+Price changes come from other processes (the CLI import, the console, /setprice). The scheduler
+reads price_record by updated_at from a cursor kept in the database (push_cursor), looking back
+PRICE_LOOKBACK each time because an import's rows carry the time it started, not the time it
+committed. Re-reading is harmless: an alert is only written when the subscription's answering
+price differs from the one last pushed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Dict, List, Optional, Set, Tuple
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from knowledge.db import insert_or_ignore
+from knowledge.models import Farmer, HandoffTicket, Market, PriceRecord, Push, PushCursor, Subscription, utcnow
+from knowledge.price_wording import describe_price
+from knowledge.prices import LatestPrice, latest_price, representative_price
+from knowledge.units import format_price
+
+logger = logging.getLogger(__name__)
+
+PUSH_LEASE = dt.timedelta(minutes=5)
+PRICE_LOOKBACK = dt.timedelta(minutes=15)
+MAX_ATTEMPTS = 6
+PRICE_CURSOR = "price_record"
+THRESHOLD_RULES = ("above", "below")
+
+
+@dataclass(frozen=True)
+class PushJob:
+    """A claimed push, ready to send."""
+
+    id: int
+    kind: str
+    chat_id: str
+    text: str
+    attempts: int
+
+
+# --- writing pushes ------------------------------------------------------------------------------
+
+def enqueue_push(
+    session: Session,
+    push_key: str,
+    kind: str,
+    farmer_id: int,
+    text: str,
+    subscription_id: Optional[int] = None,
+    handoff_ticket_id: Optional[int] = None,
+    fingerprint: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+) -> bool:
+    """Add a pending push unless one with this key exists; True when this call added it."""
+    now = now or utcnow()
+    values = {
+        "push_key": push_key, "kind": kind, "farmer_id": farmer_id, "subscription_id": subscription_id,
+        "handoff_ticket_id": handoff_ticket_id, "fingerprint": fingerprint, "text": text, "status": "pending",
+        "attempts": 0, "next_attempt_at": now, "created_at": now,
+    }
+    return insert_or_ignore(session, Push.__table__, values, ["push_key"])
+
+
+# --- handoff answers -----------------------------------------------------------------------------
+
+def handoff_answer_text(ticket: HandoffTicket) -> str:
+    """The farmer's message for an officer's answer: their question, the answer, and who answered."""
+    question = ticket.question if len(ticket.question) <= 60 else ticket.question[:60] + "…"
+    who = ""
+    if ticket.assignee is not None:
+        who = f"\n——{ticket.assignee.display_name or ticket.assignee.username}（信息员）"
+    return f"【信息员回复】您问的“{question}”：\n{ticket.answer}{who}"
+
+
+def enqueue_handoff_answers(session: Session, now: Optional[dt.datetime] = None) -> int:
+    """A push for every answered ticket that has none yet; returns how many were added."""
+    has_push = exists().where(Push.handoff_ticket_id == HandoffTicket.id)
+    tickets = session.scalars(
+        select(HandoffTicket).where(HandoffTicket.status == "answered", ~has_push).order_by(HandoffTicket.id)
+    ).all()
+    added = 0
+    for ticket in tickets:
+        if not (ticket.answer or "").strip():
+            continue
+        added += enqueue_push(session, f"handoff:{ticket.id}", "handoff_answer", ticket.farmer_id,
+                              handoff_answer_text(ticket), handoff_ticket_id=ticket.id, now=now)
+    return added
+
+
+# --- price alerts --------------------------------------------------------------------------------
+
+def _fingerprint(answer: LatestPrice) -> str:
+    quote = answer.quote
+    parts = (quote.product, quote.market, quote.report_date.isoformat(), quote.source,
+             *(str(value) for value in (quote.min_price, quote.avg_price, quote.max_price)))
+    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:40]
+
+
+def alert_text(subscription: Subscription, answer: LatestPrice, heading: str, stale_after_days: int) -> str:
+    """An alert or digest line: product, scope, price, market, date and source (and age, when old)."""
+    quote = answer.quote
+    scope = f"（{answer.answered_region}）" if answer.answered_region else ""
+    text = (f"【{heading}】{quote.product}{scope}：{describe_price(quote)}"
+            f"（{quote.market}，{quote.report_date.isoformat()}）。来源：{quote.source}。")
+    if subscription.rule in THRESHOLD_RULES and subscription.threshold is not None:
+        word = "高于" if subscription.rule == "above" else "低于"
+        text += f"已{word}您设的{format_price(subscription.threshold)}元/斤。"
+    if quote.age_days > stale_after_days:
+        text += f"最新数据为{quote.report_date.isoformat()}，距今{quote.age_days}天，仅供参考。"
+    if answer.requested_region and answer.fell_back:
+        text += f"{answer.requested_region}暂时没有数据，这是{answer.answered_region or '全国'}的价格。"
+    return text + "\n回复“取消订阅”可以停止提醒。"
+
+
+def _beyond_threshold(subscription: Subscription, answer: LatestPrice) -> bool:
+    quote = answer.quote
+    price: Optional[Decimal] = representative_price(quote.min_price, quote.avg_price, quote.max_price)
+    if price is None or subscription.threshold is None:
+        return False
+    threshold = Decimal(subscription.threshold)
+    return price > threshold if subscription.rule == "above" else price < threshold
+
+
+def _record_updated_at(session: Session, answer: LatestPrice, product_id: int) -> Optional[dt.datetime]:
+    quote = answer.quote
+    return session.scalars(
+        select(PriceRecord.updated_at)
+        .join(Market, Market.id == PriceRecord.market_id)
+        .where(PriceRecord.product_id == product_id, Market.name == quote.market,
+               PriceRecord.report_date == quote.report_date, PriceRecord.source == quote.source)
+    ).first()
+
+
+def _read_cursor(session: Session, name: str) -> Optional[PushCursor]:
+    return session.get(PushCursor, name)
+
+
+def changed_products(session: Session, since: dt.datetime) -> Tuple[Set[int], Optional[dt.datetime]]:
+    """Ids of products with price records written after `since`, and the newest such write time."""
+    rows = session.execute(
+        select(PriceRecord.product_id, func.max(PriceRecord.updated_at))
+        .where(PriceRecord.updated_at > since)
+        .group_by(PriceRecord.product_id)
+    ).all()
+    return {row[0] for row in rows}, max((row[1] for row in rows), default=None)
+
+
+def enqueue_price_alerts(
+    session: Session, today: dt.date, stale_after_days: int, now: Optional[dt.datetime] = None
+) -> int:
+    """Alerts for subscriptions whose product has new or updated prices; returns how many were added.
+
+    The cursor starts at the first run's time: subscriptions are about changes from then on.
+    """
+    now = now or utcnow()
+    cursor = _read_cursor(session, PRICE_CURSOR)
+    if cursor is None:
+        session.add(PushCursor(name=PRICE_CURSOR, position=now))
+        session.flush()
+        since = now - PRICE_LOOKBACK
+    else:
+        since = cursor.position - PRICE_LOOKBACK
+    products, newest = changed_products(session, since)
+    if not products:
+        return 0
+    subscriptions = session.scalars(
+        select(Subscription)
+        .join(Farmer, Farmer.id == Subscription.farmer_id)
+        .where(Subscription.active.is_(True), Subscription.rule.in_(("any_change", *THRESHOLD_RULES)),
+               Subscription.product_id.in_(products))
+        .order_by(Subscription.id)
+    ).all()
+    answers: Dict[Tuple[int, Optional[int]], Optional[LatestPrice]] = {}
+    added = 0
+    for subscription in subscriptions:
+        scope = (subscription.product_id, subscription.region_id)
+        if scope not in answers:
+            region_name = subscription.region.name if subscription.region is not None else None
+            answers[scope] = latest_price(session, subscription.product.name, region_name, today=today)
+        answer = answers[scope]
+        if answer is None:
+            continue
+        added += _maybe_alert(session, subscription, answer, stale_after_days, now)
+    if newest is not None and (cursor is None or newest > cursor.position):
+        session.execute(update(PushCursor).where(PushCursor.name == PRICE_CURSOR).values(position=newest))
+    return added
+
+
+def _maybe_alert(
+    session: Session, subscription: Subscription, answer: LatestPrice, stale_after_days: int, now: dt.datetime
+) -> bool:
+    fingerprint = _fingerprint(answer)
+    last = session.execute(
+        select(Push.id, Push.fingerprint)
+        .where(Push.subscription_id == subscription.id, Push.kind == "price_alert")
+        .order_by(Push.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None:
+        if last.fingerprint == fingerprint:
+            return False
+    else:
+        # Never alerted: only a price written after the farmer subscribed is news to them.
+        written = _record_updated_at(session, answer, subscription.product_id)
+        if written is None or written <= subscription.created_at:
+            return False
+    if subscription.rule in THRESHOLD_RULES and not _beyond_threshold(subscription, answer):
+        return False
+    # The key names the alert that follows the last one, so two processes seeing the same change
+    # write the same key and only one row.
+    key = f"price:{subscription.id}:{fingerprint[:16]}:{last.id if last is not None else 0}"
+    return enqueue_push(session, key, "price_alert", subscription.farmer_id,
+                        alert_text(subscription, answer, "价格提醒", stale_after_days),
+                        subscription_id=subscription.id, fingerprint=fingerprint, now=now)
+
+
+def enqueue_daily_digests(
+    session: Session, local_now: dt.datetime, today: dt.date, stale_after_days: int, now: Optional[dt.datetime] = None
+) -> int:
+    """Today's digest for every daily subscription whose hour has come (local time); returns how many were added.
+
+    A gateway that was down at the hour sends the digest when it is back, the same day.
+    """
+    now = now or utcnow()
+    local_date = local_now.date()
+    # The hour of the subscription, in UTC: a subscription made after today's hour starts tomorrow.
+    offset = local_now.replace(tzinfo=None) - now
+    subscriptions = session.scalars(
+        select(Subscription)
+        .where(Subscription.active.is_(True), Subscription.rule == "daily",
+               Subscription.daily_hour <= local_now.hour)
+        .order_by(Subscription.id)
+    ).all()
+    added = 0
+    for subscription in subscriptions:
+        slot = dt.datetime.combine(local_date, dt.time(hour=subscription.daily_hour or 0)) - offset
+        if subscription.created_at > slot:
+            continue
+        key = f"daily:{subscription.id}:{local_date.isoformat()}"
+        if session.scalars(select(Push.id).where(Push.push_key == key)).first() is not None:
+            continue
+        region_name = subscription.region.name if subscription.region is not None else None
+        answer = latest_price(session, subscription.product.name, region_name, today=today)
+        if answer is None:
+            text = f"【每日价格】暂时没有{subscription.product.name}的价格数据，有了新数据会再告诉您。"
+        else:
+            text = alert_text(subscription, answer, "每日价格", stale_after_days)
+        added += enqueue_push(session, key, "daily_digest", subscription.farmer_id, text,
+                              subscription_id=subscription.id, now=now)
+    return added
+
+
+# --- claiming and settling -----------------------------------------------------------------------
+
+def _claimable(now: dt.datetime):
+    return or_(
+        and_(Push.status == "pending", Push.next_attempt_at <= now),
+        and_(Push.status == "sending", Push.claimed_at < now - PUSH_LEASE),
+    )
+
+
+def claim_telegram_pushes(session: Session, worker: str, limit: int = 50,
+                          now: Optional[dt.datetime] = None) -> List[PushJob]:
+    """Claim due pushes to Telegram farmers for this worker; commit before sending, so others skip them."""
+    now = now or utcnow()
+    candidates = session.execute(
+        select(Push.id, Push.kind, Push.text, Push.attempts, Farmer.chat_id)
+        .join(Farmer, Farmer.id == Push.farmer_id)
+        .where(_claimable(now), Farmer.channel == "telegram", Farmer.chat_id.isnot(None))
+        .order_by(Push.next_attempt_at, Push.id)
+        .limit(limit)
+    ).all()
+    jobs: List[PushJob] = []
+    for row in candidates:
+        won = session.execute(
+            update(Push)
+            .where(Push.id == row.id, _claimable(now))
+            .values(status="sending", claimed_by=worker[:64], claimed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            jobs.append(PushJob(row.id, row.kind, str(row.chat_id), row.text, row.attempts))
+    return jobs
+
+
+def _settle_ticket(session: Session, push: Push, now: dt.datetime) -> None:
+    if push.handoff_ticket_id is None:
+        return
+    session.execute(
+        update(HandoffTicket)
+        .where(HandoffTicket.id == push.handoff_ticket_id, HandoffTicket.status == "answered")
+        .values(status="delivered", delivered_at=now, updated_at=now, updated_by="gateway")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_sent(session: Session, push_id: int, now: Optional[dt.datetime] = None) -> None:
+    """Record a delivered push; a delivered officer's answer moves its ticket to "delivered"."""
+    now = now or utcnow()
+    push = session.get(Push, push_id)
+    if push is None:
+        return
+    push.status, push.sent_at, push.attempts = "sent", now, push.attempts + 1
+    push.last_error = None
+    _settle_ticket(session, push, now)
+
+
+def mark_failed(
+    session: Session,
+    push_id: int,
+    error: str,
+    permanent: bool = False,
+    retry_after: Optional[float] = None,
+    now: Optional[dt.datetime] = None,
+) -> str:
+    """Record a failed attempt: retried later with backoff, or failed for good; returns the new status."""
+    now = now or utcnow()
+    push = session.get(Push, push_id)
+    if push is None:
+        return "missing"
+    push.attempts += 1
+    push.last_error = error[:256]
+    push.claimed_by = push.claimed_at = None
+    if permanent or push.attempts >= MAX_ATTEMPTS:
+        push.status = "failed"
+    else:
+        backoff = retry_after if retry_after is not None else min(30 * 2 ** (push.attempts - 1), 3600)
+        push.status, push.next_attempt_at = "pending", now + dt.timedelta(seconds=backoff)
+    return push.status
+
+
+def take_webchat_pushes(session: Session, sender_id: str, now: Optional[dt.datetime] = None) -> List[str]:
+    """The pending pushes of a web chat farmer, marked delivered as they are handed to the page."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(Push.id, Push.text)
+        .join(Farmer, Farmer.id == Push.farmer_id)
+        .where(Farmer.sender_id == sender_id, Push.status == "pending")
+        .order_by(Push.id)
+    ).all()
+    texts: List[str] = []
+    for row in rows:
+        won = session.execute(
+            update(Push).where(Push.id == row.id, Push.status == "pending")
+            .values(status="sending", claimed_by="webchat", claimed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            mark_sent(session, row.id, now)
+            texts.append(row.text)
+    return texts
+
+
+def push_counts(session: Session) -> Dict[str, int]:
+    """How many pushes are in each status (for logs and the console)."""
+    return dict(session.execute(select(Push.status, func.count(Push.id)).group_by(Push.status)).all())
+
