@@ -1,41 +1,10 @@
 """The web chat through the gateway's aiohttp app, against a local fake of Rasa's REST channel."""
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Dict, List
-
-import pytest
-from aiohttp import web
-
 from bot.app import create_app
 from bot.conversation import APOLOGY, MAX_MESSAGE_CHARS, TOO_FAST, TOO_LONG, RateLimiter
 from bot.webchat import SENDER_COOKIE
 from settings import Settings
-
-
-class FakeRasa:
-    """Records what the gateway posts and answers like Rasa's REST channel."""
-
-    def __init__(self) -> None:
-        self.received: List[Dict[str, Any]] = []
-        self.reply: List[Dict[str, Any]] = [{"recipient_id": "x", "text": "玉米：1.00–1.05元/斤"}]
-        self.delay = 0.0
-        self.status = 200
-
-    async def webhook(self, request: web.Request) -> web.Response:
-        self.received.append(await request.json())
-        await asyncio.sleep(self.delay)
-        return web.json_response(self.reply, status=self.status)
-
-
-@pytest.fixture
-async def fake_rasa(aiohttp_server):
-    fake = FakeRasa()
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", fake.webhook)
-    server = await aiohttp_server(app)
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
 
 
 def _settings(db_url: str, rasa_url: str, timeout: int = 2) -> Settings:
