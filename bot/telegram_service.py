@@ -25,6 +25,7 @@ from telegram.ext import (
 from bot.officer_chat import OfficerChat
 from bot.telegram_chat import HELP, TelegramChat
 from bot.telegram_render import SETPRICE_CANCEL_PREFIX, SETPRICE_CONFIRM_PREFIX
+from bot.update_order import PerUserUpdateProcessor
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -53,8 +54,9 @@ def build_application(settings: Settings, chat: TelegramChat, officers: OfficerC
         Application.builder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
-        # Several farmers are answered at once; one slow Rasa answer must not hold up the others.
-        .concurrent_updates(32)
+        # Several farmers are answered at once (one slow Rasa answer must not hold up the others),
+        # while each farmer's own messages are answered in order.
+        .concurrent_updates(PerUserUpdateProcessor(32))
         .connect_timeout(5)
         .read_timeout(10)
         .write_timeout(10)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import SCHEDULER_KEY, TELEGRAM_KEY, create_app
 from bot.push_scheduler import PushScheduler
@@ -81,8 +82,12 @@ GatewayFactory = Callable[..., Awaitable[Gateway]]
 
 
 @pytest.fixture
-def start_gateway(aiohttp_client, fake_telegram: FakeTelegram, kb_url: str) -> GatewayFactory:
-    """Start the gateway with Telegram on the fake Bot API; waits until PTB polls (or the webhook is set)."""
+async def start_gateway(fake_telegram: FakeTelegram, kb_url: str) -> AsyncIterator[GatewayFactory]:
+    """Start the gateway with Telegram on the fake Bot API; waits until PTB polls (or the webhook is set).
+
+    The gateways are closed before the fake servers (which this fixture depends on) go away.
+    """
+    clients: List[TestClient] = []
 
     async def start(rasa_url: str, timeout: int = 2, webhook_url: str = "", secret: str = "",
                     db_url: Optional[str] = None) -> Gateway:
@@ -92,8 +97,12 @@ def start_gateway(aiohttp_client, fake_telegram: FakeTelegram, kb_url: str) -> G
             telegram_webhook_url=webhook_url, telegram_webhook_secret=secret, push_interval_seconds=0,
         )
         app = create_app(settings)
-        client = await aiohttp_client(app)
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
         await asyncio.wait_for(app[TELEGRAM_KEY].ready.wait(), 30)
         return Gateway(client, app)
 
-    return start
+    yield start
+    for client in clients:
+        await client.close()
