@@ -101,7 +101,7 @@ async def test_photo_sticker_and_document_get_a_clear_reply(start_gateway, fake_
 
 async def test_rasa_down_apologises_logs_and_recovers(start_gateway, fake_telegram, aiohttp_server,
                                                       unused_tcp_port, caplog) -> None:
-    from tests.gateway.conftest import FakeRasa
+    from tests.gateway.harness import FakeRasa
 
     await start_gateway(f"http://127.0.0.1:{unused_tcp_port}", timeout=4)
     with caplog.at_level(logging.ERROR, logger="bot.conversation"):

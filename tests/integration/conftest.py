@@ -69,7 +69,8 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, s
                                                 stderr=subprocess.STDOUT), log)
         _wait_for(f"http://127.0.0.1:{actions_port}/health", *processes["actions"])
         _wait_for(f"http://127.0.0.1:{rasa_port}/", *processes["rasa"])
-        yield {"rasa_url": f"http://127.0.0.1:{rasa_port}", "tracker_db": str(workdir / "tracker.db")}
+        yield {"rasa_url": f"http://127.0.0.1:{rasa_port}", "tracker_db": str(workdir / "tracker.db"),
+               "knowledge_db_url": knowledge_url}
     finally:
         for process, _log in processes.values():
             process.terminate()
