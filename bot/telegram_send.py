@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from typing import Awaitable, Callable, Optional, TypeVar
 
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +55,15 @@ async def send_with_retry(
                 return None
             logger.warning("Telegram flood control: waiting %.0fs before retrying %s", wait, what)
             await sleep(wait)
-        except (TimedOut, NetworkError) as error:
+        except TelegramError as error:
+            # BadRequest and friends are NetworkErrors in PTB's hierarchy, but no retry will fix them.
+            if is_permanent(error) or not isinstance(error, NetworkError):
+                logger.error("Telegram refused %s: %s", what, error)
+                return None
             if attempt == attempts:
                 logger.error("Telegram unreachable: %s lost after %d attempts: %s", what, attempt, error)
                 return None
             logger.warning("Telegram error on %s (attempt %d), retrying in %.0fs: %s", what, attempt, backoff, error)
             await sleep(backoff)
             backoff *= 2
-        except TelegramError as error:
-            logger.error("Telegram refused %s: %s", what, error)
-            return None
     return None
