@@ -7,9 +7,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from bot.knowledge_access import KnowledgeStore
 from knowledge.importing import import_prices
+from knowledge.models import PriceRecord
 from tests.gateway import fake_telegram as tg
 from tests.gateway.harness import fake_telegram, start_gateway
 
@@ -85,8 +87,11 @@ async def test_subscription_made_in_conversation_is_pushed_after_an_import(
     try:
         report = store.run_blocking(lambda session: import_prices(session, path, actor="importer", today=today))
         assert report.ok, report.problems
+        assert await gateway.scheduler.run_once() >= 1
+        alert = fake_telegram.sent_texts(farmer)[-1]
+        assert alert.startswith("【价格提醒】玉米") and "1.21元/斤" in alert and "来源：县农业农村局" in alert
     finally:
+        # The stack's DB is shared by the session: other tests expect the seeded newest corn price.
+        store.run_blocking(lambda session: session.execute(
+            delete(PriceRecord).where(PriceRecord.source == "县农业农村局")))
         store.dispose()
-    assert await gateway.scheduler.run_once() >= 1
-    alert = fake_telegram.sent_texts(farmer)[-1]
-    assert alert.startswith("【价格提醒】玉米") and "1.21元/斤" in alert and "来源：县农业农村局" in alert
