@@ -9,6 +9,7 @@ from typing import Callable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot.conversation import RateLimiter
 from bot.knowledge_access import KnowledgeStore
 from bot.telegram_render import SETPRICE_CANCEL_PREFIX, SETPRICE_CONFIRM_PREFIX
 from bot.telegram_send import send_with_retry
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 LINK_USAGE = "请发送：/link 8位绑定码（在管理后台“绑定 Telegram”处获取）。"
 LINK_FAILED = "绑定码不对或已过期（15分钟内有效，只能用一次）。请在管理后台重新获取。"
 LINK_PRIVATE_ONLY = "为了安全，请在和我的私聊里发送绑定码，不要发在群里。"
+LINK_TOO_FAST = "尝试次数太多，请一分钟后再试。"
+LINK_ATTEMPTS_PER_MINUTE = 5
 LINKED = "绑定成功：{name}。现在可以用 /setprice 录入价格了，例如：/setprice 玉米 1.15 元/斤"
 SETPRICE_PRIVATE_ONLY = "请在和我的私聊里录入价格。"
 
@@ -30,6 +33,7 @@ class OfficerChat:
     def __init__(self, store: KnowledgeStore, today: Callable[[], dt.date] = dt.date.today) -> None:
         self._store = store
         self._today = today
+        self._link_attempts = RateLimiter(per_minute=LINK_ATTEMPTS_PER_MINUTE)
 
     async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup=None) -> None:
         await send_with_retry(f"officer message to chat …{str(chat_id)[-3:]}",
@@ -47,6 +51,10 @@ class OfficerChat:
         code = "".join(context.args or [])
         if not code:
             await self._say(context, chat.id, LINK_USAGE)
+            return
+        if not self._link_attempts.allow(str(user.id)):
+            # Eight digits are many, but guessing should still be slow.
+            await self._say(context, chat.id, LINK_TOO_FAST)
             return
 
         def link(session) -> str:

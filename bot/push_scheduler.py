@@ -29,6 +29,7 @@ from knowledge.pushes import (
     enqueue_price_alerts,
     mark_failed,
     mark_sent,
+    release_claims,
 )
 
 logger = logging.getLogger(__name__)
@@ -90,12 +91,19 @@ class PushScheduler:
             return 0
         jobs = await self._store.run(lambda session: claim_telegram_pushes(session, self._worker, now=now))
         sent = 0
-        for job in jobs:
-            sent += await self._deliver(job)
+        for index, job in enumerate(jobs):
+            outcome = await self._deliver(job)
+            if outcome is None:
+                # Flood control: the rest of this round waits for the next one instead of piling on.
+                rest = [later.id for later in jobs[index + 1:]]
+                await self._store.run(lambda session, rest=rest: release_claims(session, rest))
+                break
+            sent += outcome
             await asyncio.sleep(SECONDS_BETWEEN_PUSHES)
         return sent
 
-    async def _deliver(self, job: PushJob) -> int:
+    async def _deliver(self, job: PushJob) -> Optional[int]:
+        """1 when sent, 0 when it failed, None when Telegram asked us to slow down."""
         try:
             for part in split_text(job.text):
                 await self.bot.send_message(job.chat_id, part)
@@ -103,7 +111,7 @@ class PushScheduler:
             wait = retry_after_seconds(error)
             await self._store.run(lambda session: mark_failed(session, job.id, "flood control", retry_after=wait))
             logger.warning("Push %d postponed %.0fs by Telegram flood control", job.id, wait)
-            return 0
+            return None
         except TelegramError as error:
             permanent, reason = is_permanent(error), f"{error.__class__.__name__}: {error}"
             status = await self._store.run(lambda session: mark_failed(session, job.id, reason, permanent))

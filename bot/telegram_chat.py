@@ -163,28 +163,37 @@ class TelegramChat:
         text = self.addressed_text(message, context.bot.username, context.bot.id)
         if text is None:
             return
-        if self._is_region_answer(message, context):
-            await self._store_region(update, context, text)
+        threaded = self._answers_region_question(message, context)
+        # Without a threaded reply, the question is remembered per user (lost on restart, when the
+        # answer simply goes to Rasa, which knows places too).
+        awaited = message.chat.type == Chat.PRIVATE and bool(context.user_data.pop(AWAITING_REGION, False))
+        if (threaded or awaited) and await self._store_region(update, context, text, insist=threaded):
             return
         await self.ask_rasa(update, context, text)
 
-    def _is_region_answer(self, message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    @staticmethod
+    def _answers_region_question(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
         replied = message.reply_to_message
-        if replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id:
-            return (replied.text or "") == REGION_QUESTION
-        # A client that does not thread the answer: the question is remembered per user (lost on restart,
-        # when the answer simply goes to Rasa, which knows places too).
-        return message.chat.type == Chat.PRIVATE and bool(context.user_data.pop(AWAITING_REGION, False))
+        return (replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id
+                and (replied.text or "") == REGION_QUESTION)
 
-    async def _store_region(self, update: Update, context: ContextTypes.DEFAULT_TYPE, name: str) -> None:
+    async def _store_region(self, update: Update, context: ContextTypes.DEFAULT_TYPE, name: str,
+                            insist: bool = True) -> bool:
+        """Store the named region; True when the message was handled here.
+
+        An unknown place is answered only when the farmer clearly meant to answer (`insist`); otherwise
+        the text was probably a question after all ("玉米多少钱") and goes on to Rasa.
+        """
         user, chat = update.effective_user, update.effective_chat
         name = name.strip()[:32]
         region = await self._farmers.set_region_by_name(sender_id(user), CHANNEL, str(chat.id), name) if name else None
         if region is None:
-            context.user_data[AWAITING_REGION] = True
+            if not insist:
+                return False
             await self._say(context, chat, UNKNOWN_PLACE.format(name=name))
-            return
+            return True
         await self._say(context, chat, PLACE_STORED.format(region=region), markup=ReplyKeyboardRemove())
+        return True
 
     async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat: Chat, text: str, markup: Any = None) -> None:
         await send_with_retry(f"message to chat …{str(chat.id)[-3:]}",

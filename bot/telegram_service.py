@@ -25,6 +25,7 @@ from telegram.ext import (
 from bot.officer_chat import OfficerChat
 from bot.telegram_chat import HELP, TelegramChat
 from bot.telegram_render import SETPRICE_CANCEL_PREFIX, SETPRICE_CONFIRM_PREFIX
+from bot.telegram_send import send_with_retry
 from bot.update_order import PerUserUpdateProcessor
 from settings import Settings
 
@@ -89,8 +90,10 @@ def build_application(settings: Settings, chat: TelegramChat, officers: OfficerC
 
 
 async def _unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, "没有这个命令。\n" + HELP)
+    chat = update.effective_chat
+    if chat is not None:
+        await send_with_retry("help after an unknown command",
+                              lambda: context.bot.send_message(chat.id, "没有这个命令。\n" + HELP))
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -94,6 +94,8 @@ def parse_setprice(text: str) -> Tuple[str, str, Optional[str], Optional[str], s
 
 
 def _default_market(session: Session, account: Account) -> str:
+    if account.region is None:
+        raise OfficerPriceError(f"您的账号没有负责的地区，请写明市场。\n{USAGE}")
     market = session.scalars(
         select(Market).where(Market.region_id == account.region_id).order_by(Market.name).limit(1)
     ).first()

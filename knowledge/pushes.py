@@ -194,8 +194,10 @@ def enqueue_price_alerts(
         if answer is None:
             continue
         added += _maybe_alert(session, subscription, answer, stale_after_days, now)
-    if newest is not None and (cursor is None or newest > cursor.position):
-        session.execute(update(PushCursor).where(PushCursor.name == PRICE_CURSOR).values(position=newest))
+    if newest is not None:
+        # Forward only: the cursor never goes back, whatever order processes commit in.
+        session.execute(update(PushCursor).where(PushCursor.name == PRICE_CURSOR, PushCursor.position < newest)
+                        .values(position=newest))
     return added
 
 
@@ -244,13 +246,16 @@ def enqueue_daily_digests(
                Subscription.daily_hour <= local_now.hour)
         .order_by(Subscription.id)
     ).all()
+    # Today's digests already written, in one query rather than one per subscription.
+    local_midnight = dt.datetime.combine(local_date, dt.time()) - offset
+    done = set(session.scalars(
+        select(Push.push_key).where(Push.kind == "daily_digest", Push.created_at >= local_midnight)
+    ))
     added = 0
     for subscription in subscriptions:
         slot = dt.datetime.combine(local_date, dt.time(hour=subscription.daily_hour or 0)) - offset
-        if subscription.created_at > slot:
-            continue
         key = f"daily:{subscription.id}:{local_date.isoformat()}"
-        if session.scalars(select(Push.id).where(Push.push_key == key)).first() is not None:
+        if subscription.created_at > slot or key in done:
             continue
         region_name = subscription.region.name if subscription.region is not None else None
         answer = latest_price(session, subscription.product.name, region_name, today=today)
@@ -340,6 +345,16 @@ def mark_failed(
         backoff = retry_after if retry_after is not None else min(30 * 2 ** (push.attempts - 1), 3600)
         push.status, push.next_attempt_at = "pending", now + dt.timedelta(seconds=backoff)
     return push.status
+
+
+def release_claims(session: Session, push_ids: List[int]) -> None:
+    """Hand back claimed pushes unsent (no attempt counted), e.g. when Telegram asks us to slow down."""
+    if push_ids:
+        session.execute(
+            update(Push).where(Push.id.in_(push_ids), Push.status == "sending")
+            .values(status="pending", claimed_by=None, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def take_webchat_pushes(session: Session, sender_id: str, now: Optional[dt.datetime] = None) -> List[str]:

@@ -142,6 +142,17 @@ async def test_start_asks_for_the_region_once_and_stores_the_answer(start_gatewa
     assert "您所在的地区：藁城区" in fake_telegram.sent_texts()[-1]
 
 
+async def test_a_question_instead_of_a_place_goes_to_rasa(start_gateway, fake_rasa, fake_telegram, store) -> None:
+    farmer = FARMER_TG + 12
+    await start_gateway(fake_rasa.url)
+    await fake_telegram.enqueue(tg.text(farmer, "/start"))
+    await fake_telegram.wait_for("sendMessage", 2)
+    await fake_telegram.enqueue(tg.text(farmer, "玉米多少钱"))
+    await fake_telegram.wait_for("sendMessage", 3)
+    assert fake_rasa.received[-1]["message"] == "玉米多少钱"
+    assert fake_telegram.sent_texts()[-1] == "玉米：1.00–1.05元/斤"
+
+
 async def test_shared_location_sets_the_region(start_gateway, fake_rasa, fake_telegram, store) -> None:
     farmer = FARMER_TG + 11
     await start_gateway(fake_rasa.url)
