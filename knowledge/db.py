@@ -74,11 +74,20 @@ def session_scope(factory: sessionmaker) -> Iterator[Session]:
 warnings.filterwarnings("ignore", message=r".*does \*not\* support Decimal objects natively")
 
 
-def insert_or_ignore(session: Session, table: Table, values: Dict[str, Any], key_columns: List[str]) -> bool:
-    """INSERT one row unless one with the same unique key exists (SQLite and PostgreSQL); True when inserted.
+def insert_or_ignore_many(
+    session: Session, table: Table, rows: List[Dict[str, Any]], key_columns: List[str]
+) -> int:
+    """INSERT rows, skipping those whose unique key exists (SQLite and PostgreSQL); returns how many were inserted.
 
     Safe when several processes insert the same key at once: the database, not a prior SELECT, decides.
     """
+    if not rows:
+        return 0
     builder = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = builder(table).values(values).on_conflict_do_nothing(index_elements=key_columns)
-    return session.execute(statement).rowcount == 1
+    statement = builder(table).values(rows).on_conflict_do_nothing(index_elements=key_columns)
+    return session.execute(statement).rowcount
+
+
+def insert_or_ignore(session: Session, table: Table, values: Dict[str, Any], key_columns: List[str]) -> bool:
+    """INSERT one row unless one with the same unique key exists; True when inserted."""
+    return insert_or_ignore_many(session, table, [values], key_columns) == 1

@@ -20,13 +20,24 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from knowledge.db import insert_or_ignore
-from knowledge.models import Farmer, HandoffTicket, Market, PriceRecord, Push, PushCursor, Subscription, utcnow
+from knowledge.db import insert_or_ignore, insert_or_ignore_many
+from knowledge.models import (
+    Farmer,
+    HandoffTicket,
+    Market,
+    PriceRecord,
+    Product,
+    Push,
+    PushCursor,
+    Region,
+    Subscription,
+    utcnow,
+)
 from knowledge.price_wording import describe_price
 from knowledge.prices import LatestPrice, latest_price, representative_price
 from knowledge.units import format_price
@@ -109,7 +120,7 @@ def _fingerprint(answer: LatestPrice) -> str:
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:40]
 
 
-def alert_text(subscription: Subscription, answer: LatestPrice, heading: str, stale_after_days: int) -> str:
+def alert_text(subscription: Any, answer: LatestPrice, heading: str, stale_after_days: int) -> str:
     """An alert or digest line: product, scope, price, market, date and source (and age, when old)."""
     quote = answer.quote
     scope = f"（{answer.answered_region}）" if answer.answered_region else ""
@@ -125,23 +136,13 @@ def alert_text(subscription: Subscription, answer: LatestPrice, heading: str, st
     return text + "\n回复“取消订阅”可以停止提醒。"
 
 
-def _beyond_threshold(subscription: Subscription, answer: LatestPrice) -> bool:
+def _beyond_threshold(subscription: Any, answer: LatestPrice) -> bool:
     quote = answer.quote
     price: Optional[Decimal] = representative_price(quote.min_price, quote.avg_price, quote.max_price)
     if price is None or subscription.threshold is None:
         return False
     threshold = Decimal(subscription.threshold)
     return price > threshold if subscription.rule == "above" else price < threshold
-
-
-def _record_updated_at(session: Session, answer: LatestPrice, product_id: int) -> Optional[dt.datetime]:
-    quote = answer.quote
-    return session.scalars(
-        select(PriceRecord.updated_at)
-        .join(Market, Market.id == PriceRecord.market_id)
-        .where(PriceRecord.product_id == product_id, Market.name == quote.market,
-               PriceRecord.report_date == quote.report_date, PriceRecord.source == quote.source)
-    ).first()
 
 
 def _read_cursor(session: Session, name: str) -> Optional[PushCursor]:
@@ -156,6 +157,90 @@ def changed_products(session: Session, since: dt.datetime) -> Tuple[Set[int], Op
         .group_by(PriceRecord.product_id)
     ).all()
     return {row[0] for row in rows}, max((row[1] for row in rows), default=None)
+
+
+@dataclass(frozen=True)
+class _Subscriber:
+    """The columns of a subscription a push round needs, read in one query."""
+
+    id: int
+    farmer_id: int
+    product: str
+    region: Optional[str]
+    rule: str
+    threshold: Optional[Decimal]
+    daily_hour: Optional[int]
+    created_at: dt.datetime
+
+
+def _subscribers(session: Session, *conditions) -> List[_Subscriber]:
+    rows = session.execute(
+        select(Subscription.id, Subscription.farmer_id, Product.name, Region.name, Subscription.rule,
+               Subscription.threshold, Subscription.daily_hour, Subscription.created_at)
+        .join(Product, Product.id == Subscription.product_id)
+        .outerjoin(Region, Region.id == Subscription.region_id)
+        .where(Subscription.active.is_(True), *conditions)
+        .order_by(Subscription.id)
+    ).all()
+    return [_Subscriber(*row) for row in rows]
+
+
+class _Answers:
+    """latest_price per (product, region), asked once per round however many farmers share it."""
+
+    def __init__(self, session: Session, today: dt.date) -> None:
+        self._session, self._today = session, today
+        self._answers: Dict[Tuple[str, Optional[str]], Optional[LatestPrice]] = {}
+        self._written: Dict[Tuple[str, Optional[str]], Optional[dt.datetime]] = {}
+
+    def answer(self, product: str, region: Optional[str]) -> Optional[LatestPrice]:
+        """The price a farmer asking about `product` in `region` would get now."""
+        if (product, region) not in self._answers:
+            self._answers[(product, region)] = latest_price(self._session, product, region, today=self._today)
+        return self._answers[(product, region)]
+
+    def written_at(self, product: str, region: Optional[str]) -> Optional[dt.datetime]:
+        """When the record behind that answer was last written."""
+        if (product, region) not in self._written:
+            answer = self.answer(product, region)
+            self._written[(product, region)] = None if answer is None else _record_updated_at(self._session, answer)
+        return self._written[(product, region)]
+
+
+def _record_updated_at(session: Session, answer: LatestPrice) -> Optional[dt.datetime]:
+    quote = answer.quote
+    return session.scalars(
+        select(PriceRecord.updated_at)
+        .join(Market, Market.id == PriceRecord.market_id)
+        .join(Product, Product.id == PriceRecord.product_id)
+        .where(Product.name == quote.product, Market.name == quote.market,
+               PriceRecord.report_date == quote.report_date, PriceRecord.source == quote.source)
+    ).first()
+
+
+def _last_alerts(session: Session, subscription_filter) -> Dict[int, Tuple[int, Optional[str]]]:
+    """subscription id → (id, fingerprint) of its latest price alert, for the subscriptions the filter selects."""
+    newest = (
+        select(func.max(Push.id))
+        .where(Push.kind == "price_alert", Push.subscription_id.in_(subscription_filter))
+        .group_by(Push.subscription_id)
+    )
+    rows = session.execute(select(Push.subscription_id, Push.id, Push.fingerprint).where(Push.id.in_(newest)))
+    return {row.subscription_id: (row.id, row.fingerprint) for row in rows}
+
+
+def _enqueue_many(session: Session, rows: List[Dict[str, Any]]) -> int:
+    added = 0
+    for start in range(0, len(rows), 500):
+        added += insert_or_ignore_many(session, Push.__table__, rows[start:start + 500], ["push_key"])
+    return added
+
+
+def _push_row(key: str, kind: str, subscriber: _Subscriber, text: str, now: dt.datetime,
+              fingerprint: Optional[str] = None) -> Dict[str, Any]:
+    return {"push_key": key, "kind": kind, "farmer_id": subscriber.farmer_id, "subscription_id": subscriber.id,
+            "handoff_ticket_id": None, "fingerprint": fingerprint, "text": text, "status": "pending",
+            "attempts": 0, "next_attempt_at": now, "created_at": now}
 
 
 def enqueue_price_alerts(
@@ -176,24 +261,16 @@ def enqueue_price_alerts(
     products, newest = changed_products(session, since)
     if not products:
         return 0
-    subscriptions = session.scalars(
-        select(Subscription)
-        .join(Farmer, Farmer.id == Subscription.farmer_id)
-        .where(Subscription.active.is_(True), Subscription.rule.in_(("any_change", *THRESHOLD_RULES)),
-               Subscription.product_id.in_(products))
-        .order_by(Subscription.id)
-    ).all()
-    answers: Dict[Tuple[int, Optional[int]], Optional[LatestPrice]] = {}
-    added = 0
-    for subscription in subscriptions:
-        scope = (subscription.product_id, subscription.region_id)
-        if scope not in answers:
-            region_name = subscription.region.name if subscription.region is not None else None
-            answers[scope] = latest_price(session, subscription.product.name, region_name, today=today)
-        answer = answers[scope]
-        if answer is None:
-            continue
-        added += _maybe_alert(session, subscription, answer, stale_after_days, now)
+    conditions = (Subscription.rule.in_(("any_change", *THRESHOLD_RULES)), Subscription.product_id.in_(products))
+    subscribers = _subscribers(session, *conditions)
+    last_alerts = _last_alerts(session, select(Subscription.id).where(Subscription.active.is_(True), *conditions))
+    answers = _Answers(session, today)
+    rows = []
+    for subscriber in subscribers:
+        row = _alert_row(subscriber, answers, last_alerts.get(subscriber.id), stale_after_days, now)
+        if row is not None:
+            rows.append(row)
+    added = _enqueue_many(session, rows)
     if newest is not None:
         # Forward only: the cursor never goes back, whatever order processes commit in.
         session.execute(update(PushCursor).where(PushCursor.name == PRICE_CURSOR, PushCursor.position < newest)
@@ -201,32 +278,27 @@ def enqueue_price_alerts(
     return added
 
 
-def _maybe_alert(
-    session: Session, subscription: Subscription, answer: LatestPrice, stale_after_days: int, now: dt.datetime
-) -> bool:
+def _alert_row(subscriber: _Subscriber, answers: _Answers, last: Optional[Tuple[int, Optional[str]]],
+               stale_after_days: int, now: dt.datetime) -> Optional[Dict[str, Any]]:
+    answer = answers.answer(subscriber.product, subscriber.region)
+    if answer is None:
+        return None
     fingerprint = _fingerprint(answer)
-    last = session.execute(
-        select(Push.id, Push.fingerprint)
-        .where(Push.subscription_id == subscription.id, Push.kind == "price_alert")
-        .order_by(Push.id.desc())
-        .limit(1)
-    ).first()
     if last is not None:
-        if last.fingerprint == fingerprint:
-            return False
+        if last[1] == fingerprint:
+            return None
     else:
         # Never alerted: only a price written after the farmer subscribed is news to them.
-        written = _record_updated_at(session, answer, subscription.product_id)
-        if written is None or written <= subscription.created_at:
-            return False
-    if subscription.rule in THRESHOLD_RULES and not _beyond_threshold(subscription, answer):
-        return False
+        written = answers.written_at(subscriber.product, subscriber.region)
+        if written is None or written <= subscriber.created_at:
+            return None
+    if subscriber.rule in THRESHOLD_RULES and not _beyond_threshold(subscriber, answer):
+        return None
     # The key names the alert that follows the last one, so two processes seeing the same change
     # write the same key and only one row.
-    key = f"price:{subscription.id}:{fingerprint[:16]}:{last.id if last is not None else 0}"
-    return enqueue_push(session, key, "price_alert", subscription.farmer_id,
-                        alert_text(subscription, answer, "价格提醒", stale_after_days),
-                        subscription_id=subscription.id, fingerprint=fingerprint, now=now)
+    key = f"price:{subscriber.id}:{fingerprint[:16]}:{last[0] if last is not None else 0}"
+    return _push_row(key, "price_alert", subscriber, alert_text(subscriber, answer, "价格提醒", stale_after_days),
+                     now, fingerprint)
 
 
 def enqueue_daily_digests(
@@ -240,32 +312,26 @@ def enqueue_daily_digests(
     local_date = local_now.date()
     # The hour of the subscription, in UTC: a subscription made after today's hour starts tomorrow.
     offset = local_now.replace(tzinfo=None) - now
-    subscriptions = session.scalars(
-        select(Subscription)
-        .where(Subscription.active.is_(True), Subscription.rule == "daily",
-               Subscription.daily_hour <= local_now.hour)
-        .order_by(Subscription.id)
-    ).all()
+    subscribers = _subscribers(session, Subscription.rule == "daily", Subscription.daily_hour <= local_now.hour)
     # Today's digests already written, in one query rather than one per subscription.
     local_midnight = dt.datetime.combine(local_date, dt.time()) - offset
     done = set(session.scalars(
         select(Push.push_key).where(Push.kind == "daily_digest", Push.created_at >= local_midnight)
     ))
-    added = 0
-    for subscription in subscriptions:
-        slot = dt.datetime.combine(local_date, dt.time(hour=subscription.daily_hour or 0)) - offset
-        key = f"daily:{subscription.id}:{local_date.isoformat()}"
-        if subscription.created_at > slot or key in done:
+    answers = _Answers(session, today)
+    rows = []
+    for subscriber in subscribers:
+        slot = dt.datetime.combine(local_date, dt.time(hour=subscriber.daily_hour or 0)) - offset
+        key = f"daily:{subscriber.id}:{local_date.isoformat()}"
+        if subscriber.created_at > slot or key in done:
             continue
-        region_name = subscription.region.name if subscription.region is not None else None
-        answer = latest_price(session, subscription.product.name, region_name, today=today)
+        answer = answers.answer(subscriber.product, subscriber.region)
         if answer is None:
-            text = f"【每日价格】暂时没有{subscription.product.name}的价格数据，有了新数据会再告诉您。"
+            text = f"【每日价格】暂时没有{subscriber.product}的价格数据，有了新数据会再告诉您。"
         else:
-            text = alert_text(subscription, answer, "每日价格", stale_after_days)
-        added += enqueue_push(session, key, "daily_digest", subscription.farmer_id, text,
-                              subscription_id=subscription.id, now=now)
-    return added
+            text = alert_text(subscriber, answer, "每日价格", stale_after_days)
+        rows.append(_push_row(key, "daily_digest", subscriber, text, now))
+    return _enqueue_many(session, rows)
 
 
 # --- claiming and settling -----------------------------------------------------------------------
