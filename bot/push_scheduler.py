@@ -20,6 +20,7 @@ from telegram.error import RetryAfter, TelegramError
 from bot.knowledge_access import KnowledgeStore
 from bot.telegram_render import split_text
 from bot.telegram_send import is_permanent, retry_after_seconds
+from knowledge.chat_callbacks import forget_expired
 from knowledge.models import utcnow
 from knowledge.pushes import (
     PushJob,
@@ -75,6 +76,8 @@ class PushScheduler:
         today = local_now.date()
 
         def work(session) -> int:
+            # Old button meanings go with the round: an indexed delete that usually finds nothing.
+            forget_expired(session)
             return (enqueue_handoff_answers(session, now)
                     + enqueue_price_alerts(session, today, self._stale_after_days, now)
                     + enqueue_daily_digests(session, local_now, today, self._stale_after_days, now))
