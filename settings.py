@@ -52,6 +52,13 @@ class Settings:
     telegram_api_base_url: str = field(
         default_factory=lambda: _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
     )
+    # Webhook mode when set (the public HTTPS address Telegram posts to, served by the gateway's
+    # own aiohttp app on GATEWAY_PORT); long polling otherwise.
+    telegram_webhook_url: str = field(default_factory=lambda: _env("TELEGRAM_WEBHOOK_URL", ""))
+    telegram_webhook_secret: str = field(default_factory=lambda: _env("TELEGRAM_WEBHOOK_SECRET", ""))
+    push_interval_seconds: int = field(default_factory=lambda: _env_int("PUSH_INTERVAL_SECONDS", 30))
+    # Daily price digests go out at the hour the farmer chose, in this time zone.
+    push_timezone: str = field(default_factory=lambda: _env("PUSH_TIMEZONE", "Asia/Shanghai"))
     stale_after_days: int = field(default_factory=lambda: _env_int("PRICE_STALE_AFTER_DAYS", 7))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
 

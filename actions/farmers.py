@@ -1,31 +1,27 @@
-"""The Farmer row behind a conversation: found by the stable sender id, created on first need."""
+"""The Farmer row behind a conversation, through knowledge.farmers (the gateway uses the same functions)."""
 from __future__ import annotations
 
 from typing import Optional
 
 from rasa_sdk import Tracker
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.lookup import find_region
+from knowledge.farmers import remember_farmer, set_farmer_region_by_name
 from knowledge.models import Farmer
 
 
 def farmer_for(session: Session, tracker: Tracker, region_name: Optional[str] = None) -> Farmer:
     """The farmer talking in this conversation, with channel, chat id and name from the message metadata."""
     metadata = tracker.latest_message.get("metadata") or {}
-    farmer = session.scalars(select(Farmer).where(Farmer.sender_id == tracker.sender_id)).first()
-    if farmer is None:
-        farmer = Farmer(
-            sender_id=tracker.sender_id,
-            channel=str(metadata.get("channel") or tracker.get_latest_input_channel() or "rest")[:16],
-            chat_id=str(metadata["chat_id"]) if metadata.get("chat_id") is not None else None,
-            display_name=metadata.get("display_name"),
-        )
-        session.add(farmer)
+    farmer = remember_farmer(
+        session,
+        tracker.sender_id,
+        channel=str(metadata.get("channel") or tracker.get_latest_input_channel() or "rest"),
+        chat_id=metadata.get("chat_id"),
+        display_name=metadata.get("display_name"),
+        # The gateway keeps the chat id current; an action only fills it in for a new farmer.
+        update_chat=False,
+    )
     if region_name:
-        region = find_region(session, region_name)
-        if region is not None:
-            farmer.region = region
-    session.flush()
+        set_farmer_region_by_name(session, farmer, region_name)
     return farmer

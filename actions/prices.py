@@ -11,24 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import ask_for_feedback
 from actions.knowledge_access import knowledge_session
 from knowledge.lookup import find_product
+from knowledge.price_wording import describe_price
 from knowledge.prices import LatestPrice, PriceQuote, latest_price, products_with_prices
-from knowledge.units import format_price
 from settings import load_settings
 
 logger = logging.getLogger(__name__)
-
-
-def describe_price(quote: PriceQuote) -> str:
-    """"1.00–1.05元/斤" or "均价0.58元/斤（0.55–0.60）", as the source gave the figures."""
-    low, average, high = quote.min_price, quote.avg_price, quote.max_price
-    if average is not None:
-        text = f"均价{format_price(average)}{quote.unit}"
-        if low is not None and high is not None:
-            text += f"（{format_price(low)}–{format_price(high)}）"
-        return text
-    if low is not None and high is not None:
-        return f"{format_price(low)}–{format_price(high)}{quote.unit}"
-    return f"{format_price(low if low is not None else high)}{quote.unit}"
 
 
 def _note(quote: PriceQuote) -> str:

@@ -1,4 +1,4 @@
-"""The gateway process: the web chat always, Telegram when a token is configured."""
+"""The gateway process: the web chat always, Telegram when a token is configured, and the push scheduler."""
 from __future__ import annotations
 
 import logging
@@ -8,28 +8,67 @@ import aiohttp
 from aiohttp import web
 
 from bot.conversation import Conversation
+from bot.farmer_directory import FarmerDirectory
+from bot.knowledge_access import KnowledgeStore
+from bot.officer_chat import OfficerChat
+from bot.push_scheduler import PushScheduler, push_timezone
 from bot.rasa_client import RasaClient
-from bot.webchat import CONVERSATION_KEY, add_webchat_routes
+from bot.telegram_chat import TelegramChat
+from bot.telegram_service import TelegramService, build_application, webhook_path
+from bot.webchat import CONVERSATION_KEY, STORE_KEY, add_webchat_routes
 from settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 HTTP_SESSION_KEY = web.AppKey("http_session", aiohttp.ClientSession)
+TELEGRAM_KEY = web.AppKey("telegram", TelegramService)
+SCHEDULER_KEY = web.AppKey("push_scheduler", PushScheduler)
 
 
 def create_app(settings: Optional[Settings] = None) -> web.Application:
-    """The gateway's aiohttp app: one shared HTTP session to Rasa, opened and closed with the app."""
+    """The gateway's aiohttp app; Rasa session, knowledge DB, Telegram and pushes open and close with it."""
     settings = settings or load_settings()
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=1024 * 1024)
 
-    async def rasa_session(app: web.Application) -> AsyncIterator[None]:
+    async def gateway(app: web.Application) -> AsyncIterator[None]:
+        store = KnowledgeStore.from_url(settings.knowledge_db_url)
         headers = {"Authorization": f"Bearer {settings.rasa_api_token}"} if settings.rasa_api_token else {}
         async with aiohttp.ClientSession(headers=headers) as session:
+            farmers = FarmerDirectory(store)
+            conversation = Conversation(
+                RasaClient(session, settings.rasa_url, settings.rasa_timeout_seconds), farmers=farmers
+            )
             app[HTTP_SESSION_KEY] = session
-            app[CONVERSATION_KEY] = Conversation(RasaClient(session, settings.rasa_url, settings.rasa_timeout_seconds))
-            yield
+            app[CONVERSATION_KEY] = conversation
+            app[STORE_KEY] = store
+            scheduler = PushScheduler(store, settings.push_interval_seconds, push_timezone(settings.push_timezone),
+                                      settings.stale_after_days)
+            app[SCHEDULER_KEY] = scheduler
+            telegram: Optional[TelegramService] = None
+            if settings.telegram_bot_token:
+                application = build_application(
+                    settings, TelegramChat(conversation, farmers, store), OfficerChat(store)
+                )
+                telegram = TelegramService(application, settings)
+                app[TELEGRAM_KEY] = telegram
+                scheduler.bot = application.bot
+                telegram.start()
+            if settings.push_interval_seconds > 0:
+                scheduler.start()
+            try:
+                yield
+            finally:
+                await scheduler.stop()
+                if telegram is not None:
+                    await telegram.stop()
+                store.dispose()
 
-    app.cleanup_ctx.append(rasa_session)
+    app.cleanup_ctx.append(gateway)
     add_webchat_routes(app)
+    if settings.telegram_bot_token and settings.telegram_webhook_url:
+        async def telegram_webhook(request: web.Request) -> web.Response:
+            return await request.app[TELEGRAM_KEY].webhook(request)
+
+        app.router.add_post(webhook_path(settings.telegram_webhook_url), telegram_webhook, name="telegram_webhook")
     return app
 
 
@@ -37,9 +76,15 @@ def main() -> None:
     """Run the gateway until interrupted."""
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every Bot API URL at INFO, and the URL holds the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if not settings.telegram_bot_token:
         logger.info("Telegram is off: TELEGRAM_BOT_TOKEN is not set. The web chat is still served.")
+    elif settings.telegram_webhook_url:
+        logger.info("Telegram in webhook mode on %s", webhook_path(settings.telegram_webhook_url))
+        if not settings.telegram_webhook_secret:
+            logger.warning("TELEGRAM_WEBHOOK_SECRET is not set: anyone who finds the webhook path can post updates")
     else:
-        logger.warning("TELEGRAM_BOT_TOKEN is set, but the Telegram front end is not part of this build yet.")
+        logger.info("Telegram in long-polling mode")
     logger.info("Web chat on http://%s:%d/", settings.gateway_host, settings.gateway_port)
     web.run_app(create_app(settings), host=settings.gateway_host, port=settings.gateway_port, print=None)

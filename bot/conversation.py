@@ -6,6 +6,7 @@ import time
 from collections import defaultdict, deque
 from typing import Any, Deque, Dict, List, Optional
 
+from bot.farmer_directory import FarmerDirectory
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.replies import Reply
 
@@ -47,12 +48,34 @@ class RateLimiter:
 class Conversation:
     """Channel-independent handling of one incoming message."""
 
-    def __init__(self, rasa: RasaClient, limiter: Optional[RateLimiter] = None) -> None:
+    def __init__(
+        self, rasa: RasaClient, limiter: Optional[RateLimiter] = None, farmers: Optional[FarmerDirectory] = None
+    ) -> None:
         self._rasa = rasa
         self._limiter = limiter or RateLimiter()
+        self._farmers = farmers
 
-    async def handle_text(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Reply]:
-        """The replies to one message; never raises for Rasa failures."""
+    async def _with_farmer(self, sender: str, metadata: Dict[str, Any], private: bool) -> Dict[str, Any]:
+        """The metadata plus the farmer's stored region; the farmer is remembered on the way."""
+        if self._farmers is None:
+            return metadata
+        try:
+            region = await self._farmers.remember(
+                sender, str(metadata.get("channel") or "rest"), metadata.get("chat_id"),
+                metadata.get("display_name"), private=private,
+            )
+        except Exception:  # the knowledge DB being down must not stop the farmer's question reaching Rasa
+            logger.exception("Could not read or record the farmer for sender %s", mask_sender(sender))
+            return metadata
+        return {**metadata, "region": region} if region else metadata
+
+    async def handle_text(
+        self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None, private: bool = True
+    ) -> List[Reply]:
+        """The replies to one message; never raises for Rasa failures.
+
+        `private` is False for a message from a group: the farmer's push chat is then left as it was.
+        """
         text = (text or "").strip()
         if not text:
             return [Reply(EMPTY)]
@@ -61,6 +84,7 @@ class Conversation:
         if not self._limiter.allow(sender):
             logger.info("Rate limit reached for sender %s", mask_sender(sender))
             return [Reply(TOO_FAST)]
+        metadata = await self._with_farmer(sender, dict(metadata or {}), private)
         try:
             replies = await self._rasa.send(sender, text, metadata)
         except RasaUnavailable as error:

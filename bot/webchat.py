@@ -10,12 +10,15 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.conversation import Conversation
+from bot.knowledge_access import KnowledgeStore
+from knowledge.pushes import take_webchat_pushes
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SENDER_COOKIE = "xiangxin_chat"
 CONVERSATION_KEY = web.AppKey("conversation", Conversation)
+STORE_KEY = web.AppKey("knowledge_store", KnowledgeStore)
 # Chinese stays readable in responses and logs of the browser's network panel.
 json_response = partial(web.json_response, dumps=partial(json.dumps, ensure_ascii=False))
 
@@ -54,6 +57,19 @@ async def post_message(request: web.Request) -> web.Response:
     return json_response({"replies": [reply.to_json() for reply in replies]})
 
 
+async def pending_messages(request: web.Request) -> web.Response:
+    """Pushes waiting for this browser (an officer's answer, price alerts), handed over once."""
+    sender = _sender_id(request)
+    if not sender:
+        return json_response({"messages": []})
+    try:
+        texts = await request.app[STORE_KEY].run(lambda session: take_webchat_pushes(session, sender))
+    except Exception:  # the page polls again later; the pushes stay pending
+        logger.exception("Could not read pending pushes for the web chat")
+        return json_response({"messages": []}, status=503)
+    return json_response({"messages": [{"text": text, "buttons": []} for text in texts]})
+
+
 async def health(_request: web.Request) -> web.Response:
     """Readiness probe for the process runner."""
     return json_response({"status": "ok"})
@@ -63,5 +79,6 @@ def add_webchat_routes(app: web.Application) -> None:
     """Register the web chat's routes on the gateway app."""
     app.router.add_get("/", chat_page, name="webchat")
     app.router.add_post("/api/messages", post_message, name="webchat_message")
+    app.router.add_get("/api/messages/pending", pending_messages, name="webchat_pending")
     app.router.add_get("/healthz", health, name="health")
     app.router.add_static("/static/", STATIC_DIR, name="static")

@@ -5,9 +5,10 @@ import logging
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -71,3 +72,22 @@ def session_scope(factory: sessionmaker) -> Iterator[Session]:
 
 # SQLite has no decimal type; prices are stored to 4 places, well within a double's precision.
 warnings.filterwarnings("ignore", message=r".*does \*not\* support Decimal objects natively")
+
+
+def insert_or_ignore_many(
+    session: Session, table: Table, rows: List[Dict[str, Any]], key_columns: List[str]
+) -> int:
+    """INSERT rows, skipping those whose unique key exists (SQLite and PostgreSQL); returns how many were inserted.
+
+    Safe when several processes insert the same key at once: the database, not a prior SELECT, decides.
+    """
+    if not rows:
+        return 0
+    builder = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = builder(table).values(rows).on_conflict_do_nothing(index_elements=key_columns)
+    return session.execute(statement).rowcount
+
+
+def insert_or_ignore(session: Session, table: Table, values: Dict[str, Any], key_columns: List[str]) -> bool:
+    """INSERT one row unless one with the same unique key exists; True when inserted."""
+    return insert_or_ignore_many(session, table, [values], key_columns) == 1

@@ -124,6 +124,8 @@ class PriceRecord(Base, Timestamped):
         UniqueConstraint("product_id", "market_id", "report_date", "source", name="uq_price_record_natural"),
         Index("ix_price_record_product_date", "product_id", "report_date"),
         Index("ix_price_record_market_product_date", "market_id", "product_id", "report_date"),
+        # The push scheduler asks "which products changed since …" every few seconds.
+        Index("ix_price_record_updated_at", "updated_at"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -336,3 +338,68 @@ class MessageCorrection(Base, Timestamped):
     intent = Column(String(64), nullable=False)
     # The message in Rasa's inline annotation ("[玉米](product)多少钱"), the form data/nlu/ uses.
     annotated_text = Column(Text, nullable=False)
+
+
+class Push(Base):
+    """One message the gateway pushes to a farmer (price alert, daily digest, officer's answer): the outbox.
+
+    `push_key` names the logical push ("handoff:12", "daily:3:2026-11-22"), so the same push is
+    written once however many gateway processes notice it, and a restart neither loses nor repeats it.
+    """
+
+    __tablename__ = "push"
+    __table_args__ = (Index("ix_push_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    KINDS = ("price_alert", "daily_digest", "handoff_answer")
+    # pending: waiting to be sent (or, for the web chat, fetched); sending: claimed by one gateway
+    # process; sent: delivered; failed: given up after retries, or the chat is gone.
+    STATUSES = ("pending", "sending", "sent", "failed")
+
+    id = Column(Integer, primary_key=True)
+    push_key = Column(String(160), nullable=False, unique=True)
+    kind = Column(String(16), nullable=False)
+    farmer_id = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False, index=True)
+    subscription_id = Column(Integer, ForeignKey("subscription.id", ondelete="SET NULL"), nullable=True, index=True)
+    handoff_ticket_id = Column(
+        Integer, ForeignKey("handoff_ticket.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    # What the alert was about (product, market, date and figures), to tell a real change from a re-import.
+    fingerprint = Column(String(64), nullable=True)
+    text = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False, default="pending")
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime, nullable=False, default=utcnow)
+    claimed_by = Column(String(64), nullable=True)
+    claimed_at = Column(DateTime, nullable=True)
+    sent_at = Column(DateTime, nullable=True)
+    last_error = Column(String(256), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    farmer = relationship("Farmer")
+    subscription = relationship("Subscription")
+    handoff_ticket = relationship("HandoffTicket")
+
+
+class PushCursor(Base):
+    """How far the push scheduler has read a changing table (price_record), kept across restarts."""
+
+    __tablename__ = "push_cursor"
+
+    name = Column(String(32), primary_key=True)
+    position = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class ChatCallback(Base):
+    """What a Telegram button means when its meaning does not fit in 64 bytes of callback_data.
+
+    Long Rasa payloads and an officer's pending /setprice are stored here under a short key, so
+    any gateway process (webhook mode behind a load balancer) can answer the button.
+    """
+
+    __tablename__ = "chat_callback"
+
+    key = Column(String(32), primary_key=True)
+    kind = Column(String(16), nullable=False)
+    payload = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)

@@ -52,5 +52,16 @@
     input.value = "";
     send(text);
   });
+  // Pushes (an information officer's answer, price alerts) wait on the server until the page asks.
+  var POLL_MS = 30000;
+  function poll() {
+    fetch("/api/messages/pending", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
+      .then(function (data) { data.messages.forEach(function (m) { show(m.text, "bot push", m.buttons); }); })
+      .catch(function () { /* offline for now: the next poll asks again */ })
+      .then(function () { setTimeout(poll, POLL_MS); });
+  }
+
   show("您好！我是乡信。可以问我农产品价格、惠农政策、养老和医保。", "bot");
+  poll();
 }());

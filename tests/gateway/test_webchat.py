@@ -1,53 +1,26 @@
 """The web chat through the gateway's aiohttp app, against a local fake of Rasa's REST channel."""
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Dict, List
-
-import pytest
-from aiohttp import web
-
 from bot.app import create_app
 from bot.conversation import APOLOGY, MAX_MESSAGE_CHARS, TOO_FAST, TOO_LONG, RateLimiter
 from bot.webchat import SENDER_COOKIE
 from settings import Settings
 
 
-class FakeRasa:
-    """Records what the gateway posts and answers like Rasa's REST channel."""
-
-    def __init__(self) -> None:
-        self.received: List[Dict[str, Any]] = []
-        self.reply: List[Dict[str, Any]] = [{"recipient_id": "x", "text": "玉米：1.00–1.05元/斤"}]
-        self.delay = 0.0
-        self.status = 200
-
-    async def webhook(self, request: web.Request) -> web.Response:
-        self.received.append(await request.json())
-        await asyncio.sleep(self.delay)
-        return web.json_response(self.reply, status=self.status)
+def _settings(db_url: str, rasa_url: str, timeout: int = 2) -> Settings:
+    return Settings(rasa_url=rasa_url, rasa_timeout_seconds=timeout, knowledge_db_url=db_url, push_interval_seconds=0)
 
 
-@pytest.fixture
-async def fake_rasa(aiohttp_server):
-    fake = FakeRasa()
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", fake.webhook)
-    server = await aiohttp_server(app)
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
-
-
-async def _chat_client(aiohttp_client, rasa_url: str, timeout: int = 2):
-    client = await aiohttp_client(create_app(Settings(rasa_url=rasa_url, rasa_timeout_seconds=timeout)))
+async def _chat_client(aiohttp_client, rasa_url: str, db_url: str, timeout: int = 2):
+    client = await aiohttp_client(create_app(_settings(db_url, rasa_url, timeout)))
     page = await client.get("/")
     assert page.status == 200
     assert "乡信" in await page.text()
     return client
 
 
-async def test_message_goes_to_rasa_with_stable_sender_and_reply_comes_back(aiohttp_client, fake_rasa) -> None:
-    client = await _chat_client(aiohttp_client, fake_rasa.url)
+async def test_message_goes_to_rasa_with_stable_sender_and_reply_comes_back(aiohttp_client, fake_rasa, kb_url) -> None:
+    client = await _chat_client(aiohttp_client, fake_rasa.url, kb_url)
     first = await client.post("/api/messages", json={"message": "玉米多少钱一斤"})
     second = await client.post("/api/messages", json={"message": "那小麦呢"})
     assert first.status == 200
@@ -59,13 +32,13 @@ async def test_message_goes_to_rasa_with_stable_sender_and_reply_comes_back(aioh
     assert fake_rasa.received[0]["metadata"] == {"channel": "webchat"}
 
 
-async def test_consecutive_texts_are_joined_and_buttons_kept(aiohttp_client, fake_rasa) -> None:
+async def test_consecutive_texts_are_joined_and_buttons_kept(aiohttp_client, fake_rasa, kb_url) -> None:
     fake_rasa.reply = [
         {"text": "石家庄暂时没有玉米的价格，下面是全国的数据。"},
         {"text": "玉米：1.00–1.05元/斤"},
         {"text": "您想查哪种？", "buttons": [{"title": "小麦", "payload": '/ask_price{"product":"小麦"}'}]},
     ]
-    client = await _chat_client(aiohttp_client, fake_rasa.url)
+    client = await _chat_client(aiohttp_client, fake_rasa.url, kb_url)
     replies = (await (await client.post("/api/messages", json={"message": "石家庄玉米"})).json())["replies"]
     assert [reply["text"] for reply in replies] == [
         "石家庄暂时没有玉米的价格，下面是全国的数据。\n玉米：1.00–1.05元/斤\n您想查哪种？"
@@ -73,35 +46,35 @@ async def test_consecutive_texts_are_joined_and_buttons_kept(aiohttp_client, fak
     assert replies[0]["buttons"] == [{"title": "小麦", "payload": '/ask_price{"product":"小麦"}'}]
 
 
-async def test_rasa_down_gives_an_apology(aiohttp_client, unused_tcp_port) -> None:
-    client = await _chat_client(aiohttp_client, f"http://127.0.0.1:{unused_tcp_port}")
+async def test_rasa_down_gives_an_apology(aiohttp_client, unused_tcp_port, kb_url) -> None:
+    client = await _chat_client(aiohttp_client, f"http://127.0.0.1:{unused_tcp_port}", kb_url)
     response = await client.post("/api/messages", json={"message": "玉米多少钱"})
     assert (await response.json())["replies"][0]["text"] == APOLOGY
 
 
-async def test_rasa_too_slow_gives_an_apology(aiohttp_client, fake_rasa) -> None:
+async def test_rasa_too_slow_gives_an_apology(aiohttp_client, fake_rasa, kb_url) -> None:
     fake_rasa.delay = 3
-    client = await _chat_client(aiohttp_client, fake_rasa.url, timeout=1)
+    client = await _chat_client(aiohttp_client, fake_rasa.url, kb_url, timeout=1)
     response = await client.post("/api/messages", json={"message": "玉米多少钱"})
     assert (await response.json())["replies"][0]["text"] == APOLOGY
 
 
-async def test_rasa_error_status_gives_an_apology(aiohttp_client, fake_rasa) -> None:
+async def test_rasa_error_status_gives_an_apology(aiohttp_client, fake_rasa, kb_url) -> None:
     fake_rasa.status = 500
-    client = await _chat_client(aiohttp_client, fake_rasa.url)
+    client = await _chat_client(aiohttp_client, fake_rasa.url, kb_url)
     response = await client.post("/api/messages", json={"message": "玉米多少钱"})
     assert (await response.json())["replies"][0]["text"] == APOLOGY
 
 
-async def test_overlong_message_is_refused_politely_without_calling_rasa(aiohttp_client, fake_rasa) -> None:
-    client = await _chat_client(aiohttp_client, fake_rasa.url)
+async def test_overlong_message_is_refused_politely_without_calling_rasa(aiohttp_client, fake_rasa, kb_url) -> None:
+    client = await _chat_client(aiohttp_client, fake_rasa.url, kb_url)
     response = await client.post("/api/messages", json={"message": "玉" * (MAX_MESSAGE_CHARS + 1)})
     assert (await response.json())["replies"][0]["text"] == TOO_LONG
     assert fake_rasa.received == []
 
 
-async def test_post_without_the_chat_cookie_or_as_a_form_is_refused(aiohttp_client, fake_rasa) -> None:
-    client = await aiohttp_client(create_app(Settings(rasa_url=fake_rasa.url)))
+async def test_post_without_the_chat_cookie_or_as_a_form_is_refused(aiohttp_client, fake_rasa, kb_url) -> None:
+    client = await aiohttp_client(create_app(_settings(kb_url, fake_rasa.url)))
     no_cookie = await client.post("/api/messages", json={"message": "玉米"})
     assert no_cookie.status == 400
     await client.get("/")
@@ -110,8 +83,8 @@ async def test_post_without_the_chat_cookie_or_as_a_form_is_refused(aiohttp_clie
     assert fake_rasa.received == []
 
 
-async def test_chat_cookie_is_httponly_and_strict(aiohttp_client, fake_rasa) -> None:
-    client = await aiohttp_client(create_app(Settings(rasa_url=fake_rasa.url)))
+async def test_chat_cookie_is_httponly_and_strict(aiohttp_client, fake_rasa, kb_url) -> None:
+    client = await aiohttp_client(create_app(_settings(kb_url, fake_rasa.url)))
     page = await client.get("/")
     cookie = page.cookies[SENDER_COOKIE]
     assert cookie["httponly"] and cookie["samesite"] == "Strict"
@@ -125,8 +98,8 @@ def test_rate_limiter_allows_twenty_a_minute_then_refuses_until_the_window_passe
     assert limiter.allow("farmer", now=61.0)
 
 
-async def test_rate_limit_reply(aiohttp_client, fake_rasa) -> None:
-    client = await _chat_client(aiohttp_client, fake_rasa.url)
+async def test_rate_limit_reply(aiohttp_client, fake_rasa, kb_url) -> None:
+    client = await _chat_client(aiohttp_client, fake_rasa.url, kb_url)
     texts = []
     for _ in range(21):
         response = await client.post("/api/messages", json={"message": "玉米"})

@@ -11,6 +11,12 @@ from settings import Settings
 pytestmark = pytest.mark.integration
 
 
+def _settings(rasa_stack) -> Settings:
+    # The gateway shares the action server's knowledge DB; its push scheduler is not under test here.
+    return Settings(rasa_url=rasa_stack["rasa_url"], rasa_timeout_seconds=30,
+                    knowledge_db_url=rasa_stack["knowledge_db_url"], push_interval_seconds=0)
+
+
 async def _ask(client, text: str) -> str:
     response = await client.post("/api/messages", json={"message": text})
     assert response.status == 200
@@ -18,7 +24,7 @@ async def _ask(client, text: str) -> str:
 
 
 async def test_corn_price_question_is_answered_with_price_unit_date_and_source(aiohttp_client, rasa_stack) -> None:
-    client = await aiohttp_client(create_app(Settings(rasa_url=rasa_stack["rasa_url"], rasa_timeout_seconds=30)))
+    client = await aiohttp_client(create_app(_settings(rasa_stack)))
     await client.get("/")
     answer = await _ask(client, "玉米多少钱一斤")
     # The newest seeded corn record: production areas, end of Sept 2024, 1.00–1.05 元/斤 (facts.md §1.2).
@@ -30,7 +36,7 @@ async def test_corn_price_question_is_answered_with_price_unit_date_and_source(a
 
 
 async def test_folk_name_and_region_fall_back_to_national_data(aiohttp_client, rasa_stack) -> None:
-    client = await aiohttp_client(create_app(Settings(rasa_url=rasa_stack["rasa_url"], rasa_timeout_seconds=30)))
+    client = await aiohttp_client(create_app(_settings(rasa_stack)))
     await client.get("/")
     answer = await _ask(client, "石家庄苞谷啥价")
     assert "石家庄暂时没有玉米的价格" in answer
@@ -38,7 +44,7 @@ async def test_folk_name_and_region_fall_back_to_national_data(aiohttp_client, r
 
 
 async def test_conversation_lands_in_the_tracker_store(aiohttp_client, rasa_stack) -> None:
-    client = await aiohttp_client(create_app(Settings(rasa_url=rasa_stack["rasa_url"], rasa_timeout_seconds=30)))
+    client = await aiohttp_client(create_app(_settings(rasa_stack)))
     await client.get("/")
     await _ask(client, "鸡蛋多少钱一斤")
     with sqlite3.connect(rasa_stack["tracker_db"]) as connection:

@@ -1,0 +1,148 @@
+"""The push scheduler: every PUSH_INTERVAL_SECONDS it notices due pushes (knowledge.pushes) and sends those
+for Telegram farmers. Web chat farmers fetch theirs when their page polls (bot/webchat.py).
+
+All state is in the database, so any number of gateway processes can run this loop side by side.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import zoneinfo
+from typing import Callable, Optional
+
+from telegram import Bot
+from telegram.error import RetryAfter, TelegramError
+
+from bot.knowledge_access import KnowledgeStore
+from bot.telegram_render import split_text
+from bot.telegram_send import is_permanent, retry_after_seconds
+from knowledge.chat_callbacks import forget_expired
+from knowledge.models import utcnow
+from knowledge.pushes import (
+    PushJob,
+    claim_telegram_pushes,
+    enqueue_daily_digests,
+    enqueue_handoff_answers,
+    enqueue_price_alerts,
+    mark_failed,
+    mark_sent,
+    release_claims,
+)
+
+logger = logging.getLogger(__name__)
+
+CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
+# Telegram allows about 30 messages a second to different chats; stay well below it.
+SECONDS_BETWEEN_PUSHES = 0.05
+
+
+def push_timezone(name: str) -> dt.tzinfo:
+    """The time zone for daily digests; China's fixed UTC+8 when the system has no tz database."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        logger.warning("Time zone %r is unknown here; daily pushes use UTC+8", name)
+        return CHINA_STANDARD_TIME
+
+
+class PushScheduler:
+    """Notices and sends pushes in a loop; `run_once` does one round (tests and the loop both use it)."""
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        interval_seconds: float,
+        timezone: dt.tzinfo,
+        stale_after_days: int,
+        bot: Optional[Bot] = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._interval = interval_seconds
+        self._timezone = timezone
+        self._stale_after_days = stale_after_days
+        self.bot = bot
+        self._clock = clock
+        self._worker = f"{socket.gethostname()}:{os.getpid()}"
+        self._task: Optional[asyncio.Task] = None
+
+    def notice(self, now: dt.datetime) -> int:
+        """Write every push that has become due (blocking; one transaction); returns how many were added."""
+        local_now = now.replace(tzinfo=dt.timezone.utc).astimezone(self._timezone)
+        today = local_now.date()
+
+        def work(session) -> int:
+            # Old button meanings go with the round: an indexed delete that usually finds nothing.
+            forget_expired(session)
+            return (enqueue_handoff_answers(session, now)
+                    + enqueue_price_alerts(session, today, self._stale_after_days, now)
+                    + enqueue_daily_digests(session, local_now, today, self._stale_after_days, now))
+
+        return self._store.run_blocking(work)
+
+    async def run_once(self) -> int:
+        """Notice due pushes, then send the Telegram ones; returns how many were sent."""
+        now = self._clock()
+        added = await asyncio.to_thread(self.notice, now)
+        if added:
+            logger.info("%d new pushes due", added)
+        if self.bot is None:
+            return 0
+        jobs = await self._store.run(lambda session: claim_telegram_pushes(session, self._worker, now=now))
+        sent = 0
+        for index, job in enumerate(jobs):
+            outcome = await self._deliver(job)
+            if outcome is None:
+                # Flood control: the rest of this round waits for the next one instead of piling on.
+                rest = [later.id for later in jobs[index + 1:]]
+                await self._store.run(lambda session, rest=rest: release_claims(session, rest))
+                break
+            sent += outcome
+            await asyncio.sleep(SECONDS_BETWEEN_PUSHES)
+        return sent
+
+    async def _deliver(self, job: PushJob) -> Optional[int]:
+        """1 when sent, 0 when it failed, None when Telegram asked us to slow down."""
+        try:
+            for part in split_text(job.text):
+                await self.bot.send_message(job.chat_id, part)
+        except RetryAfter as error:
+            wait = retry_after_seconds(error)
+            await self._store.run(lambda session: mark_failed(session, job.id, "flood control", retry_after=wait))
+            logger.warning("Push %d postponed %.0fs by Telegram flood control", job.id, wait)
+            return None
+        except TelegramError as error:
+            permanent, reason = is_permanent(error), f"{error.__class__.__name__}: {error}"
+            status = await self._store.run(lambda session: mark_failed(session, job.id, reason, permanent))
+            logger.error("Push %d (%s) not delivered, now %s: %s", job.id, job.kind, status, error)
+            return 0
+        await self._store.run(lambda session: mark_sent(session, job.id))
+        logger.info("Push %d (%s) delivered", job.id, job.kind)
+        return 1
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad round (database restarting …) must not end the pushes for good
+                logger.exception("Push round failed; trying again in %.0fs", self._interval)
+            await asyncio.sleep(self._interval)
+
+    def start(self) -> None:
+        """Run the loop in the background until `stop`."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="push-scheduler")
+
+    async def stop(self) -> None:
+        """Stop the loop (a round in progress is cancelled; its claims expire and are retried)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

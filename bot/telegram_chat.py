@@ -1,0 +1,304 @@
+"""Farmers on Telegram: text to Rasa and replies back, commands, buttons, and what to say to voice, photos and places.
+
+Each Telegram user is one conversation ("tg-<user id>"), also inside a group, where the bot
+answers only when addressed (a mention, a reply to the bot, or a command).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Dict, List, Optional
+
+from telegram import (
+    Chat,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram.constants import ChatAction, MessageEntityType
+from telegram.ext import ContextTypes
+
+from bot.conversation import Conversation, mask_sender
+from bot.farmer_directory import FarmerDirectory
+from bot.knowledge_access import KnowledgeStore
+from bot.replies import Button, Reply
+from bot.telegram_render import STORED_PAYLOAD_PREFIX, inline_keyboard, split_text
+from bot.telegram_send import send_with_retry
+from knowledge.chat_callbacks import PAYLOAD_KIND, recall, remember_payload
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+REGION_QUESTION = "请告诉我您在哪个县、乡镇或村（直接回复地名，例如：藁城），这样查价格时会先看您附近的市场。"
+WELCOME = (
+    "您好！我是乡信，农村信息服务助手。\n"
+    "可以问我：\n"
+    "· 农产品价格：玉米多少钱一斤？\n"
+    "· 价格涨跌：最近猪价是涨是跌？\n"
+    "· 政策补贴：种粮补贴怎么领？\n"
+    "· 养老保险、医保：养老保险一年交多少？\n"
+    "· 价格提醒：玉米价格变了告诉我\n"
+    "答不上来的问题，可以转给信息员。"
+)
+HELP = (
+    "直接打字提问就行，例如“玉米多少钱一斤”“粮补怎么领”。\n"
+    "常用命令：\n"
+    "/price 玉米 — 查价格\n"
+    "/subscribe 玉米 — 价格变了提醒我\n"
+    "/unsubscribe — 取消价格提醒\n"
+    "/human — 转给信息员\n"
+    "/start — 重新设置所在地区\n"
+    "信息员：/link 绑定码，/setprice 品名 价格 单位 [市场]"
+)
+VOICE_REPLY = "暂时听不懂语音，请打字提问，比如“玉米多少钱一斤”。也可以把问题转给信息员。"
+PHOTO_REPLY = "收到照片。我还看不懂照片，可以转给信息员或专家看看；请再用几句话说说是什么情况。"
+STICKER_REPLY = "收到😊 有问题请直接打字问我，比如：玉米多少钱一斤？"
+DOCUMENT_REPLY = "我暂时不能处理文件。请直接打字提问；信息员录入价格表请用管理后台。"
+UNKNOWN_PLACE = "没找到“{name}”这个地方。请换个写法（写县名或乡镇名），或者点“发送我的位置”。"
+PLACE_STORED = "好的，已记下您在{region}。以后查价格会先看{region}附近的市场。想改的话，发 /start 重新设置。"
+LOCATION_STORED = "根据您发的位置，您在{region}附近，已经记下。不对的话，请直接回复所在县或乡镇的名字。"
+LOCATION_UNKNOWN = "这个位置附近没有我们收录的地区。请直接回复所在县或乡镇的名字。"
+HANDOFF_BUTTONS = [Button("转给信息员", "/request_human"), Button("不用了", "/deny")]
+SEND_LOCATION = "发送我的位置"
+REGION_KNOWN = "您所在的地区：{region}。要改的话，发 /start 加上地名，例如：/start 藁城"
+EXPIRED_BUTTON = "这个按钮已过期，请重新提问。"
+AWAITING_REGION = "awaiting_region"
+
+
+def sender_id(user: User) -> str:
+    """The stable conversation id of a Telegram user, the same in private chats and groups."""
+    return f"tg-{user.id}"
+
+
+def rasa_payload(intent: str, **entities: str) -> str:
+    """A Rasa button-style payload ("/ask_price{"product":"玉米"}") for a command's arguments."""
+    values = {name: value for name, value in entities.items() if value}
+    return f"/{intent}{json.dumps(values, ensure_ascii=False)}" if values else f"/{intent}"
+
+
+class TelegramChat:
+    """The handlers PTB calls for farmers' messages, commands and button presses."""
+
+    def __init__(self, conversation: Conversation, farmers: FarmerDirectory, store: KnowledgeStore) -> None:
+        self._conversation = conversation
+        self._farmers = farmers
+        self._store = store
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    async def _store_payload(self, payload: str) -> str:
+        return await self._store.run(lambda session: remember_payload(session, payload))
+
+    async def send_replies(self, context: ContextTypes.DEFAULT_TYPE, chat: Chat, replies: List[Reply],
+                           reply_to: Optional[Message] = None) -> None:
+        """Send the bot's replies: split at 4096 characters on line ends, buttons under the last part."""
+        quote = ReplyParameters(message_id=reply_to.message_id, allow_sending_without_reply=True) \
+            if reply_to is not None and chat.type != Chat.PRIVATE else None
+        for reply in replies:
+            keyboard = await inline_keyboard(reply.buttons, self._store_payload)
+            parts = split_text(reply.text or "请选择：")
+            for index, part in enumerate(parts):
+                markup = keyboard if index == len(parts) - 1 else None
+                await send_with_retry(
+                    f"reply to chat …{str(chat.id)[-3:]}",
+                    lambda part=part, markup=markup: context.bot.send_message(
+                        chat.id, part, reply_markup=markup, reply_parameters=quote
+                    ),
+                )
+
+    async def _typing(self, context: ContextTypes.DEFAULT_TYPE, chat: Chat) -> None:
+        # Shown while Rasa thinks; a failure here must never delay or lose the answer.
+        await send_with_retry(f"typing in chat …{str(chat.id)[-3:]}",
+                              lambda: context.bot.send_chat_action(chat.id, ChatAction.TYPING), attempts=1)
+
+    async def ask_rasa(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+        """Send the farmer's text (or a button's payload) to Rasa and the replies back to the chat."""
+        user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+        if user is None or chat is None:
+            return
+        metadata: Dict[str, Any] = {"channel": CHANNEL, "chat_id": str(chat.id), "display_name": user.full_name}
+        typing = asyncio.create_task(self._typing(context, chat))
+        try:
+            replies = await self._conversation.handle_text(
+                sender_id(user), text, metadata, private=chat.type == Chat.PRIVATE
+            )
+        finally:
+            await typing
+        await self.send_replies(context, chat, replies, reply_to=message)
+
+    # --- addressing in groups --------------------------------------------------------------------
+
+    @staticmethod
+    def addressed_text(message: Message, bot_username: str, bot_id: int) -> Optional[str]:
+        """The text meant for the bot, or None when a group message is not addressed to it."""
+        text = message.text or ""
+        if message.chat.type == Chat.PRIVATE:
+            return text
+        mention = f"@{bot_username}".lower()
+        addressed = any(
+            (entity.type == MessageEntityType.MENTION and message.parse_entity(entity).lower() == mention)
+            or (entity.type == MessageEntityType.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id)
+            for entity in message.entities or ()
+        )
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+            addressed = True
+        if not addressed:
+            return None
+        cleaned = text.replace(f"@{bot_username}", " ").replace(f"@{bot_username.lower()}", " ")
+        return " ".join(cleaned.split())
+
+    # --- handlers --------------------------------------------------------------------------------
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A text message: a region when we asked for one, otherwise a question for Rasa."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        text = self.addressed_text(message, context.bot.username, context.bot.id)
+        if text is None:
+            return
+        threaded = self._answers_region_question(message, context)
+        # Without a threaded reply, the question is remembered per user (lost on restart, when the
+        # answer simply goes to Rasa, which knows places too).
+        awaited = message.chat.type == Chat.PRIVATE and bool(context.user_data.pop(AWAITING_REGION, False))
+        if (threaded or awaited) and await self._store_region(update, context, text, insist=threaded):
+            return
+        await self.ask_rasa(update, context, text)
+
+    @staticmethod
+    def _answers_region_question(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+        replied = message.reply_to_message
+        return (replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id
+                and (replied.text or "") == REGION_QUESTION)
+
+    async def _store_region(self, update: Update, context: ContextTypes.DEFAULT_TYPE, name: str,
+                            insist: bool = True) -> bool:
+        """Store the named region; True when the message was handled here.
+
+        An unknown place is answered only when the farmer clearly meant to answer (`insist`); otherwise
+        the text was probably a question after all ("玉米多少钱") and goes on to Rasa.
+        """
+        user, chat = update.effective_user, update.effective_chat
+        name = name.strip()[:32]
+        region = await self._farmers.set_region_by_name(sender_id(user), CHANNEL, str(chat.id), name) if name else None
+        if region is None:
+            if not insist:
+                return False
+            await self._say(context, chat, UNKNOWN_PLACE.format(name=name))
+            return True
+        await self._say(context, chat, PLACE_STORED.format(region=region), markup=ReplyKeyboardRemove())
+        return True
+
+    async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat: Chat, text: str, markup: Any = None) -> None:
+        await send_with_retry(f"message to chat …{str(chat.id)[-3:]}",
+                              lambda: context.bot.send_message(chat.id, text, reply_markup=markup))
+
+    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start: welcome, and ask once where the farmer lives (a private chat offers to share the location)."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return
+        private = chat.type == Chat.PRIVATE
+        region = await self._farmers.remember(sender_id(user), CHANNEL, str(chat.id), user.full_name, private=private)
+        await self._say(context, chat, WELCOME)
+        if region and not context.args:
+            await self._say(context, chat, REGION_KNOWN.format(region=region))
+            return
+        if context.args:
+            await self._store_region(update, context, " ".join(context.args))
+            return
+        markup = ReplyKeyboardMarkup([[KeyboardButton(SEND_LOCATION, request_location=True)]],
+                                     resize_keyboard=True, one_time_keyboard=True) if private else None
+        context.user_data[AWAITING_REGION] = True
+        await self._say(context, chat, REGION_QUESTION, markup=markup)
+
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/help: what the bot can do and its commands."""
+        if update.effective_chat is not None:
+            await self._say(context, update.effective_chat, HELP)
+
+    async def on_price(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/price 玉米: the price answer, as if the farmer had asked."""
+        await self.ask_rasa(update, context, rasa_payload("ask_price", product=" ".join(context.args or [])))
+
+    async def on_subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/subscribe 玉米 [每天8点 | 低于1.1]: a price alert."""
+        words = context.args or []
+        if len(words) > 1:
+            # A rule in words ("每天8点", "低于1.1元") is understood by Rasa, as if typed.
+            await self.ask_rasa(update, context, f"{' '.join(words)} 订阅价格提醒")
+        else:
+            await self.ask_rasa(update, context, rasa_payload("subscribe_price_alert", product="".join(words)))
+
+    async def on_unsubscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/unsubscribe [玉米]: cancel price alerts."""
+        await self.ask_rasa(update, context,
+                            rasa_payload("unsubscribe_price_alert", product=" ".join(context.args or [])))
+
+    async def on_human(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/human: hand the question to an information officer."""
+        await self.ask_rasa(update, context, "/request_human")
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A tap on an inline button carrying a Rasa payload (directly or through a short key)."""
+        query = update.callback_query
+        if query is None:
+            return
+        data = query.data or ""
+        payload: Optional[str] = data
+        if data.startswith(STORED_PAYLOAD_PREFIX):
+            key = data[len(STORED_PAYLOAD_PREFIX):]
+            payload = await self._store.run(lambda session: recall(session, key, PAYLOAD_KIND))
+        await send_with_retry("answer to a button", lambda: query.answer(None if payload else EXPIRED_BUTTON))
+        if not payload:
+            logger.info("Expired button pressed by %s", mask_sender(sender_id(query.from_user)))
+            return
+        await self.ask_rasa(update, context, payload)
+
+    async def on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Voice: ask to type, or offer an officer."""
+        await self._reply_to_media(update, context, VOICE_REPLY, HANDOFF_BUTTONS)
+
+    async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Photo: offer to pass it to an officer or expert."""
+        await self._reply_to_media(update, context, PHOTO_REPLY, HANDOFF_BUTTONS)
+
+    async def on_sticker(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Sticker: a friendly nudge to type a question."""
+        await self._reply_to_media(update, context, STICKER_REPLY, [])
+
+    async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Document: the bot does not read files."""
+        await self._reply_to_media(update, context, DOCUMENT_REPLY, [])
+
+    async def _reply_to_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
+                              buttons: List[Button]) -> None:
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
+            return
+        if chat.type != Chat.PRIVATE and self.addressed_text(message, context.bot.username, context.bot.id) is None:
+            return
+        await self.send_replies(context, chat, [Reply(text, list(buttons))], reply_to=message)
+
+    async def on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared location sets the farmer's region (the nearest known one, said back to them)."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None or message.location is None:
+            return
+        if chat.type != Chat.PRIVATE and self.addressed_text(message, context.bot.username, context.bot.id) is None:
+            return
+        region = await self._farmers.set_region_near(
+            sender_id(user), CHANNEL, str(chat.id), message.location.latitude, message.location.longitude
+        )
+        context.user_data.pop(AWAITING_REGION, None)
+        if region is None:
+            context.user_data[AWAITING_REGION] = True
+            await self._say(context, chat, LOCATION_UNKNOWN, markup=ReplyKeyboardRemove())
+            return
+        await self._say(context, chat, LOCATION_STORED.format(region=region), markup=ReplyKeyboardRemove())

@@ -1,0 +1,125 @@
+"""Farmers: the person behind a stable sender id ("tg-123", "web-…"), the chat to push to, and their region.
+
+The one implementation behind the gateway (first message, /start, a shared location) and the
+Rasa actions (subscriptions, handoff), so both agree on who a farmer is.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from knowledge.audit import record_change
+from knowledge.lookup import find_region
+from knowledge.models import Farmer, Region
+
+logger = logging.getLogger(__name__)
+
+REGION_SEATS_FILE = Path(__file__).resolve().parent / "data" / "region_seats.yml"
+# A shared location within this distance of a city's seat places the farmer in that city.
+CITY_RADIUS_KM = 60.0
+_EARTH_RADIUS_KM = 6371.0
+
+
+def find_farmer(session: Session, sender_id: str) -> Optional[Farmer]:
+    """The farmer with this sender id, if they have talked to the bot before."""
+    return session.scalars(select(Farmer).where(Farmer.sender_id == sender_id)).first()
+
+
+def remember_farmer(
+    session: Session,
+    sender_id: str,
+    channel: str,
+    chat_id: Optional[str] = None,
+    display_name: Optional[str] = None,
+    update_chat: bool = True,
+) -> Farmer:
+    """Find or create the farmer; keep the chat to push to and the name current. The caller commits.
+
+    `update_chat=False` keeps a stored chat id (a message from a group should not move the farmer's
+    pushes from their private chat into the group); a farmer seen for the first time gets it anyway.
+    """
+    farmer = find_farmer(session, sender_id)
+    chat = str(chat_id) if chat_id is not None else None
+    name = (display_name or "").strip()[:64] or None
+    if farmer is None:
+        farmer = Farmer(sender_id=sender_id, channel=(channel or "rest")[:16], chat_id=chat, display_name=name,
+                        updated_by=sender_id[:64])
+        session.add(farmer)
+        session.flush()
+        return farmer
+    if chat is not None and (update_chat or farmer.chat_id is None) and farmer.chat_id != chat:
+        farmer.chat_id = chat
+    if name is not None and farmer.display_name != name:
+        farmer.display_name = name
+    session.flush()
+    return farmer
+
+
+def set_farmer_region(session: Session, farmer: Farmer, region: Region) -> None:
+    """Store the farmer's region (their village, township, county …); audited, the caller commits."""
+    before = farmer.region.name if farmer.region is not None else None
+    if before == region.name and farmer.region_id == region.id:
+        return
+    farmer.region = region
+    farmer.updated_by = farmer.sender_id[:64]
+    session.flush()
+    # The audit entry names the region only: the farmer's name and chat are personal data.
+    record_change(session, farmer.sender_id[:64], "set_region", "farmer", farmer.id,
+                  {"region": before}, {"region": region.name})
+
+
+def set_farmer_region_by_name(session: Session, farmer: Farmer, region_name: str) -> Optional[Region]:
+    """Store the region the farmer named, when the knowledge base knows it; returns it (None: unknown)."""
+    region = find_region(session, region_name)
+    if region is not None:
+        set_farmer_region(session, farmer, region)
+    return region
+
+
+def region_name_of(session: Session, sender_id: str) -> Optional[str]:
+    """The stored region name of the farmer with this sender id, if any."""
+    return session.scalars(
+        select(Region.name).join(Farmer, Farmer.region_id == Region.id).where(Farmer.sender_id == sender_id)
+    ).first()
+
+
+@lru_cache(maxsize=1)
+def _region_seats() -> Dict[str, Tuple[float, float]]:
+    data = yaml.safe_load(REGION_SEATS_FILE.read_text(encoding="utf-8")) or {}
+    return {str(name): (float(point[0]), float(point[1])) for name, point in data.items()}
+
+
+def distance_km(a: Tuple[float, float], b: Tuple[float, float]) -> float:
+    """Great-circle distance between two (latitude, longitude) points."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+
+
+def region_near(session: Session, latitude: float, longitude: float) -> Optional[Region]:
+    """The region a shared location most likely lies in: a city within CITY_RADIUS_KM, else the nearest province.
+
+    None when the point is not in or near China (farther than 800 km from every provincial seat).
+    """
+    here = (latitude, longitude)
+    seats = _region_seats()
+    regions = session.scalars(select(Region).where(Region.name.in_(list(seats)))).all()
+    if not regions:
+        return None
+    by_distance = sorted(regions, key=lambda region: distance_km(here, seats[region.name]))
+    for region in by_distance:
+        if region.level in ("city", "county", "township", "village"):
+            if distance_km(here, seats[region.name]) <= CITY_RADIUS_KM:
+                return region
+            break
+    provinces = [region for region in by_distance if region.level == "province"]
+    if not provinces or distance_km(here, seats[provinces[0].name]) > 800:
+        return None
+    return provinces[0]

@@ -1,0 +1,214 @@
+"""The real python-telegram-bot Application in the gateway, against the fake Bot API server and a fake Rasa.
+
+These cases are about Telegram handling (rendering, limits, retries, media, groups, officers), not
+about language understanding, so a small fake of Rasa's REST channel answers them; the price
+question and a button round trip through the real Rasa stack are in tests/integration/test_telegram_rasa.py.
+"""
+from __future__ import annotations
+
+import logging
+
+from bot.conversation import APOLOGY, MAX_MESSAGE_CHARS, TOO_FAST, TOO_LONG
+from bot.telegram_chat import VOICE_REPLY
+from bot.telegram_service import COMMANDS
+from tests.gateway import fake_telegram as tg
+
+FARMER = 5551001
+
+
+async def test_start_registers_commands_and_polls(start_gateway, fake_rasa, fake_telegram) -> None:
+    await start_gateway(fake_rasa.url)
+    commands = fake_telegram.calls_to("setMyCommands")[0].params["commands"]
+    assert [command["command"] for command in commands] == [command.command for command in COMMANDS]
+    assert fake_telegram.calls_to("getMe")
+
+
+async def test_text_goes_to_rasa_as_the_user_and_the_reply_comes_back(start_gateway, fake_rasa, fake_telegram) -> None:
+    await start_gateway(fake_rasa.url)
+    await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱一斤"))
+    sent = await fake_telegram.wait_for("sendMessage")
+    assert sent[0].params["text"] == "玉米：1.00–1.05元/斤"
+    assert str(sent[0].params["chat_id"]) == str(FARMER)
+    assert fake_rasa.received[0]["sender"] == f"tg-{FARMER}"
+    assert fake_rasa.received[0]["message"] == "玉米多少钱一斤"
+    metadata = fake_rasa.received[0]["metadata"]
+    assert metadata["channel"] == "telegram" and metadata["chat_id"] == str(FARMER)
+    assert metadata["display_name"] == "老王"
+    assert fake_telegram.calls_to("sendChatAction")[0].params["action"] == "typing"
+
+
+async def test_button_round_trip_through_a_short_key(start_gateway, fake_rasa, fake_telegram) -> None:
+    long_payload = '/inform{"product":"大白菜","region":"石家庄市藁城区","market":"石家庄桥西蔬菜批发市场"}'
+    assert len(long_payload.encode("utf-8")) > 64
+    fake_rasa.reply = [{"text": "您想查哪里的？", "buttons": [
+        {"title": "藁城大白菜", "payload": long_payload}, {"title": "小麦", "payload": '/inform{"product":"小麦"}'},
+    ]}]
+    await start_gateway(fake_rasa.url)
+    await fake_telegram.enqueue(tg.text(FARMER, "白菜"))
+    question = (await fake_telegram.wait_for("sendMessage"))[0]
+    keyboard = question.params["reply_markup"]["inline_keyboard"]
+    datas = [button["callback_data"] for row in keyboard for button in row]
+    assert all(len(data.encode("utf-8")) <= 64 for data in datas)
+    assert datas[0].startswith("k:") and datas[1] == '/inform{"product":"小麦"}'
+
+    fake_rasa.reply = [{"text": "藁城大白菜：0.58元/斤"}]
+    await fake_telegram.enqueue(tg.button_press(FARMER, datas[0]))
+    await fake_telegram.wait_for("sendMessage", 2)
+    assert fake_telegram.calls_to("answerCallbackQuery")
+    assert fake_rasa.received[-1]["message"] == long_payload
+    assert fake_rasa.received[-1]["sender"] == f"tg-{FARMER}"
+    assert fake_telegram.sent_texts()[-1] == "藁城大白菜：0.58元/斤"
+
+
+async def test_unknown_short_key_is_answered_without_calling_rasa(start_gateway, fake_rasa, fake_telegram) -> None:
+    await start_gateway(fake_rasa.url)
+    await fake_telegram.enqueue(tg.button_press(FARMER, "k:0000000000000000"))
+    answered = await fake_telegram.wait_for("answerCallbackQuery")
+    assert "过期" in answered[0].params["text"]
+    assert fake_rasa.received == []
+
+
+async def test_voice_message_asks_to_type_and_offers_an_officer(start_gateway, fake_rasa, fake_telegram) -> None:
+    await start_gateway(fake_rasa.url)
+    voice = {"file_id": "v1", "file_unique_id": "u1", "duration": 3}
+    await fake_telegram.enqueue(tg.message(FARMER, voice=voice))
+    sent = (await fake_telegram.wait_for("sendMessage"))[0]
+    assert sent.params["text"] == VOICE_REPLY
+    buttons = [b["callback_data"] for row in sent.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert "/request_human" in buttons
+    assert fake_rasa.received == []
+    # Tapping "转给信息员" hands over to Rasa's handoff.
+    await fake_telegram.enqueue(tg.button_press(FARMER, "/request_human"))
+    await fake_telegram.wait_for("sendMessage", 2)
+    assert fake_rasa.received[-1]["message"] == "/request_human"
+
+
+async def test_photo_sticker_and_document_get_a_clear_reply(start_gateway, fake_rasa, fake_telegram) -> None:
+    await start_gateway(fake_rasa.url)
+    photo = [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]
+    sticker = {"file_id": "s1", "file_unique_id": "su1", "width": 512, "height": 512, "is_animated": False,
+               "is_video": False, "type": "regular"}
+    document = {"file_id": "d1", "file_unique_id": "du1", "file_name": "价格.xlsx"}
+    for content in ({"photo": photo}, {"sticker": sticker}, {"document": document}):
+        await fake_telegram.enqueue(tg.message(FARMER, **content))
+    await fake_telegram.wait_for("sendMessage", 3)
+    texts = fake_telegram.sent_texts()
+    assert any("照片" in text for text in texts)
+    assert any("打字" in text for text in texts)
+    assert any("文件" in text for text in texts)
+    assert fake_rasa.received == []
+
+
+async def test_rasa_down_apologises_logs_and_recovers(start_gateway, fake_telegram, aiohttp_server,
+                                                      unused_tcp_port, caplog) -> None:
+    from tests.gateway.harness import FakeRasa
+
+    await start_gateway(f"http://127.0.0.1:{unused_tcp_port}", timeout=4)
+    with caplog.at_level(logging.ERROR, logger="bot.conversation"):
+        await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱"))
+        await fake_telegram.wait_for("sendMessage")
+    assert fake_telegram.sent_texts() == [APOLOGY]
+    assert any("not answered" in record.getMessage() for record in caplog.records)
+    # Rasa comes back on the same address: the next message is answered, with no restart of the gateway.
+    rasa = FakeRasa()
+    await aiohttp_server(rasa.app(), port=unused_tcp_port)
+    await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱"))
+    await fake_telegram.wait_for("sendMessage", 2)
+    assert fake_telegram.sent_texts()[-1] == "玉米：1.00–1.05元/斤"
+
+
+async def test_slow_rasa_gets_an_apology(start_gateway, fake_rasa, fake_telegram) -> None:
+    fake_rasa.delay = 3
+    await start_gateway(fake_rasa.url, timeout=1)
+    await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱"))
+    await fake_telegram.wait_for("sendMessage")
+    assert fake_telegram.sent_texts() == [APOLOGY]
+
+
+async def test_long_reply_is_split_at_4096_on_line_ends(start_gateway, fake_rasa, fake_telegram) -> None:
+    lines = [f"第{number}行：" + "玉米价格说明" * 20 for number in range(60)]
+    long_text = "\n".join(lines)
+    assert len(long_text) > 4096
+    fake_rasa.reply = [{"text": long_text, "buttons": [{"title": "👍 有用", "payload": "/feedback"}]}]
+    await start_gateway(fake_rasa.url)
+    await fake_telegram.enqueue(tg.text(FARMER, "玉米"))
+    await fake_telegram.wait_for("sendMessage", 2)
+    await fake_telegram.settle()
+    parts = fake_telegram.calls_to("sendMessage")
+    assert len(parts) == 2
+    assert all(len(part.params["text"]) <= 4096 for part in parts)
+    assert "\n".join(part.params["text"] for part in parts) == long_text
+    assert all(part.params["text"].split("\n")[0] in lines for part in parts)
+    assert "reply_markup" not in parts[0].params and "reply_markup" in parts[1].params
+
+
+async def test_rate_limit_and_length_cap(start_gateway, fake_rasa, fake_telegram) -> None:
+    await start_gateway(fake_rasa.url)
+    await fake_telegram.enqueue(tg.text(FARMER, "玉" * (MAX_MESSAGE_CHARS + 1)))
+    await fake_telegram.wait_for("sendMessage")
+    assert fake_telegram.sent_texts() == [TOO_LONG]
+    for number in range(21):
+        await fake_telegram.enqueue(tg.text(FARMER + 1, f"玉米{number}"))
+    await fake_telegram.wait_for("sendMessage", 22)
+    assert fake_telegram.sent_texts(FARMER + 1).count(TOO_FAST) == 1
+    assert len(fake_rasa.received) == 20
+
+
+async def test_flood_control_retry_after_is_honoured(start_gateway, fake_rasa, fake_telegram) -> None:
+    await start_gateway(fake_rasa.url)
+    fake_telegram.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱"))
+    calls = await fake_telegram.wait_for("sendMessage", 2)
+    assert [call.params["text"] for call in calls] == ["玉米：1.00–1.05元/斤"] * 2
+
+
+async def test_server_errors_are_retried(start_gateway, fake_rasa, fake_telegram) -> None:
+    await start_gateway(fake_rasa.url)
+    fake_telegram.fail_next("sendMessage", 502, "Bad Gateway")
+    await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱"))
+    calls = await fake_telegram.wait_for("sendMessage", 2)
+    assert calls[-1].params["text"] == "玉米：1.00–1.05元/斤"
+
+
+async def test_group_messages_are_answered_only_when_addressed_each_member_on_their_own(
+    start_gateway, fake_rasa, fake_telegram
+) -> None:
+    group = -100200300
+    await start_gateway(fake_rasa.url)
+    await fake_telegram.enqueue(tg.text(FARMER, "大家好", chat_id=group, chat_type="group"))
+    await fake_telegram.enqueue(tg.mention(FARMER, "玉米多少钱", group))
+    await fake_telegram.enqueue(tg.mention(FARMER + 7, "小麦呢", group))
+    await fake_telegram.wait_for("sendMessage", 2)
+    await fake_telegram.settle()
+    assert [item["message"] for item in fake_rasa.received] == ["玉米多少钱", "小麦呢"]
+    assert [item["sender"] for item in fake_rasa.received] == [f"tg-{FARMER}", f"tg-{FARMER + 7}"]
+    assert all(str(call.params["chat_id"]) == str(group) for call in fake_telegram.calls_to("sendMessage"))
+    # A reply to one of the bot's messages is addressed to it too.
+    bot_message = {"message_id": 1, "date": 0, "chat": tg.chat(group, "group"),
+                   "from": {"id": tg.BOT_ID, "is_bot": True, "first_name": "乡信"}, "text": "玉米：…"}
+    await fake_telegram.enqueue(tg.text(FARMER, "那鸡蛋呢", chat_id=group, chat_type="group",
+                                        reply_to_message=bot_message))
+    await fake_telegram.wait_for("sendMessage", 3)
+    assert fake_rasa.received[-1]["message"] == "那鸡蛋呢"
+
+
+async def test_price_command_sends_an_intent_with_the_product(start_gateway, fake_rasa, fake_telegram) -> None:
+    await start_gateway(fake_rasa.url)
+    await fake_telegram.enqueue(tg.text(FARMER, "/price 玉米"))
+    await fake_telegram.wait_for("sendMessage")
+    assert fake_rasa.received[0]["message"] == '/ask_price{"product": "玉米"}'
+
+
+async def test_webhook_mode_checks_the_secret_token(start_gateway, fake_rasa, fake_telegram) -> None:
+    gateway = await start_gateway(fake_rasa.url, webhook_url="https://bot.example.cn/telegram/hook", secret="s3cr3t")
+    webhook = fake_telegram.calls_to("setWebhook")[0].params
+    assert webhook["url"] == "https://bot.example.cn/telegram/hook" and webhook["secret_token"] == "s3cr3t"
+    assert fake_telegram.calls_to("getUpdates") == []
+    update = {"update_id": 99, **tg.text(FARMER, "玉米多少钱")}
+    refused = await gateway.client.post("/telegram/hook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "x"})
+    assert refused.status == 403
+    accepted = await gateway.client.post("/telegram/hook", json=update,
+                                         headers={"X-Telegram-Bot-Api-Secret-Token": "s3cr3t"})
+    assert accepted.status == 200
+    await fake_telegram.wait_for("sendMessage")
+    assert len(fake_rasa.received) == 1

@@ -1,0 +1,214 @@
+"""The push outbox and the gateway's knowledge functions on SQLite and PostgreSQL: alerts noticed once,
+claims won by one process only, retries, delivery of officers' answers, farmers and their regions,
+short keys for buttons, and an officer's price from Telegram."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from knowledge.accounts import create_account
+from knowledge.chat_callbacks import forget, recall, remember_once, remember_payload
+from knowledge.farmers import region_near, remember_farmer, set_farmer_region_by_name
+from knowledge.models import AuditLog, Farmer, HandoffTicket, PriceRecord, Product, Push, Subscription, utcnow
+from knowledge.officer_prices import OfficerPriceError, confirm_price, hold_price, parse_setprice, prepare_price
+from knowledge.price_entry import PriceInput, check_price, save_price
+from knowledge.pushes import (
+    MAX_ATTEMPTS,
+    claim_telegram_pushes,
+    enqueue_handoff_answers,
+    enqueue_price_alerts,
+    enqueue_push,
+    mark_failed,
+    mark_sent,
+    take_webchat_pushes,
+)
+
+
+def _farmer(session, sender: str = "tg-1", chat: str = "1") -> Farmer:
+    return remember_farmer(session, sender, "telegram", chat, "老王")
+
+
+def _write_corn(session, price: str, today: dt.date, source: str = "县农业农村局") -> None:
+    check = check_price(session, PriceInput(product="玉米", market="藁城粮站", region="藁城区", date=today,
+                                            unit="元/斤", source=source, avg_price=price), today=today)
+    assert check.price is not None, check.errors
+    save_price(session, check.price, author="test")
+
+
+def test_an_alert_is_written_once_per_change_and_not_for_a_reimport(kb, today):
+    start = utcnow()
+    with kb.scope() as session:
+        enqueue_price_alerts(session, today, 7, now=start)  # the cursor starts here
+        farmer = _farmer(session)
+        corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
+        session.add(Subscription(farmer=farmer, product=corn, rule="any_change", created_at=start))
+    with kb.scope() as session:
+        _write_corn(session, "1.30", today)
+    with kb.scope() as session:
+        assert enqueue_price_alerts(session, today, 7) == 1
+        assert enqueue_price_alerts(session, today, 7) == 0, "the same change is not noticed twice"
+    with kb.scope() as session:
+        _write_corn(session, "1.30", today)  # the same figures again: no news
+    with kb.scope() as session:
+        assert enqueue_price_alerts(session, today, 7) == 0
+        _write_corn(session, "1.25", today)
+    with kb.scope() as session:
+        assert enqueue_price_alerts(session, today, 7) == 1
+        texts = session.scalars(select(Push.text).order_by(Push.id)).all()
+    assert "均价1.30元/斤" in texts[0] and "均价1.25元/斤" in texts[1]
+
+
+def test_a_subscription_made_after_the_price_is_not_alerted_for_it(kb, today):
+    with kb.scope() as session:
+        enqueue_price_alerts(session, today, 7)
+        _write_corn(session, "1.40", today)
+    with kb.scope() as session:
+        farmer = _farmer(session)
+        corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
+        session.add(Subscription(farmer=farmer, product=corn, rule="any_change",
+                                 created_at=utcnow() + dt.timedelta(seconds=1)))
+    with kb.scope() as session:
+        assert enqueue_price_alerts(session, today, 7) == 0
+
+
+def test_only_one_of_two_processes_claims_a_push(kb):
+    with kb.scope() as session:
+        farmer = _farmer(session)
+        assert enqueue_push(session, "handoff:x", "handoff_answer", farmer.id, "答复")
+        assert not enqueue_push(session, "handoff:x", "handoff_answer", farmer.id, "答复"), "the key is unique"
+    claims = {}
+    barrier = threading.Barrier(2)
+
+    def claim(worker: str) -> None:
+        session = kb.session()
+        try:
+            barrier.wait()
+            claims[worker] = claim_telegram_pushes(session, worker)
+            session.commit()
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=claim, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(len(jobs) for jobs in claims.values()) == [0, 1]
+
+
+def test_failures_back_off_then_give_up_and_expired_claims_are_retried(kb):
+    now = utcnow()
+    with kb.scope() as session:
+        farmer = _farmer(session)
+        enqueue_push(session, "p1", "price_alert", farmer.id, "提醒", now=now)
+        job = claim_telegram_pushes(session, "a", now=now)[0]
+        assert mark_failed(session, job.id, "NetworkError", now=now) == "pending"
+        assert claim_telegram_pushes(session, "a", now=now) == [], "not before the backoff"
+        later = now + dt.timedelta(hours=2)
+        for _ in range(MAX_ATTEMPTS - 2):
+            assert claim_telegram_pushes(session, "a", now=later)
+            mark_failed(session, job.id, "NetworkError", now=later)
+            later += dt.timedelta(hours=2)
+        assert claim_telegram_pushes(session, "a", now=later)
+        assert mark_failed(session, job.id, "NetworkError", now=later) == "failed"
+        enqueue_push(session, "p2", "price_alert", farmer.id, "提醒2", now=now)
+        assert claim_telegram_pushes(session, "crashed", now=now)
+        assert claim_telegram_pushes(session, "b", now=now + dt.timedelta(minutes=1)) == []
+        assert [j.text for j in claim_telegram_pushes(session, "b", now=now + dt.timedelta(minutes=6))] == ["提醒2"]
+
+
+def test_answered_tickets_are_delivered_once_and_marked_delivered(kb):
+    with kb.scope() as session:
+        telegram = _farmer(session)
+        web = remember_farmer(session, "web-abc", "webchat")
+        for farmer in (telegram, web):
+            session.add(HandoffTicket(farmer=farmer, question="化肥补贴怎么领", conversation_id=farmer.sender_id,
+                                      status="answered", answer="到村委会登记。"))
+        session.add(HandoffTicket(farmer=web, question="还没回答", conversation_id="web-abc"))
+    with kb.scope() as session:
+        assert enqueue_handoff_answers(session) == 2
+        assert enqueue_handoff_answers(session) == 0
+        job = claim_telegram_pushes(session, "a")[0]
+        mark_sent(session, job.id)
+        assert take_webchat_pushes(session, "web-abc")[0].endswith("到村委会登记。")
+        assert take_webchat_pushes(session, "web-abc") == []
+    with kb.scope() as session:
+        statuses = sorted(session.scalars(select(HandoffTicket.status)).all())
+    assert statuses == ["delivered", "delivered", "open"]
+
+
+def test_farmer_is_remembered_and_a_group_does_not_move_their_chat(kb):
+    with kb.scope() as session:
+        farmer = remember_farmer(session, "tg-9", "telegram", "9", "老李")
+        remember_farmer(session, "tg-9", "telegram", "-100", "老李", update_chat=False)
+        assert farmer.chat_id == "9"
+        assert set_farmer_region_by_name(session, farmer, "藁城").name == "藁城区"
+        assert set_farmer_region_by_name(session, farmer, "火星") is None
+        audit = session.scalars(select(AuditLog.after).where(AuditLog.entity == "farmer")).one()
+        assert audit == '{"region": "藁城区"}'
+
+
+@pytest.mark.parametrize(("point", "region"), [
+    ((38.05, 114.48), "石家庄市"),   # in Shijiazhuang
+    ((39.0, 116.0), "保定市"),       # rural Baoding, within the city radius
+    ((37.3, 115.6), "河北省"),       # Hebei countryside far from a seeded city: the nearest capital's province
+    ((0.0, 160.0), None),            # the Pacific
+])
+def test_region_near_a_shared_location(kb, point, region):
+    with kb.scope() as session:
+        found = region_near(session, *point)
+        assert (found.name if found else None) == region
+
+
+def test_button_payloads_and_one_time_keys(kb):
+    payload = '/inform{"product":"大白菜","region":"石家庄市藁城区","market":"石家庄桥西蔬菜批发市场"}'
+    with kb.scope() as session:
+        key = remember_payload(session, payload)
+        assert remember_payload(session, payload) == key and len(key) == 16
+        once = remember_once(session, "setprice", "{}")
+    with kb.scope() as session:
+        assert recall(session, key, "payload") == payload
+        assert recall(session, key, "setprice") is None
+        assert forget(session, once, "setprice") and not forget(session, once, "setprice")
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    ("玉米 1.15 元/斤", ("玉米", "1.15", None, "元/斤", "")),
+    ("玉米 1.15元/斤 新发地", ("玉米", "1.15", None, "元/斤", "新发地")),
+    ("小麦 １.２０-１.２５ 元/公斤 藁城 粮站", ("小麦", "1.20", "1.25", "元/公斤", "藁城 粮站")),
+])
+def test_setprice_words(words, expected):
+    assert parse_setprice(words) == expected
+
+
+@pytest.mark.parametrize("words", ["", "玉米", "玉米 便宜", "玉米 1.15"])
+def test_setprice_words_refused_with_the_usage(words):
+    with pytest.raises(OfficerPriceError):
+        parse_setprice(words)
+
+
+def test_officer_price_confirmed_is_saved_as_the_officer_and_audited(kb, today):
+    with kb.scope() as session:
+        account = create_account(session, "zhao", "long-enough-password", "officer", region_name="石家庄")
+        account.telegram_user_id = "42"
+    with kb.scope() as session:
+        pending, question = prepare_price(session, "42", "玉米 1.18 元/斤", today)
+        key = hold_price(session, pending)
+        assert "请确认录入：玉米" in question
+        with pytest.raises(OfficerPriceError, match="本人"):
+            confirm_price(session, key, "43", today)
+    with kb.scope() as session:
+        assert confirm_price(session, key, "42", today).startswith("已录入：玉米 均价1.18元/斤")
+    with kb.scope() as session:
+        record = session.scalars(select(PriceRecord).where(PriceRecord.entered_by == "zhao")).one()
+        assert record.entered_avg == Decimal("1.18") and record.source == "信息员报价（zhao）"
+        assert record.market.region.name in ("石家庄市", "藁城区")
+        actions = session.scalars(select(AuditLog.action).where(AuditLog.actor == "zhao",
+                                                                AuditLog.entity == "price_record")).all()
+        assert actions == ["create"]
+        with pytest.raises(OfficerPriceError, match="处理过"):
+            confirm_price(session, key, "42", today)
