@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from knowledge import migrate
 from knowledge.db import make_engine, make_session_factory, session_scope
 from knowledge.seed import seed
+from tests.postgres import postgres_server  # noqa: F401 (shared by every suite that uses PostgreSQL)
 
 # Seed data is dated; tests that look at staleness use this "today".
 TODAY = dt.date(2026, 11, 22)

@@ -2,15 +2,13 @@
 the dashboard. Skipped without PostgreSQL; a failure under CI."""
 from __future__ import annotations
 
-import os
 import uuid
 from decimal import Decimal
 from typing import Iterator
 
 import pytest
 from aiohttp import FormData
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from console.app import create_app
 from knowledge import migrate
@@ -27,42 +25,28 @@ from knowledge.models import (
 from knowledge.seed import seed
 from settings import PROJECT_ROOT, Settings
 from tests.conftest import TODAY
-from tests.console.browser import under_ci
 from tests.console.conftest import sign_in
 from tests.console.demo_data import add_people
+from tests.postgres import PostgresServer
 
-ADMIN_URL = os.environ.get("KNOWLEDGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def postgres_knowledge() -> Iterator[str]:
+def postgres_knowledge(postgres_server: PostgresServer) -> Iterator[str]:
     """A throwaway PostgreSQL knowledge DB, migrated, seeded and with the console's people."""
-    admin = create_engine(ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
     name = f"xx_console_test_{uuid.uuid4().hex[:8]}"
+    url = postgres_server.create(name)
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # any driver or network error means "not available"
-        admin.dispose()
-        if under_ci():
-            pytest.fail(f"PostgreSQL at {ADMIN_URL} is not reachable: {error}")
-        pytest.skip(f"PostgreSQL at {ADMIN_URL} is not reachable: {error}")
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with session_scope(make_session_factory(engine)) as session:
-        seed(session, today=TODAY)
-    engine.dispose()
-    add_people(url)
-    try:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        with session_scope(make_session_factory(engine)) as session:
+            seed(session, today=TODAY)
+        engine.dispose()
+        add_people(url)
         yield url
     finally:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                               {"n": name})
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        postgres_server.drop(name)
 
 
 async def test_console_flows_on_postgresql(aiohttp_client, postgres_knowledge, tracker_path, tmp_path) -> None:

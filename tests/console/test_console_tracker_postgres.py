@@ -3,55 +3,40 @@ Rasa's SQLTrackerStore, read through a read-only session. Skipped without Postgr
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from typing import Iterator
 
 import pytest
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from console.tracker import ConversationFilter, TrackerReader
-from tests.console.browser import under_ci
 from tests.console.tracker_data import conversations
+from tests.postgres import PostgresServer
 
-ADMIN_URL = os.environ.get("KNOWLEDGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def postgres_tracker() -> Iterator[str]:
-    """A throwaway PostgreSQL database holding the test conversations; yields its URL."""
-    admin = create_engine(ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+def postgres_tracker(postgres_server: PostgresServer) -> Iterator[str]:
+    """A throwaway PostgreSQL database holding the test conversations, written by Rasa; yields its URL."""
     name = f"xx_tracker_test_{uuid.uuid4().hex[:8]}"
+    url = make_url(postgres_server.create(name))
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # any driver or network error means "not available"
-        admin.dispose()
-        if under_ci():
-            pytest.fail(f"PostgreSQL at {ADMIN_URL} is not reachable: {error}")
-        pytest.skip(f"PostgreSQL at {ADMIN_URL} is not reachable: {error}")
-    url = make_url(ADMIN_URL).set(database=name)
-    store = SQLTrackerStore(dialect="postgresql", host=url.host, port=url.port, db=name, username=url.username)
+        store = SQLTrackerStore(dialect="postgresql", host=url.host, port=url.port, db=name, username=url.username)
 
-    async def save_all() -> None:
-        for sender_id, events in conversations().items():
-            await store.save(DialogueStateTracker.from_events(sender_id, events))
+        async def save_all() -> None:
+            for sender_id, events in conversations().items():
+                await store.save(DialogueStateTracker.from_events(sender_id, events))
 
-    asyncio.run(save_all())
-    store.engine.dispose()
-    try:
+        asyncio.run(save_all())
+        store.engine.dispose()
         yield url.render_as_string(hide_password=False)
     finally:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                               {"n": name})
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        postgres_server.drop(name)
 
 
 def test_filters_and_transcripts_on_postgresql(postgres_tracker: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
 import shutil
 import uuid
 from contextlib import contextmanager
@@ -19,23 +18,18 @@ from pathlib import Path
 from typing import Callable, ContextManager, Iterator, Optional
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge import migrate
 from knowledge.db import make_engine, make_session_factory, session_scope
 from knowledge.seed import seed
+from tests.postgres import PostgresServer
 
 # Seed data is dated; every test that looks at "today" (staleness, future dates) uses this one.
 TODAY = dt.date(2026, 11, 22)
-PG_ADMIN_URL = os.environ.get("KNOWLEDGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 _RUN_ID = uuid.uuid4().hex[:8]
 _counter = itertools.count()
-
-
-def _under_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 @dataclass
@@ -56,49 +50,6 @@ class KnowledgeDB:
         """A committed unit of work, as the CLI and the console use one."""
         with session_scope(self.factory) as session:
             yield session
-
-
-class PostgresServer:
-    """Creates and drops the suite's databases on the local PostgreSQL server."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin = create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT")
-        self.base_url = make_url(admin_url)
-
-    def url(self, name: str) -> str:
-        """URL of database `name` on this server."""
-        return self.base_url.set(database=name).render_as_string(hide_password=False)
-
-    def create(self, name: str, template: Optional[str] = None) -> str:
-        """Create database `name` (optionally as a copy of `template`); returns its URL."""
-        with self.admin.connect() as connection:
-            suffix = f" TEMPLATE {template}" if template else ""
-            connection.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
-        return self.url(name)
-
-    def drop(self, name: str) -> None:
-        """Drop database `name`, closing any connection a failed test left open."""
-        with self.admin.connect() as connection:
-            connection.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"), {"name": name}
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """The local PostgreSQL server: a failure under CI, a skip elsewhere, when it cannot be reached."""
-    try:
-        server = PostgresServer(PG_ADMIN_URL)
-        with server.admin.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as error:  # any driver or network error means "not available"
-        message = f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {error}"
-        if _under_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    yield server
-    server.admin.dispose()
 
 
 def _migrate_and_seed(url: str) -> None:
