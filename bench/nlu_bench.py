@@ -1,0 +1,203 @@
+"""NLU quality benchmark: our pipeline against Rasa's default config, on the same training data.
+
+For each configuration, in one run:
+- a 5-fold cross-validation over data/nlu/ (`rasa test nlu --cross-validation`): intent accuracy and
+  product-entity F1 on the held-out folds;
+- an NLU model trained on all of data/nlu/, scored on tests/nlu_holdout.yml (sentences never used in
+  training): intent accuracy and product-entity F1;
+- parse latency of that model, in this process, over the held-out sentences (ms per message).
+
+"Rasa's default config" is what `rasa init` writes (language en, no pipeline: Rasa fills in its
+default pipeline, WhitespaceTokenizer … DIETClassifier). On unsegmented Chinese it is the honest
+baseline a team starting from `rasa init` would have.
+
+The report is printed (via `python -m bench nlu_bench`) and written to bench/results/nlu_bench.json
+and bench/results/nlu_bench.md. Training runs take most of the time: about 12 models, 20–40 minutes
+on two cores.
+
+Environment:
+  NLU_BENCH_FOLDS    folds of the cross-validation (default 5)
+  NLU_BENCH_CONFIGS  comma-separated subset of "xiangxin,rasa_default" (default both)
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WORK_DIR = PROJECT_ROOT / "var" / "bench" / "nlu"
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+NLU_DATA = PROJECT_ROOT / "data" / "nlu"
+HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
+TARGETS = {"holdout_intent_accuracy": 0.95, "holdout_product_f1": 0.95}
+
+# What `rasa init` writes into config.yml, comments left out: Rasa fills the empty pipeline in.
+RASA_INIT_CONFIG = "recipe: default.v1\nassistant_id: placeholder_default\nlanguage: en\npipeline:\npolicies:\n"
+
+logger = logging.getLogger(__name__)
+
+
+def _rasa(*args: str, log: Path) -> None:
+    """Run the rasa CLI of this virtualenv from the project root (the pipeline's paths are relative to it)."""
+    command = [str(Path(sys.executable).parent / "rasa"), *args]
+    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", TQDM_DISABLE="1")
+    with log.open("w", encoding="utf-8") as handle:
+        result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"rasa {' '.join(args[:2])} failed ({result.returncode}); see {log}:\n"
+                           + log.read_text(encoding="utf-8")[-2000:])
+
+
+def scores(report_dir: Path) -> Dict[str, Any]:
+    """Intent accuracy and the product entity's F1 (best extractor, and each one) from `rasa test nlu` reports."""
+    intents = json.loads((report_dir / "intent_report.json").read_text(encoding="utf-8"))
+    product_f1: Dict[str, float] = {}
+    for report in sorted(report_dir.glob("*_report.json")):
+        extractor = report.stem.replace("_report", "")
+        if extractor in ("intent", "response_selection"):
+            continue
+        product = json.loads(report.read_text(encoding="utf-8")).get("product")
+        if isinstance(product, dict) and "f1-score" in product:
+            product_f1[extractor] = round(product["f1-score"], 4)
+    return {
+        "intent_accuracy": round(intents["accuracy"], 4),
+        "intent_macro_f1": round(intents["macro avg"]["f1-score"], 4),
+        # The answer the bot acts on merges every extractor (regex lookups and DIET); the best one
+        # is what a farmer sees, each one is listed too.
+        "product_f1": max(product_f1.values()) if product_f1 else 0.0,
+        "product_f1_by_extractor": product_f1,
+    }
+
+
+def _holdout_texts() -> List[str]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return [example.get("text") for example in load_data(str(HOLDOUT)).intent_examples]
+
+
+def parse_latency(model: Path, texts: List[str]) -> Dict[str, float]:
+    """Milliseconds per parsed message (p50, p95), the model loaded in this process; 20 warm-up parses."""
+    from rasa.core.agent import Agent
+
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    cwd = os.getcwd()
+    os.chdir(PROJECT_ROOT)  # the pipeline's jieba dictionary path is relative to the project
+    try:
+        agent = Agent.load(str(model))
+
+        async def parse_all() -> List[float]:
+            for text in texts[:20]:
+                await agent.parse_message(text)
+            samples = []
+            for text in texts:
+                started = time.perf_counter()
+                await agent.parse_message(text)
+                samples.append((time.perf_counter() - started) * 1000)
+            return samples
+
+        samples = sorted(asyncio.run(parse_all()))
+    finally:
+        os.chdir(cwd)
+    return {"n": len(samples), "p50_ms": round(statistics.median(samples), 2),
+            "p95_ms": round(samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))], 2)}
+
+
+def evaluate(name: str, config: Path, folds: int) -> Dict[str, Any]:
+    """Cross-validate, train on everything, score the held-out set and time parsing, for one configuration."""
+    work = WORK_DIR / name
+    work.mkdir(parents=True, exist_ok=True)
+    result: Dict[str, Any] = {"config": str(config.relative_to(PROJECT_ROOT))}
+
+    started = time.perf_counter()
+    _rasa("test", "nlu", "--nlu", str(NLU_DATA), "--config", str(config), "--cross-validation",
+          "--folds", str(folds), "--out", str(work / "cv"), "--no-plot", log=work / "cv.log")
+    result["cross_validation"] = {"folds": folds, **scores(work / "cv"),
+                                  "seconds": round(time.perf_counter() - started, 1)}
+    logger.info("%s cross-validation %s", name, result["cross_validation"])
+
+    started = time.perf_counter()
+    _rasa("train", "nlu", "--nlu", str(NLU_DATA), "--config", str(config), "--out", str(work),
+          "--fixed-model-name", name, log=work / "train.log")
+    result["train_seconds"] = round(time.perf_counter() - started, 1)
+    model = work / f"{name}.tar.gz"
+
+    _rasa("test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(work / "holdout"),
+          "--no-plot", log=work / "holdout.log")
+    result["holdout"] = scores(work / "holdout")
+    result["parse_latency"] = parse_latency(model, _holdout_texts())
+    logger.info("%s holdout %s latency %s", name, result["holdout"], result["parse_latency"])
+    return result
+
+
+def _markdown(report: Dict[str, Any]) -> str:
+    rows = [
+        ("5-fold CV intent accuracy", lambda r: f"{r['cross_validation']['intent_accuracy']:.2%}"),
+        ("5-fold CV product F1", lambda r: f"{r['cross_validation']['product_f1']:.2%}"),
+        ("held-out intent accuracy", lambda r: f"{r['holdout']['intent_accuracy']:.2%}"),
+        ("held-out product F1", lambda r: f"{r['holdout']['product_f1']:.2%}"),
+        ("parse latency p50 / p95", lambda r: f"{r['parse_latency']['p50_ms']} / {r['parse_latency']['p95_ms']} ms"),
+        ("training time (NLU only)", lambda r: f"{r['train_seconds']} s"),
+    ]
+    names = list(report["configs"])
+    lines = [
+        "# NLU benchmark",
+        "",
+        f"Generated {report['generated_at']} by `python -m bench nlu_bench` on {report['cpus']} cores; "
+        f"{report['training_examples']} training examples in data/nlu/, {report['holdout_examples']} held-out "
+        "sentences in tests/nlu_holdout.yml (never trained on).",
+        "",
+        "| | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for label, cell in rows:
+        lines.append(f"| {label} | " + " | ".join(cell(report["configs"][name]) for name in names) + " |")
+    lines += ["", f"Targets (held-out): intent accuracy ≥ {TARGETS['holdout_intent_accuracy']:.0%}, product F1 ≥ "
+              f"{TARGETS['holdout_product_f1']:.0%}. Met: {report['targets_met']}.", ""]
+    return "\n".join(lines)
+
+
+def main() -> Dict[str, Any]:
+    """Run the NLU benchmark and write its report under bench/results/."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    folds = int(os.environ.get("NLU_BENCH_FOLDS", "5"))
+    wanted = [name.strip() for name in os.environ.get("NLU_BENCH_CONFIGS", "xiangxin,rasa_default").split(",")]
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    default_config = WORK_DIR / "rasa_init_config.yml"
+    default_config.write_text(RASA_INIT_CONFIG, encoding="utf-8")
+    configs = {"xiangxin": PROJECT_ROOT / "config.yml", "rasa_default": default_config}
+
+    report: Dict[str, Any] = {
+        "generated_at": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "cpus": os.cpu_count(),
+        "training_examples": len(load_data(str(NLU_DATA)).intent_examples),
+        "holdout_examples": len(_holdout_texts()),
+        "targets": TARGETS,
+        "configs": {name: evaluate(name, configs[name], folds) for name in wanted if name in configs},
+    }
+    ours: Optional[Dict[str, Any]] = report["configs"].get("xiangxin")
+    report["targets_met"] = bool(ours) and (
+        ours["holdout"]["intent_accuracy"] >= TARGETS["holdout_intent_accuracy"]
+        and ours["holdout"]["product_f1"] >= TARGETS["holdout_product_f1"]
+    )
+    report["ok"] = report["targets_met"]
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / "nlu_bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
+                                                encoding="utf-8")
+    (RESULTS_DIR / "nlu_bench.md").write_text(_markdown(report), encoding="utf-8")
+    return report
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    print(json.dumps(main(), ensure_ascii=False, indent=2))
