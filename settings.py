@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -24,6 +25,17 @@ def _env_int(name: str, default: int) -> int:
         return int(raw) if raw else default
     except ValueError as error:
         raise SystemExit(f"Environment variable {name} must be a whole number, got {raw!r}") from error
+
+
+def _env_percent(name: str, default: str) -> Decimal:
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as error:
+        raise SystemExit(f"Environment variable {name} must be a percentage such as 1.5, got {raw!r}") from error
+    if not 0 <= value <= 20:
+        raise SystemExit(f"Environment variable {name} must be between 0 and 20 (percent), got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,10 @@ class Settings:
     # Daily price digests go out at the hour the farmer chose, in this time zone.
     push_timezone: str = field(default_factory=lambda: _env("PUSH_TIMEZONE", "Asia/Shanghai"))
     stale_after_days: int = field(default_factory=lambda: _env_int("PRICE_STALE_AFTER_DAYS", 7))
+    # Yearly interest credited to the pension account in the calculator's estimate; 0 leaves interest out.
+    pension_account_interest_percent: Decimal = field(
+        default_factory=lambda: _env_percent("PENSION_ACCOUNT_INTEREST_PERCENT", "0")
+    )
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
 
 

@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ask_for_feedback, latest_entity_values
+from settings import load_settings
 
 # National minimum basic pension in 元/人/月, by the year it took effect (facts.md §3.1).
 NATIONAL_BASIC_PENSION = {2014: 70, 2018: 88, 2023: 103, 2024: 123, 2025: 143}
@@ -48,8 +49,20 @@ def _yuan(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)).rstrip("0").rstrip(".")
 
 
+def account_balance(yearly: Decimal, years: int, interest_percent: Decimal) -> Decimal:
+    """The account after `years` yearly payments of `yearly`, each earning compound interest from the next year."""
+    if interest_percent <= 0:
+        return yearly * years
+    growth = 1 + interest_percent / 100
+    return yearly * (growth**years - 1) / (growth - 1)
+
+
 def estimate(
-    contribution: Optional[Decimal], years: Optional[int], balance: Optional[Decimal], year: int
+    contribution: Optional[Decimal],
+    years: Optional[int],
+    balance: Optional[Decimal],
+    year: int,
+    interest_percent: Decimal = Decimal(0),
 ) -> Dict[str, str]:
     """Monthly pension from a yearly contribution and years, or from a known account balance, with assumptions."""
     basic, basic_year = basic_pension(year)
@@ -60,13 +73,18 @@ def estimate(
             years = MINIMUM_YEARS
             assumptions.append(f"没说交几年，按最少{MINIMUM_YEARS}年算")
         subsidy = subsidy_for(contribution)
-        balance = (contribution + subsidy) * years
+        balance = account_balance(contribution + subsidy, years, interest_percent)
         assumptions.append(
             f"每年交{_yuan(contribution)}元，政府补贴按该档最低{subsidy}元/年，交{years}年，账户{_yuan(balance)}元"
         )
         if years < MINIMUM_YEARS:
             assumptions.append(f"交满{MINIMUM_YEARS}年才能按月领取，不足的可按当地规定补缴")
-    assumptions.append("不计利息（实际账户会按规定记息，领得会多一些）")
+        if interest_percent > 0:
+            assumptions.append(f"账户按年利率{_yuan(interest_percent)}%复利记息（实际利率按当地规定）")
+        else:
+            assumptions.append("不计利息（实际账户会按规定记息，领得会多一些）")
+    else:
+        assumptions.append(f"账户余额按您说的{_yuan(balance)}元算")
     assumptions.append("60岁开始领取")
     account_part = balance / ACCOUNT_DIVISOR
     return {
@@ -100,6 +118,7 @@ class ActionCalcPension(Action):
             years=years,
             balance=amounts[0] if is_balance else None,
             year=dt.date.today().year,
+            interest_percent=load_settings().pension_account_interest_percent,
         )
         dispatcher.utter_message(response="utter_pension_estimate", **values)
         ask_for_feedback(dispatcher, "pension-calc")

@@ -40,6 +40,21 @@ def test_estimate_from_balance() -> None:
     assert result["account_part"] == "100" and result["total"] == "243"
 
 
+def test_configured_interest_compounds_the_account_and_is_stated() -> None:
+    # 560 a year for 15 years at 2%: 560 × (1.02^15 − 1) / 0.02 = 9684.31; / 139 = 69.67; + 143 = 212.67
+    result = estimate(Decimal(500), 15, None, 2025, interest_percent=Decimal(2))
+    assert result["balance"] == "9684.31"
+    assert result["total"] == "212.67"
+    assert "年利率2%复利" in result["assumptions"] and "不计利息" not in result["assumptions"]
+
+
+async def test_the_action_reads_the_interest_setting(monkeypatch) -> None:
+    monkeypatch.setenv("PENSION_ACCOUNT_INTEREST_PERCENT", "1.5")
+    tracker = make_tracker("calc_pension", [("amount", "500"), ("years", "15")], text="交500交15年能领多少")
+    dispatcher, _events = await run_action(ActionCalcPension(), tracker)
+    assert "年利率1.5%复利" in message(dispatcher, "utter_pension_estimate")["assumptions"]
+
+
 def test_missing_years_assumes_fifteen() -> None:
     assert "15年" in estimate(Decimal(200), None, None, 2025)["assumptions"]
 
@@ -57,4 +72,6 @@ async def test_calc_pension_action(entities, text, expected) -> None:
     assert responses(dispatcher) == expected
     assert events == []
     if "utter_pension_estimate" in expected:
-        assert "不计利息" in message(dispatcher, "utter_pension_estimate")["assumptions"]
+        assumptions = message(dispatcher, "utter_pension_estimate")["assumptions"]
+        # Interest is left out unless configured; a balance the farmer names is taken as it is.
+        assert ("账户余额按您说的30000元算" if "账户" in text else "不计利息") in assumptions
