@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.conversation import Conversation
 from bot.farmer_directory import FarmerDirectory
 from bot.knowledge_access import KnowledgeStore
+from bot.logging_setup import configure_logging
 from bot.officer_chat import OfficerChat
 from bot.push_scheduler import PushScheduler, push_timezone
 from bot.rasa_client import RasaClient
@@ -75,9 +76,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
 def main() -> None:
     """Run the gateway until interrupted."""
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every Bot API URL at INFO, and the URL holds the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings)
     if not settings.telegram_bot_token:
         logger.info("Telegram is off: TELEGRAM_BOT_TOKEN is not set. The web chat is still served.")
     elif settings.telegram_webhook_url:

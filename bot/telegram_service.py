@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -41,6 +41,7 @@ COMMANDS = [
 ]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, not a secret)
 DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
+FIRST_START_BACKOFF_SECONDS = 5.0
 MAX_START_BACKOFF_SECONDS = 300.0
 
 
@@ -133,16 +134,39 @@ class TelegramService:
         self.ready.set()
 
     async def _start_until_done(self) -> None:
-        backoff = 5.0
+        backoff = FIRST_START_BACKOFF_SECONDS
         while True:
             try:
                 await self._start()
                 return
-            except TelegramError as error:
+            except InvalidToken:
+                # No retry fixes a wrong token; PTB's message would print the token, so it is not logged.
+                logger.error("Telegram rejected TELEGRAM_BOT_TOKEN; Telegram stays off, the web chat is still served")
+                await self._undo_start()
+                return
+            except Exception as error:  # noqa: BLE001 (whatever broke the start, the next attempt may succeed)
                 # The web chat keeps serving; Telegram comes up by itself once it can be reached.
-                logger.error("Telegram could not start (%s); retrying in %.0fs", error, backoff)
+                logger.error("Telegram could not start (%s: %s); retrying in %.0fs",
+                             error.__class__.__name__, error, backoff)
+                await self._undo_start()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_START_BACKOFF_SECONDS)
+
+    async def _undo_start(self) -> None:
+        """Take a half-done start apart, so the next attempt starts from scratch.
+
+        PTB's Bot counts itself initialised even when its getMe failed, and would then never learn its
+        username (which group messages need); shutting it down makes the next initialize call getMe again.
+        """
+        application = self.application
+        with contextlib.suppress(Exception):  # parts that never started refuse to stop; nothing to free then
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+        with contextlib.suppress(Exception):
+            await application.bot.shutdown()
 
     def start(self) -> None:
         """Start in the background; `ready` is set once updates flow."""

@@ -115,15 +115,15 @@ class FakeTelegram:
     # --- the HTTP side ----------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.Response:
-        """Every Bot API method, under /bot<token>/<method>."""
-        if request.match_info["token"] != TOKEN:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        """Every Bot API method, under /bot<token>/<method> (recorded even when the token is wrong)."""
         method = request.match_info["method"]
         form = await request.post() if request.can_read_body else {}
         params = {key: _decode(str(value)) for key, value in form.items()}
         async with self._changed:
             self.calls.append(Call(method, params))
             self._changed.notify_all()
+        if request.match_info["token"] != TOKEN:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         planned = self.failures.get(method)
         if planned:
             failure = planned.pop(0)

@@ -1,0 +1,93 @@
+"""Starting Telegram inside the gateway: Telegram unreachable at start, a rejected token, and no token in any
+log line (python-telegram-bot puts it in its Bot API URL and in its InvalidToken message)."""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot import telegram_service
+from bot.app import TELEGRAM_KEY, create_app
+from bot.logging_setup import configure_logging
+from settings import Settings
+from tests.gateway import fake_telegram as tg
+
+FARMER = 5552001
+
+
+@pytest.fixture
+def quick_start_retries(monkeypatch) -> None:
+    """Retry a failed Telegram start after a fraction of a second instead of five seconds."""
+    monkeypatch.setattr(telegram_service, "FIRST_START_BACKOFF_SECONDS", 0.2)
+
+
+async def test_telegram_unreachable_at_start_comes_up_later_and_answers(
+    start_gateway, fake_rasa, fake_telegram, quick_start_retries
+) -> None:
+    fake_telegram.fail_next("getMe", 502, "Bad Gateway")
+    await start_gateway(fake_rasa.url)
+    assert len(fake_telegram.calls_to("getMe")) >= 2
+    await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱"))
+    sent = await fake_telegram.wait_for("sendMessage")
+    assert sent[0].params["text"] == "玉米：1.00–1.05元/斤"
+
+
+@pytest.fixture
+def gateway_log(kb_url: str, fake_rasa, fake_telegram):
+    """Settings for a gateway with the given token, whose log (set up as `python -m bot` does, at DEBUG) is
+    written into a string; returns (settings, stream)."""
+    root = logging.getLogger()
+    levels = {name: logging.getLogger(name).level for name in ("", "httpx")}
+    handlers = []
+
+    def configure(token: str):
+        stream = io.StringIO()
+        settings = _settings(kb_url, fake_rasa.url, fake_telegram.base_url, token, log_level="DEBUG")
+        handlers.append(configure_logging(settings, stream))
+        return settings, stream
+
+    yield configure
+    for handler in handlers:
+        root.removeHandler(handler)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def _settings(kb_url: str, rasa_url: str, telegram_url: str, token: str, log_level: str = "INFO") -> Settings:
+    return Settings(rasa_url=rasa_url, rasa_timeout_seconds=2, knowledge_db_url=kb_url, telegram_bot_token=token,
+                    telegram_api_base_url=f"{telegram_url}/bot", push_interval_seconds=0, log_level=log_level)
+
+
+async def test_bot_token_and_personal_numbers_never_reach_the_log(gateway_log, fake_telegram) -> None:
+    settings, stream = gateway_log(tg.TOKEN)
+    client = TestClient(TestServer(create_app(settings)))
+    await client.start_server()
+    try:
+        await asyncio.wait_for(client.app[TELEGRAM_KEY].ready.wait(), 30)
+        await fake_telegram.enqueue(tg.text(FARMER, "我电话13812345678，身份证110101199003071234"))
+        await fake_telegram.wait_for("sendMessage")
+        await fake_telegram.settle()
+    finally:
+        await client.close()
+    log = stream.getvalue()
+    assert "getUpdates" in log, "the DEBUG log of the Bot API calls was not captured"
+    secret_part = tg.TOKEN.split(":", 1)[1]
+    assert secret_part not in log
+    assert "13812345678" not in log and "110101199003071234" not in log
+
+
+async def test_rejected_token_is_logged_without_the_token_and_not_retried(
+    gateway_log, fake_telegram, aiohttp_client, quick_start_retries
+) -> None:
+    settings, stream = gateway_log("999999:WRONG-TOKEN-VALUE")
+    client = await aiohttp_client(create_app(settings))
+    await asyncio.sleep(1.0)  # several retry periods
+    assert len(fake_telegram.calls_to("getMe")) == 1
+    assert not client.app[TELEGRAM_KEY].ready.is_set()
+    log = stream.getvalue()
+    assert "rejected" in log and "WRONG-TOKEN-VALUE" not in log
+    # The web chat is still served.
+    assert (await client.get("/healthz")).status == 200
