@@ -9,6 +9,7 @@ from typing import Any, Deque, Dict, List, Optional
 from bot.farmer_directory import FarmerDirectory
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.replies import Reply
+from console.masking import mask_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -88,13 +89,18 @@ class Conversation:
         try:
             replies = await self._rasa.send(sender, text, metadata)
         except RasaUnavailable as error:
-            # The farmer's text is logged (length only) so staff can follow up; no personal data in logs.
-            logger.error(
-                "Message from %s (%d chars, channel %s) not answered: %s",
-                mask_sender(sender), len(text), (metadata or {}).get("channel", "?"), error,
-            )
+            self._log_unanswered(sender, text, metadata, str(error))
             return [Reply(APOLOGY)]
         if not replies:
-            logger.warning("Rasa returned no reply for sender %s", mask_sender(sender))
-            return [Reply("抱歉，这个问题我暂时答不上来。")]
+            # Rasa's REST channel answers 200 with no messages when a custom action fails (action server
+            # down or erroring), so the farmer gets the same apology as when Rasa itself is down.
+            self._log_unanswered(sender, text, metadata, "Rasa returned no reply (is the action server down?)")
+            return [Reply(APOLOGY)]
         return replies
+
+    @staticmethod
+    def _log_unanswered(sender: str, text: str, metadata: Dict[str, Any], reason: str) -> None:
+        # The apology tells the farmer the message was noted: the log keeps it (phone and 身份证 numbers
+        # masked) so staff can follow up, since Rasa's tracker may never have seen it.
+        logger.error("Message from %s (channel %s) not answered: %s. Message: %r", mask_sender(sender),
+                     metadata.get("channel", "?"), reason, mask_personal_data(text))
