@@ -49,9 +49,14 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
                 application = build_application(
                     settings, TelegramChat(conversation, farmers, store), OfficerChat(store)
                 )
-                telegram = TelegramService(application, settings)
+
+                def telegram_ready() -> None:
+                    # Pushes wait until Telegram is up: sent through a bot that is not, they would fail
+                    # and use up their attempts (or, with a rejected token, be given up for good).
+                    scheduler.bot = application.bot
+
+                telegram = TelegramService(application, settings, on_ready=telegram_ready)
                 app[TELEGRAM_KEY] = telegram
-                scheduler.bot = application.bot
                 telegram.start()
             if settings.push_interval_seconds > 0:
                 scheduler.start()

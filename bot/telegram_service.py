@@ -7,7 +7,7 @@ import contextlib
 import hmac
 import json
 import logging
-from typing import Optional
+from typing import Callable, Optional
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -106,8 +106,10 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
 class TelegramService:
     """Starts the Application (retrying while Telegram is unreachable), and serves its webhook when configured."""
 
-    def __init__(self, application: Application, settings: Settings) -> None:
+    def __init__(self, application: Application, settings: Settings,
+                 on_ready: Optional[Callable[[], None]] = None) -> None:
         self.application = application
+        self._on_ready = on_ready
         self._webhook_url = settings.telegram_webhook_url
         self._secret = settings.telegram_webhook_secret
         self._task: Optional[asyncio.Task] = None
@@ -132,6 +134,8 @@ class TelegramService:
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             logger.info("Telegram on as @%s, long polling", application.bot.username)
         self.ready.set()
+        if self._on_ready is not None:
+            self._on_ready()
 
     async def _start_until_done(self) -> None:
         backoff = FIRST_START_BACKOFF_SECONDS

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot import telegram_service
-from bot.app import TELEGRAM_KEY, create_app
+from bot.app import SCHEDULER_KEY, TELEGRAM_KEY, create_app
 from bot.logging_setup import configure_logging
 from settings import Settings
 from tests.gateway import fake_telegram as tg
@@ -28,8 +28,9 @@ async def test_telegram_unreachable_at_start_comes_up_later_and_answers(
     start_gateway, fake_rasa, fake_telegram, quick_start_retries
 ) -> None:
     fake_telegram.fail_next("getMe", 502, "Bad Gateway")
-    await start_gateway(fake_rasa.url)
+    gateway = await start_gateway(fake_rasa.url)
     assert len(fake_telegram.calls_to("getMe")) >= 2
+    assert gateway.scheduler.bot is gateway.app[TELEGRAM_KEY].application.bot
     await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱"))
     sent = await fake_telegram.wait_for("sendMessage")
     assert sent[0].params["text"] == "玉米：1.00–1.05元/斤"
@@ -87,6 +88,8 @@ async def test_rejected_token_is_logged_without_the_token_and_not_retried(
     await asyncio.sleep(1.0)  # several retry periods
     assert len(fake_telegram.calls_to("getMe")) == 1
     assert not client.app[TELEGRAM_KEY].ready.is_set()
+    # Pushes are not sent through a bot that is not up (they wait, pending, instead of failing).
+    assert client.app[SCHEDULER_KEY].bot is None
     log = stream.getvalue()
     assert "rejected" in log and "WRONG-TOKEN-VALUE" not in log
     # The web chat is still served.
