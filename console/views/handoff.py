@@ -9,16 +9,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from console.context import console_context
+from console.handoff_answers import (
+    DELIVERY_LABELS,
+    MAX_ANSWER_LENGTH,
+    AnswerRefused,
+    push_statuses,
+    record_answer,
+    ticket_push,
+)
 from console.permissions import region_scope
 from console.security import CurrentUser, Forbidden, current_user, flash, require
 from console.views.conversations import transcript_context
-from knowledge.audit import record_change, snapshot
 from knowledge.db import session_scope
-from knowledge.models import HandoffTicket, Region, utcnow
+from knowledge.models import Account, HandoffTicket, Region
 
-MAX_ANSWER_LENGTH = 3000  # a Telegram message holds 4096 characters; leave room for the greeting
 STATUS_LABELS = {"open": "待回答", "answered": "已回答，等待发送", "delivered": "已送达农户", "closed": "已关闭"}
-AUDITED = ("status", "answer", "answered_at", "assignee_id")
 # Officers this wide also see tickets of farmers whose region is unknown, so no question is orphaned.
 WIDE_LEVELS = ("country", "province", "city", "county")
 
@@ -59,11 +64,14 @@ async def handoff_inbox(request: web.Request) -> web.Response:
     """Open tickets of the officer's region, oldest first; then answers awaiting delivery and recent deliveries."""
     user = current_user(request)
     with session_scope(console_context(request).sessions) as db:
+        answered = _tickets(db, user, ("answered",), newest_first=False)
         return aiohttp_jinja2.render_template("handoff.html", request, {
             "open": _tickets(db, user, ("open",), newest_first=False),
-            "answered": _tickets(db, user, ("answered",), newest_first=False),
+            "answered": answered,
             "done": _tickets(db, user, ("delivered", "closed"), newest_first=True, limit=20),
             "statuses": STATUS_LABELS,
+            "deliveries": push_statuses(db, (ticket.id for ticket in answered)),
+            "delivery_labels": DELIVERY_LABELS,
         })
 
 
@@ -76,10 +84,13 @@ def _ticket(db: Session, request: web.Request, user: CurrentUser) -> HandoffTick
     return ticket
 
 
-def _render(request: web.Request, db: Session, ticket: HandoffTicket, error: str = "", status: int = 200):
+def _render(request: web.Request, db: Session, ticket: HandoffTicket, error: str = "", status: int = 200,
+            draft: Optional[str] = None):
     values = transcript_context(db, console_context(request), ticket.conversation_id)
     values.update({"ticket": ticket, "statuses": STATUS_LABELS, "error": error, "can_review": False,
-                   "max_answer": MAX_ANSWER_LENGTH})
+                   "max_answer": MAX_ANSWER_LENGTH, "push": ticket_push(db, ticket.id),
+                   "draft": ticket.answer or "" if draft is None else draft,
+                   "delivery_labels": DELIVERY_LABELS})
     return aiohttp_jinja2.render_template("ticket.html", request, values, status=status)
 
 
@@ -93,27 +104,19 @@ async def ticket_view(request: web.Request) -> web.Response:
 
 @require("admin", "officer")
 async def ticket_answer(request: web.Request) -> web.Response:
-    """Record the officer's answer: status answered, for the gateway to deliver; audited."""
+    """Record the officer's answer and queue it for the gateway to deliver; audited."""
     user = current_user(request)
     form = await request.post()
-    answer = str(form.get("answer", "")).strip()
-    with session_scope(console_context(request).sessions) as db:
-        ticket = _ticket(db, request, user)
-        if ticket.status not in ("open", "answered"):
-            return _render(request, db, ticket, "这个工单的回答已经送达农户，不能再修改。", status=409)
-        if not answer:
-            return _render(request, db, ticket, "请填写回答内容。", status=400)
-        if len(answer) > MAX_ANSWER_LENGTH:
-            too_long = f"回答太长（{len(answer)} 字），最多 {MAX_ANSWER_LENGTH} 字。"
-            return _render(request, db, ticket, too_long, status=400)
-        before = snapshot(ticket, AUDITED)
-        ticket.answer = answer
-        ticket.status = "answered"
-        ticket.answered_at = utcnow()
-        ticket.assignee_id = user.id
-        ticket.updated_by = user.username
-        db.flush()
-        record_change(db, user.username, "answer", "handoff_ticket", ticket.id, before, snapshot(ticket, AUDITED))
-        ticket_id = ticket.id
+    factory = console_context(request).sessions
+    try:
+        with session_scope(factory) as db:
+            ticket = _ticket(db, request, user)
+            record_answer(db, ticket, str(form.get("answer", "")), db.get(Account, user.id))
+            ticket_id = ticket.id
+    except AnswerRefused as refused:
+        # The refused change was rolled back: show the ticket as it stands, the reason, and what was typed.
+        with session_scope(factory) as db:
+            return _render(request, db, _ticket(db, request, user), refused.message, status=refused.status,
+                           draft=str(form.get("answer", "")))
     await flash(request, f"工单 #{ticket_id} 已回答，系统会把回答发送给农户")
     raise web.HTTPFound("/handoff")

@@ -1,5 +1,6 @@
 """The handoff inbox: an officer's region only, oldest first; an answer marks the ticket answered (audited)
-for the gateway to deliver; delivered tickets show as such and can no longer be changed."""
+and queues it in the gateway's outbox; a changed answer rewrites the waiting push or is refused once the
+gateway has taken it; delivered tickets show as such and can no longer be changed."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +9,14 @@ import json
 from sqlalchemy import select
 
 from knowledge.lookup import find_region
-from knowledge.models import Account, AuditLog, Farmer, HandoffTicket, utcnow
+from knowledge.models import Account, AuditLog, Farmer, HandoffTicket, Push, utcnow
+from knowledge.pushes import (
+    claim_telegram_pushes,
+    enqueue_handoff_answers,
+    mark_failed,
+    mark_sent,
+    take_webchat_pushes,
+)
 from tests.console.conftest import sign_in
 
 
@@ -82,3 +90,75 @@ async def test_officer_of_another_region_cannot_answer(client, knowledge) -> Non
     assert response.status == 403
     with knowledge() as session:
         assert session.get(HandoffTicket, 1).status == "open"
+
+
+def _push(knowledge, ticket_id: int) -> Push:
+    with knowledge() as session:
+        return session.scalars(select(Push).where(Push.handoff_ticket_id == ticket_id)).one()
+
+
+async def test_an_answer_is_queued_for_the_gateway_and_delivered_through_it(client, knowledge) -> None:
+    token = await sign_in(client, "admin")
+    await client.post("/handoff/2/answer", data={"csrf_token": token, "answer": "丰台区每亩补贴120元。"})
+    push = _push(knowledge, 2)
+    assert (push.push_key, push.kind, push.status) == ("handoff:2", "handoff_answer", "pending")
+    assert push.text.startswith("【信息员回复】您问的“丰台的补贴标准是多少”") and "丰台区每亩补贴120元。" in push.text
+    assert "admin名（信息员）" in push.text
+    with knowledge() as session:
+        assert enqueue_handoff_answers(session) == 0  # the gateway finds the push already there: no second one
+        [job] = claim_telegram_pushes(session, "gateway-test")  # what the gateway's scheduler does
+        assert (job.chat_id, job.text) == ("2002", push.text)
+        session.commit()
+    assert "正在发送" in await (await client.get("/handoff")).text()
+    with knowledge() as session:
+        mark_sent(session, job.id)
+        session.commit()
+        assert session.get(HandoffTicket, 2).status == "delivered"
+    inbox = await (await client.get("/handoff")).text()
+    assert "已回答，等待发送（0）" in inbox and "已送达农户" in inbox
+
+
+async def test_a_changed_answer_rewrites_the_waiting_push(client, knowledge) -> None:
+    token = await sign_in(client, "gaocheng")
+    await client.post("/handoff/1/answer", data={"csrf_token": token, "answer": "第一次的回答"})
+    response = await client.post("/handoff/1/answer", data={"csrf_token": token, "answer": "改正后的回答"})
+    assert "工单 #1 已回答" in await response.text()
+    push = _push(knowledge, 1)
+    assert "改正后的回答" in push.text and "第一次的回答" not in push.text
+    with knowledge() as session:
+        assert take_webchat_pushes(session, "web-5f3a") == [push.text]  # the web chat farmer gets the new one
+        session.commit()
+        assert session.get(HandoffTicket, 1).status == "delivered"
+        answers = session.scalars(select(AuditLog).where(AuditLog.action == "answer")).all()
+    assert [json.loads(entry.after)["answer"] for entry in answers] == ["第一次的回答", "改正后的回答"]
+
+
+async def test_an_answer_the_gateway_is_sending_cannot_be_changed(client, knowledge) -> None:
+    token = await sign_in(client, "admin")
+    await client.post("/handoff/2/answer", data={"csrf_token": token, "answer": "原来的回答"})
+    with knowledge() as session:
+        claim_telegram_pushes(session, "gateway-test")
+        session.commit()
+    page = await (await client.get("/handoff/2")).text()
+    assert "正在发送" in page and "修改回答" not in page
+    refused = await client.post("/handoff/2/answer", data={"csrf_token": token, "answer": "想改的回答"})
+    assert refused.status == 409
+    assert "已经在发送给农户，不能再修改" in await refused.text()
+    with knowledge() as session:
+        assert session.get(HandoffTicket, 2).answer == "原来的回答"
+        assert len(session.scalars(select(AuditLog).where(AuditLog.action == "answer")).all()) == 1
+    assert "原来的回答" in _push(knowledge, 2).text
+
+
+async def test_a_failed_delivery_is_shown_to_the_officer(client, knowledge) -> None:
+    token = await sign_in(client, "admin")
+    await client.post("/handoff/2/answer", data={"csrf_token": token, "answer": "回答"})
+    with knowledge() as session:
+        [job] = claim_telegram_pushes(session, "gateway-test")
+        mark_failed(session, job.id, "Forbidden: bot was blocked by the user", permanent=True)
+        session.commit()
+    assert "发送失败" in await (await client.get("/handoff")).text()
+    page = await (await client.get("/handoff/2")).text()
+    assert "发送失败" in page and "请用电话等其他方式联系农户" in page
+    refused = await client.post("/handoff/2/answer", data={"csrf_token": token, "answer": "再试一次"})
+    assert refused.status == 409 and "没能发送给农户" in await refused.text()

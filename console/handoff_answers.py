@@ -1,0 +1,90 @@
+"""Recording an officer's answer to a handoff ticket and keeping the gateway's outbox in step with it.
+
+The answer is queued as the ticket's push ("handoff:<id>", the key the gateway itself uses) in the
+same transaction that marks the ticket answered, so the gateway never sees an answer without its
+push. A changed answer rewrites that push while it still waits; once the gateway has taken it, the
+farmer already has (or is getting) the earlier answer, so the change is refused rather than lost.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterable, Optional
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from knowledge.audit import record_change, snapshot
+from knowledge.models import Account, HandoffTicket, Push, utcnow
+from knowledge.pushes import enqueue_push, handoff_answer_text
+
+MAX_ANSWER_LENGTH = 3000  # a Telegram message holds 4096 characters; leave room for the greeting
+AUDITED = ("status", "answer", "answered_at", "assignee_id")
+# What the officer is told about the push of an answered ticket, by the push's status.
+DELIVERY_LABELS = {"pending": "等待发送", "sending": "正在发送", "sent": "已发送", "failed": "发送失败"}
+
+
+class AnswerRefused(Exception):
+    """The answer cannot be recorded; `message` is plain Chinese, `status` the HTTP status to show it with."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def push_key(ticket_id: int) -> str:
+    """The outbox key of a ticket's answer (the gateway's enqueue_handoff_answers uses the same)."""
+    return f"handoff:{ticket_id}"
+
+
+def ticket_push(db: Session, ticket_id: int) -> Optional[Push]:
+    """The push carrying the ticket's answer, if one was queued."""
+    return db.scalars(select(Push).where(Push.handoff_ticket_id == ticket_id).order_by(Push.id)).first()
+
+
+def push_statuses(db: Session, ticket_ids: Iterable[int]) -> Dict[int, str]:
+    """Push status by ticket id, for the tickets that have a push."""
+    ids = list(ticket_ids)
+    if not ids:
+        return {}
+    rows = db.execute(select(Push.handoff_ticket_id, Push.status).where(Push.handoff_ticket_id.in_(ids)))
+    return {ticket_id: status for ticket_id, status in rows}
+
+
+def _check_answer(ticket: HandoffTicket, answer: str) -> None:
+    if ticket.status not in ("open", "answered"):
+        raise AnswerRefused("这个工单的回答已经送达农户，不能再修改。", 409)
+    if not answer:
+        raise AnswerRefused("请填写回答内容。", 400)
+    if len(answer) > MAX_ANSWER_LENGTH:
+        raise AnswerRefused(f"回答太长（{len(answer)} 字），最多 {MAX_ANSWER_LENGTH} 字。", 400)
+
+
+def record_answer(db: Session, ticket: HandoffTicket, answer: str, officer: Account) -> None:
+    """Set the answer, mark the ticket answered and queue (or rewrite) its push; audited.
+
+    Raises AnswerRefused; the caller then rolls back, so nothing of a refused answer is kept.
+    """
+    answer = answer.strip()
+    _check_answer(ticket, answer)
+    before = snapshot(ticket, AUDITED)
+    ticket.answer = answer
+    ticket.status = "answered"
+    ticket.answered_at = utcnow()
+    ticket.assignee = officer
+    ticket.updated_by = officer.username
+    db.flush()
+    text = handoff_answer_text(ticket)
+    key = push_key(ticket.id)
+    if not enqueue_push(db, key, "handoff_answer", ticket.farmer_id, text, handoff_ticket_id=ticket.id):
+        # Conditional, so a gateway that claims the push at this moment wins and the change is refused.
+        rewritten = db.execute(
+            update(Push).where(Push.push_key == key, Push.status == "pending").values(text=text)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not rewritten:
+            push = ticket_push(db, ticket.id)
+            if push is not None and push.status == "failed":
+                raise AnswerRefused(
+                    "之前的回答没能发送给农户（聊天已失效或多次重试失败），请用电话等其他方式联系农户。", 409)
+            raise AnswerRefused("之前的回答已经在发送给农户，不能再修改；如需补充，请另行联系农户。", 409)
+    record_change(db, officer.username, "answer", "handoff_ticket", ticket.id, before, snapshot(ticket, AUDITED))
