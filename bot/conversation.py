@@ -33,10 +33,25 @@ class RateLimiter:
     def __init__(self, per_minute: int = MESSAGES_PER_MINUTE) -> None:
         self._per_minute = per_minute
         self._seen: Dict[str, Deque[float]] = defaultdict(deque)
+        self._last_sweep = 0.0
+
+    def _sweep(self, now: float) -> None:
+        # Once a minute, forget senders quiet for a minute: the gateway runs for months and meets
+        # every farmer of the county, each of whom would otherwise keep a window here for good.
+        if now - self._last_sweep < 60:
+            return
+        self._last_sweep = now
+        for sender in [sender for sender, window in self._seen.items() if not window or now - window[-1] > 60]:
+            del self._seen[sender]
+
+    def tracked_senders(self) -> int:
+        """How many senders have a window in memory."""
+        return len(self._seen)
 
     def allow(self, sender: str, now: Optional[float] = None) -> bool:
         """Record a message and say whether it is within the limit."""
         now = time.monotonic() if now is None else now
+        self._sweep(now)
         window = self._seen[sender]
         while window and now - window[0] > 60:
             window.popleft()

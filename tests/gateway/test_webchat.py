@@ -98,6 +98,20 @@ def test_rate_limiter_allows_twenty_a_minute_then_refuses_until_the_window_passe
     assert limiter.allow("farmer", now=61.0)
 
 
+def test_rate_limiter_forgets_senders_quiet_for_a_minute() -> None:
+    limiter = RateLimiter(per_minute=20)
+    for number in range(1000):
+        limiter.allow(f"farmer-{number}", now=100.0)
+    assert limiter.tracked_senders() == 1000
+    limiter.allow("farmer-0", now=130.0)
+    assert limiter.tracked_senders() == 1000, "a window less than a minute old is kept"
+    limiter.allow("someone", now=200.0)
+    assert limiter.tracked_senders() == 1
+    # A sender forgotten and back is counted afresh, still limited.
+    assert all(limiter.allow("farmer-1", now=200.0 + second) for second in range(20))
+    assert not limiter.allow("farmer-1", now=221.0)
+
+
 async def test_rate_limit_reply(aiohttp_client, fake_rasa, kb_url) -> None:
     client = await _chat_client(aiohttp_client, fake_rasa.url, kb_url)
     texts = []
