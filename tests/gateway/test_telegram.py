@@ -10,7 +10,7 @@ import logging
 import time
 
 from bot.conversation import APOLOGY, MAX_MESSAGE_CHARS, TOO_FAST, TOO_LONG
-from bot.telegram_chat import VOICE_REPLY
+from bot.telegram_chat import DOCUMENT_REPLY, PHOTO_REPLY, STICKER_REPLY, VOICE_REPLY
 from bot.telegram_service import COMMANDS
 from settings import Settings
 from tests.gateway import fake_telegram as tg
@@ -93,11 +93,10 @@ async def test_photo_sticker_and_document_get_a_clear_reply(start_gateway, fake_
     document = {"file_id": "d1", "file_unique_id": "du1", "file_name": "价格.xlsx"}
     for content in ({"photo": photo}, {"sticker": sticker}, {"document": document}):
         await fake_telegram.enqueue(tg.message(FARMER, **content))
-    await fake_telegram.wait_for("sendMessage", 3)
-    texts = fake_telegram.sent_texts()
-    assert any("照片" in text for text in texts)
-    assert any("打字" in text for text in texts)
-    assert any("文件" in text for text in texts)
+    sent = await fake_telegram.wait_for("sendMessage", 3)
+    assert [call.params["text"] for call in sent] == [PHOTO_REPLY, STICKER_REPLY, DOCUMENT_REPLY]
+    photo_buttons = [b["callback_data"] for row in sent[0].params["reply_markup"]["inline_keyboard"] for b in row]
+    assert "/request_human" in photo_buttons, "a photo is offered to an officer"
     assert fake_rasa.received == []
 
 
