@@ -93,22 +93,33 @@ def _plain(example: str) -> str:
         return " ".join(example.split())
 
 
+def _example_texts(examples: Any) -> Iterable[str]:
+    # Rasa takes an intent's examples as one "- …" block, or as a list of {text, metadata} entries.
+    if isinstance(examples, list):
+        for entry in examples:
+            text = entry.get("text") if isinstance(entry, dict) else entry
+            if text is not None:
+                yield str(text).strip()
+        return
+    for line in str(examples or "").splitlines():
+        line = line.strip()
+        if line.startswith("- "):
+            yield line[2:]
+
+
 def known_examples(nlu_dir: Path) -> Set[str]:
     """The plain text of every intent example in data/nlu/ (annotations removed), to avoid duplicating them."""
     texts: Set[str] = set()
-    for path in sorted(nlu_dir.rglob("*.yml")):
+    for path in sorted([*nlu_dir.rglob("*.yml"), *nlu_dir.rglob("*.yaml")]):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError:
             logger.warning("Skipping unreadable NLU file %s", path)
             continue
-        for item in data.get("nlu") or []:
-            if not isinstance(item, dict) or "intent" not in item:
-                continue
-            for line in str(item.get("examples") or "").splitlines():
-                line = line.strip()
-                if line.startswith("- "):
-                    texts.add(_plain(line[2:]))
+        items = data.get("nlu") if isinstance(data, dict) else None
+        for item in items or []:
+            if isinstance(item, dict) and "intent" in item:
+                texts.update(_plain(text) for text in _example_texts(item.get("examples")))
     return texts
 
 
