@@ -70,14 +70,19 @@ def annotate(text: str, entities: Sequence[Dict[str, Any]]) -> str:
 
 
 def check_annotation(annotated: str, original: str, entity_names: Iterable[str]) -> List[Dict[str, Any]]:
-    """The entities of a corrected annotation; refuses one that changes the farmer's words or names unknown entities."""
+    """The entities of a corrected annotation; refuses one that changes the farmer's words or names unknown entities.
+
+    The farmer's words may be given as written or with their personal numbers masked.
+    """
     annotated = " ".join((annotated or "").split())
     try:
         entities = find_entities_in_training_example(annotated)
         plain = replace_entities(annotated)
     except Exception as error:  # Rasa raises several kinds for malformed {"entity": …} blocks
         raise AnnotationError(f"标注格式不对：{error}") from error
-    if plain != " ".join(original.split()):
+    # The form shows the message with phone and 身份证 numbers masked, so the masked words are accepted too
+    # (and are what the export writes anyway).
+    if plain not in {" ".join(original.split()), " ".join(mask_personal_data(original).split())}:
         raise AnnotationError("标注去掉 [ ] 和 ( ) 后必须和农户的原话一字不差")
     known = set(entity_names)
     unknown = sorted({entity["entity"] for entity in entities} - known)

@@ -3,6 +3,7 @@ the NLU export, masking and escaping, and proof that the tracker store is never 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 
@@ -204,3 +205,22 @@ async def test_transcript_falls_back_to_message_metadata_without_a_farmer_row(cl
     page = await (await client.get("/conversations/tg-1001")).text()
     header = page.split('<p class="muted">', 1)[1].split("</p>", 1)[0]
     assert "老王" in header and "藁城区" in header
+
+
+async def test_a_message_with_personal_numbers_is_corrected_from_the_masked_form(client, knowledge) -> None:
+    token = await sign_in(client, "reviewer")
+    event = await _event_id(client, "web-5f3a", "&lt;script&gt;")
+    page = await (await client.get("/conversations/web-5f3a")).text()
+    # The reviewer only ever sees the masked message, in the form too; saving it as shown must work.
+    shown = re.search(rf'id="m{event}">.*?name="annotated" value="([^"]*)"', page, re.S).group(1)
+    shown = html.unescape(shown)
+    assert "138****5678" in shown and "13812345678" not in shown
+    saved = await client.post(f"/conversations/web-5f3a/messages/{event}", data={
+        "csrf_token": token, "intent": "request_human", "annotated": shown})
+    assert "更正已保存" in await saved.text()
+    with knowledge() as session:
+        correction = session.scalars(select(MessageCorrection).where(MessageCorrection.event_id == event)).one()
+    assert correction.intent == "request_human" and "13812345678" not in correction.annotated_text
+    changed = await client.post(f"/conversations/web-5f3a/messages/{event}", data={
+        "csrf_token": token, "intent": "request_human", "annotated": shown.replace("138****5678", "139****5678")})
+    assert "必须和农户的原话一字不差" in await changed.text()
