@@ -162,3 +162,15 @@ async def test_a_failed_delivery_is_shown_to_the_officer(client, knowledge) -> N
     assert "发送失败" in page and "请用电话等其他方式联系农户" in page
     refused = await client.post("/handoff/2/answer", data={"csrf_token": token, "answer": "再试一次"})
     assert refused.status == 409 and "没能发送给农户" in await refused.text()
+
+
+async def test_editing_an_answer_keeps_the_contact_number_the_officer_wrote(client, knowledge) -> None:
+    token = await sign_in(client, "gaocheng")
+    answer = "请打收购点电话 13800001111 联系。"
+    await client.post("/handoff/1/answer", data={"csrf_token": token, "answer": answer})
+    page = await (await client.get("/handoff/1")).text()
+    draft = page.split('name="answer"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    assert draft == answer
+    assert "138****5678" in page and "13812345678" not in page  # the farmer's own number stays masked
+    await client.post("/handoff/1/answer", data={"csrf_token": token, "answer": draft})
+    assert "13800001111" in _push(knowledge, 1).text
