@@ -24,12 +24,13 @@ def quick_start_retries(monkeypatch) -> None:
     monkeypatch.setattr(telegram_service, "FIRST_START_BACKOFF_SECONDS", 0.2)
 
 
+@pytest.mark.parametrize("failing", ["getMe", "setMyCommands"])
 async def test_telegram_unreachable_at_start_comes_up_later_and_answers(
-    start_gateway, fake_rasa, fake_telegram, quick_start_retries
+    start_gateway, fake_rasa, fake_telegram, quick_start_retries, failing: str
 ) -> None:
-    fake_telegram.fail_next("getMe", 502, "Bad Gateway")
+    fake_telegram.fail_next(failing, 502, "Bad Gateway")
     gateway = await start_gateway(fake_rasa.url)
-    assert len(fake_telegram.calls_to("getMe")) >= 2
+    assert len(fake_telegram.calls_to(failing)) >= 2
     assert gateway.scheduler.bot is gateway.app[TELEGRAM_KEY].application.bot
     await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱"))
     sent = await fake_telegram.wait_for("sendMessage")
