@@ -31,9 +31,16 @@ class RasaClient:
             async with self._session.post(self._url, json=body, timeout=self._timeout) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
-                messages: List[Dict[str, Any]] = await response.json(content_type=None)
+                messages: Any = await response.json(content_type=None)
         except asyncio.TimeoutError as error:
             raise RasaUnavailable("Rasa did not answer in time") from error
         except aiohttp.ClientError as error:
             raise RasaUnavailable(f"Rasa unreachable: {error.__class__.__name__}") from error
-        return from_rasa(messages or [])
+        except ValueError as error:
+            # Something else on Rasa's address (a proxy's page, another service) answered.
+            raise RasaUnavailable("Rasa answered something other than JSON") from error
+        if messages is None:
+            return []
+        if not isinstance(messages, list) or not all(isinstance(message, dict) for message in messages):
+            raise RasaUnavailable("Rasa answered JSON that is not a list of messages")
+        return from_rasa(messages)
