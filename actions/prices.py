@@ -1,4 +1,8 @@
-"""Price answers: the latest price in the unit asked, with market or region, date and source."""
+"""Price answers: the latest price in the unit asked, with market or region, date and source.
+
+A price question without a product runs `price_form`, which asks for one with buttons for the most
+asked products; `validate_price_form` checks the farmer's answer against the knowledge base.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,16 +10,23 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
 
-from actions.answers import ask_for_feedback
+from actions.answers import ask_for_feedback, latest_entity, latest_text
+from actions.asked_dates import as_of_date
 from actions.knowledge_access import knowledge_session
 from knowledge.lookup import find_product
 from knowledge.price_wording import describe_price
 from knowledge.prices import LatestPrice, PriceQuote, latest_price, products_with_prices
+from knowledge.units import unit_asked_in
 from settings import load_settings
 
 logger = logging.getLogger(__name__)
+
+# Intents that answer the form's question; anything else means the farmer has moved on.
+_FORM_ANSWER_INTENTS = {"inform", "ask_price"}
 
 
 def _note(quote: PriceQuote) -> str:
@@ -27,8 +38,44 @@ def _note(quote: PriceQuote) -> str:
     return "".join(parts)
 
 
+def say_no_data(dispatcher: CollectingDispatcher, session: Any, product_name: str) -> None:
+    """"No data for X" with the products of the same kind that do have prices."""
+    product = find_product(session, product_name)
+    suggestions = products_with_prices(session, category=product.category if product else None)
+    dispatcher.utter_message(response="utter_price_no_data", product=product_name, suggestions="、".join(suggestions))
+
+
+class ValidatePriceForm(FormValidationAction):
+    """Checks the product a farmer gives the price form; ends the form quietly when they ask something else."""
+
+    def name(self) -> str:
+        return "validate_price_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if not tracker.get_slot("product") and intent not in _FORM_ANSWER_INTENTS:
+            # The farmer's other question has just been answered: asking for a product again would nag.
+            return [SlotSet("requested_slot", None), ActiveLoop(None)]
+        return await super().run(dispatcher, tracker, domain)
+
+    def validate_product(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> Dict[str, Any]:
+        """A product the knowledge base knows (by name or alias), as its canonical name."""
+        with knowledge_session() as session:
+            product = find_product(session, str(slot_value or ""))
+            if product is not None:
+                return {"product": product.name}
+            suggestions = products_with_prices(session)
+        dispatcher.utter_message(response="utter_unknown_product", product=slot_value,
+                                 suggestions="、".join(suggestions))
+        return {"product": None}
+
+
 class ActionAnswerPrice(Action):
-    """Answers "X 多少钱" from the knowledge base, or asks which product when none was named."""
+    """Answers "X 多少钱" from the knowledge base: newest price, or the newest up to a day asked for."""
 
     def name(self) -> str:
         return "action_answer_price"
@@ -37,20 +84,46 @@ class ActionAnswerPrice(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         product_name: Optional[str] = tracker.get_slot("product")
-        region_name: Optional[str] = tracker.get_slot("region")
         if not product_name:
-            dispatcher.utter_message(response="utter_ask_product")
-            return []
+            return []  # the price form ended because the farmer asked something else, already answered
+        region_name: Optional[str] = tracker.get_slot("region")
+        unit = unit_asked_in(latest_text(tracker))
         today = dt.date.today()
+        date_words = latest_entity(tracker, "date")
+        as_of = as_of_date(date_words, today)
         with knowledge_session() as session:
-            answer: Optional[LatestPrice] = latest_price(session, product_name, region_name, today=today)
+            answer: Optional[LatestPrice] = None
+            if as_of is not None:
+                answer = latest_price(session, product_name, region_name, unit=unit, today=today, as_of=as_of)
+                if answer is None:
+                    dispatcher.utter_message(response="utter_price_none_before", as_of=as_of.isoformat(),
+                                             product=product_name)
+                    as_of = None
+                else:
+                    dispatcher.utter_message(response="utter_price_as_of", words=date_words,
+                                             as_of=as_of.isoformat())
             if answer is None:
-                product = find_product(session, product_name)
-                suggestions = products_with_prices(session, category=product.category if product else None)
-                dispatcher.utter_message(
-                    response="utter_price_no_data", product=product_name, suggestions="、".join(suggestions)
-                )
+                answer = latest_price(session, product_name, region_name, unit=unit, today=today)
+            if answer is None:
+                say_no_data(dispatcher, session, product_name)
                 return []
+        self._say(dispatcher, answer)
+        quote = answer.quote
+        stale_after = load_settings().stale_after_days
+        if as_of is not None:
+            days_before = (as_of - quote.report_date).days
+            if days_before > stale_after:
+                dispatcher.utter_message(response="utter_price_older_than_asked",
+                                         date=quote.report_date.isoformat(), days=days_before)
+        elif quote.age_days > stale_after:
+            dispatcher.utter_message(
+                response="utter_price_stale", date=quote.report_date.isoformat(), days=quote.age_days
+            )
+        ask_for_feedback(dispatcher, "price")
+        return []
+
+    @staticmethod
+    def _say(dispatcher: CollectingDispatcher, answer: LatestPrice) -> None:
         quote = answer.quote
         if answer.fell_back:
             dispatcher.utter_message(
@@ -70,9 +143,3 @@ class ActionAnswerPrice(Action):
             source=quote.source,
             note=_note(quote),
         )
-        if quote.age_days > load_settings().stale_after_days:
-            dispatcher.utter_message(
-                response="utter_price_stale", date=quote.report_date.isoformat(), days=quote.age_days
-            )
-        ask_for_feedback(dispatcher, "price")
-        return []

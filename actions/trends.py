@@ -8,12 +8,12 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import ask_for_feedback, latest_entity_values
+from actions.answers import ask_for_feedback, latest_entity_values, latest_text
 from actions.knowledge_access import knowledge_session
-from actions.prices import describe_price
-from knowledge import prices as price_queries
-from knowledge.lookup import find_product
-from knowledge.units import format_price
+from actions.prices import say_no_data
+from knowledge.price_wording import describe_price
+from knowledge.prices import compare_markets, price_trend
+from knowledge.units import format_price, unit_asked_in
 from settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -52,29 +52,24 @@ class ActionAnswerPriceTrend(Action):
         if not product_name:
             dispatcher.utter_message(response="utter_ask_trend_product")
             return []
-        text = tracker.latest_message.get("text") or ""
+        text = latest_text(tracker)
+        unit = unit_asked_in(text)
         regions = latest_entity_values(tracker, "region")
         today = dt.date.today()
         with knowledge_session() as session:
-            if is_comparison(text, regions) and hasattr(price_queries, "compare_markets"):
-                comparison = price_queries.compare_markets(session, product_name, region_name, today=today)
+            if is_comparison(text, regions):
+                comparison = compare_markets(session, product_name, region_name, unit=unit, today=today)
                 if comparison is not None and comparison.quotes:
                     self._say_comparison(dispatcher, comparison)
                     ask_for_feedback(dispatcher, "compare")
                     return []
-            trend_query = getattr(price_queries, "price_trend", None)
-            trend = trend_query(session, product_name, region_name, today=today) if trend_query else None
+            trend = price_trend(session, product_name, region_name, unit=unit, today=today)
             if trend is not None and not trend.enough_data:
                 # A sparse series (monthly bulletins): compare the last two records instead of 30 days.
-                trend = trend_query(session, product_name, region_name, days=None, records=2, today=today)
+                trend = price_trend(session, product_name, region_name, unit=unit, days=None, records=2,
+                                    today=today)
             if trend is None:
-                product = find_product(session, product_name)
-                suggestions = price_queries.products_with_prices(
-                    session, category=product.category if product else None
-                )
-                dispatcher.utter_message(
-                    response="utter_price_no_data", product=product_name, suggestions="、".join(suggestions)
-                )
+                say_no_data(dispatcher, session, product_name)
                 return []
         self._say_trend(dispatcher, trend)
         ask_for_feedback(dispatcher, "trend")

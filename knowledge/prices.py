@@ -100,7 +100,7 @@ def representative_price(
     return low if low is not None else high
 
 
-def _newest_record_statement(within_markets: bool):
+def _newest_record_statement(within_markets: bool, up_to_date: bool):
     # The newest date is a max over the (product_id, report_date) or (market_id, product_id,
     # report_date) index; only that day's records are then sorted by the market-kind preference.
     # Sorting every record of a product by date and kind would cost milliseconds at scale.
@@ -119,6 +119,8 @@ def _newest_record_statement(within_markets: bool):
         market_ids = bindparam("market_ids", expanding=True)
         newest_date = newest_date.where(PriceRecord.market_id.in_(market_ids))
         query = query.where(PriceRecord.market_id.in_(market_ids))
+    if up_to_date:
+        newest_date = newest_date.where(PriceRecord.report_date <= bindparam("as_of"))
     return (
         query.where(PriceRecord.report_date == newest_date.scalar_subquery())
         .order_by(_KIND_PREFERENCE, PriceRecord.id.desc())
@@ -128,16 +130,24 @@ def _newest_record_statement(within_markets: bool):
 
 # Built once, and plain rows rather than ORM objects: this runs for every price question, several
 # times when a region falls back, and building statements and entities costs more than the query.
-_NEWEST_ANYWHERE = _newest_record_statement(within_markets=False)
-_NEWEST_WITHIN = _newest_record_statement(within_markets=True)
+_NEWEST = {
+    (within_markets, up_to_date): _newest_record_statement(within_markets, up_to_date)
+    for within_markets in (False, True)
+    for up_to_date in (False, True)
+}
 
 
-def _newest_record(session: Session, product: Product, markets: Optional[List[int]]) -> Optional[Row]:
-    """The newest record of a product in the markets with these ids (None: all markets), as a row
-    with the record's figures and provenance and the market's `name` and `kind`."""
-    if markets is None:
-        return session.execute(_NEWEST_ANYWHERE, {"product_id": product.id}).first()
-    return session.execute(_NEWEST_WITHIN, {"product_id": product.id, "market_ids": markets}).first()
+def _newest_record(
+    session: Session, product: Product, markets: Optional[List[int]], as_of: Optional[dt.date] = None
+) -> Optional[Row]:
+    """The newest record of a product in the markets with these ids (None: all markets), on or before
+    `as_of` if given, as a row with the record's figures and provenance and the market's `name` and `kind`."""
+    parameters: Dict[str, Any] = {"product_id": product.id}
+    if markets is not None:
+        parameters["market_ids"] = markets
+    if as_of is not None:
+        parameters["as_of"] = as_of
+    return session.execute(_NEWEST[(markets is not None, as_of is not None)], parameters).first()
 
 
 def _market_ids_in(session: Session, region: Region) -> List[int]:
@@ -177,11 +187,11 @@ def _scopes(session: Session, region_name: Optional[str]) -> Iterator[_Scope]:
 
 
 def _answering_record(
-    session: Session, product: Product, region_name: Optional[str]
+    session: Session, product: Product, region_name: Optional[str], as_of: Optional[dt.date] = None
 ) -> Optional[Tuple[Row, _Scope]]:
     """The record that answers for the region (or the nearest wider scope that has one), and that scope."""
     for scope in _scopes(session, region_name):
-        record = _newest_record(session, product, scope.markets)
+        record = _newest_record(session, product, scope.markets, as_of)
         if record is not None:
             return record, scope
     return None
@@ -193,14 +203,16 @@ def latest_price(
     region_name: Optional[str] = None,
     unit: str = DEFAULT_ASKED_UNIT,
     today: Optional[dt.date] = None,
+    as_of: Optional[dt.date] = None,
 ) -> Optional[LatestPrice]:
     """Newest price of a product, in a market or region if named, else falling back to wider regions, then national.
 
-    Returns None when the product is unknown or has no price anywhere.
+    With `as_of` ("上个月呢"), the newest price on or before that day. Returns None when the product
+    is unknown or has no price anywhere (up to `as_of`).
     """
     today = today or dt.date.today()
     product = find_product(session, product_name)
-    found = _answering_record(session, product, region_name) if product is not None else None
+    found = _answering_record(session, product, region_name, as_of) if product is not None else None
     if found is None:
         return None
     record, scope = found

@@ -51,3 +51,17 @@ def convert_price(value: Decimal, from_unit: str, to_unit: str) -> Decimal:
 def format_price(value: Decimal) -> str:
     """Two decimals, as markets publish them (0.58, 11.44)."""
     return f"{Decimal(value).quantize(Decimal('0.01'))}"
+
+
+# How farmers name the unit they want a price in ("多少钱一公斤", "一吨多少", "每斤"); longest first,
+# so "公斤" is not read as "斤".
+_ASKED_UNIT_WORDS = (("公斤", "元/公斤"), ("千克", "元/公斤"), ("kg", "元/公斤"), ("吨", "元/吨"), ("斤", "元/斤"))
+
+
+def unit_asked_in(text: str) -> str:
+    """The price unit a farmer's question asks for ("玉米一公斤多少钱" → 元/公斤); 元/斤 when none is named."""
+    lowered = (text or "").lower()
+    for word, unit in _ASKED_UNIT_WORDS:
+        if word in lowered:
+            return unit
+    return DEFAULT_ASKED_UNIT

@@ -1,18 +1,21 @@
-"""Price and trend actions: the answer cites date and source, names the region, and asks when no product."""
+"""Price and trend actions: the answer cites date and source, names the region, answers as of a day asked
+for and in the unit asked; the price form checks the product it is given."""
+import datetime as dt
+
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 
-from actions.prices import ActionAnswerPrice
+from actions.asked_dates import as_of_date
+from actions.prices import ActionAnswerPrice, ValidatePriceForm
 from actions.trends import ActionAnswerPriceTrend
-from knowledge import prices as price_queries
 from tests.actions.conftest import make_tracker, message, responses, run_action
-
-needs_trends = pytest.mark.skipif(not hasattr(price_queries, "price_trend"), reason="knowledge has no price_trend yet")
 
 
 @pytest.mark.parametrize(
     ("slots", "expected"),
     [
-        ({}, ["utter_ask_product"]),
+        # The price form ended without a product: the farmer's other question was answered instead.
+        ({}, []),
         ({"product": "玉米"}, ["utter_price", "utter_price_stale", "utter_feedback"]),
         ({"product": "苞谷"}, ["utter_price", "utter_price_stale", "utter_feedback"]),
         ({"product": "不存在的菜"}, ["utter_price_no_data"]),
@@ -40,7 +43,6 @@ async def test_region_without_data_says_which_region_answers(knowledge_factory) 
     assert fallback["scope_name"]
 
 
-@needs_trends
 @pytest.mark.parametrize(
     ("slots", "text", "first"),
     [
@@ -54,7 +56,6 @@ async def test_trend_answers(knowledge_factory, slots, text, first) -> None:
     assert responses(dispatcher)[0] == first
 
 
-@needs_trends
 async def test_trend_names_direction_and_source(knowledge_factory) -> None:
     tracker = make_tracker("ask_price_trend", slots={"product": "猪肉"}, text="猪肉价格走势")
     dispatcher, _ = await run_action(ActionAnswerPriceTrend(), tracker)
@@ -63,7 +64,6 @@ async def test_trend_names_direction_and_source(knowledge_factory) -> None:
     assert any(word in trend["movement"] for word in ("涨", "跌", "持平"))
 
 
-@needs_trends
 async def test_comparison_between_places(knowledge_factory) -> None:
     tracker = make_tracker(
         "ask_price_trend",
@@ -74,3 +74,90 @@ async def test_comparison_between_places(knowledge_factory) -> None:
     dispatcher, _ = await run_action(ActionAnswerPriceTrend(), tracker)
     assert responses(dispatcher)[0] in ("utter_price_comparison", "utter_price_trend", "utter_price_trend_single")
     assert responses(dispatcher)[-1] == "utter_feedback"
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [("玉米多少钱一斤", "元/斤"), ("玉米一公斤多少钱", "元/公斤"), ("玉米多少钱", "元/斤"), ("玉米每吨啥价", "元/吨")],
+)
+async def test_price_in_the_unit_asked(knowledge_factory, text, unit) -> None:
+    tracker = make_tracker(slots={"product": "玉米"}, entities=[("product", "玉米")], text=text)
+    dispatcher, _ = await run_action(ActionAnswerPrice(), tracker)
+    assert message(dispatcher, "utter_price")["price"].endswith(unit)
+
+
+async def test_pork_per_kilogram_is_twice_per_jin(knowledge_factory) -> None:
+    per_jin, _ = await run_action(ActionAnswerPrice(), make_tracker(slots={"product": "猪肉"}, text="猪肉多少钱一斤"))
+    per_kg, _ = await run_action(ActionAnswerPrice(), make_tracker(slots={"product": "猪肉"}, text="猪肉一公斤多少"))
+    # 2025-03-04 national average: 20.71 元/公斤.
+    assert "20.71元/公斤" in message(per_kg, "utter_price")["price"]
+    assert "10.36元/斤" in message(per_jin, "utter_price")["price"]
+
+
+@pytest.mark.parametrize(
+    ("words", "date", "price"),
+    [
+        ("2024年", "2024-10-31", "12.32元/斤"),  # 24.63 元/公斤 on the last bulletin of 2024
+        ("2023年3月", "2023-03-28", "10.13元/斤"),  # 20.26 元/公斤
+    ],
+)
+async def test_price_as_of_a_day_asked_for(knowledge_factory, words, date, price) -> None:
+    tracker = make_tracker("inform", entities=[("date", words)], slots={"product": "猪肉"}, text=f"{words}的呢")
+    dispatcher, _ = await run_action(ActionAnswerPrice(), tracker)
+    assert responses(dispatcher)[:2] == ["utter_price_as_of", "utter_price"]
+    answer = message(dispatcher, "utter_price")
+    assert answer["date"] == date
+    assert price in answer["price"]
+    # Only the age against the day asked for is said, never the age against today.
+    assert "utter_price_stale" not in responses(dispatcher)
+
+
+async def test_price_as_of_before_any_record_says_so_and_gives_the_newest(knowledge_factory) -> None:
+    tracker = make_tracker("inform", entities=[("date", "2019年")], slots={"product": "猪肉"}, text="2019年的呢")
+    dispatcher, _ = await run_action(ActionAnswerPrice(), tracker)
+    assert responses(dispatcher)[0] == "utter_price_none_before"
+    assert message(dispatcher, "utter_price")["date"] == "2025-03-04"
+    assert "utter_price_stale" in responses(dispatcher)
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("上个月", dt.date(2026, 10, 31)),
+        ("上上个月", dt.date(2026, 9, 30)),
+        ("去年", dt.date(2025, 12, 31)),
+        ("前年", dt.date(2024, 12, 31)),
+        ("昨天", dt.date(2026, 11, 26)),
+        ("大前天", dt.date(2026, 11, 24)),
+        ("上周", dt.date(2026, 11, 20)),
+        ("2024年", dt.date(2024, 12, 31)),
+        ("2025年3月", dt.date(2025, 3, 31)),
+        ("3月", dt.date(2026, 3, 31)),
+        ("12月", dt.date(2025, 12, 31)),  # December has not come yet this year: last December
+        ("2月30日", None),
+        ("今天", None),
+        ("最近", None),
+        ("今年", None),
+        ("", None),
+    ],
+)
+def test_as_of_date(words, expected) -> None:
+    assert as_of_date(words, dt.date(2026, 11, 27)) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "said"),
+    [("苞米", "玉米", []), ("玉米", "玉米", []), ("火星菜", None, ["utter_unknown_product"])],
+)
+def test_price_form_checks_the_product(knowledge_factory, value, expected, said) -> None:
+    dispatcher = CollectingDispatcher()
+    result = ValidatePriceForm().validate_product(value, dispatcher, make_tracker("inform"), {})
+    assert result == {"product": expected}
+    assert responses(dispatcher) == said
+
+
+async def test_price_form_ends_quietly_when_the_farmer_asked_something_else(knowledge_factory) -> None:
+    dispatcher, events = await run_action(ValidatePriceForm(), make_tracker("ask_policy", text="粮补啥时候发"))
+    assert events == [{"event": "slot", "name": "requested_slot", "value": None, "timestamp": None},
+                      {"event": "active_loop", "name": None, "timestamp": None}]
+    assert dispatcher.messages == []

@@ -50,3 +50,18 @@ async def test_conversation_lands_in_the_tracker_store(aiohttp_client, rasa_stac
     with sqlite3.connect(rasa_stack["tracker_db"]) as connection:
         intents = [row[0] for row in connection.execute("select intent_name from events where type_name='user'")]
     assert "ask_price" in intents
+
+
+async def test_price_form_asks_for_a_product_and_follow_ups_keep_context(aiohttp_client, rasa_stack) -> None:
+    client = await aiohttp_client(create_app(_settings(rasa_stack)))
+    await client.get("/")
+    question = await client.post("/api/messages", json={"message": "查个价格"})
+    replies = (await question.json())["replies"]
+    assert "哪种农产品" in replies[0]["text"]
+    assert [button["title"] for button in replies[0]["buttons"]][:2] == ["玉米", "小麦"]
+    # The farmer types a folk name instead of pressing a button; the form takes it as 玉米.
+    assert "1.00–1.05元/斤" in await _ask(client, "苞米")
+    # 猪肉 per 公斤; then "as of 2024" keeps the product, in 元/斤 as the new question names no unit.
+    assert "20.71元/公斤" in await _ask(client, "猪肉一公斤多少钱")
+    as_of = await _ask(client, "2024年的呢")
+    assert "2024-10-31" in as_of and "12.32元/斤" in as_of

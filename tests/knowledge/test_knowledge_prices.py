@@ -115,6 +115,26 @@ def test_a_newly_saved_price_is_answered_at_once(kb, today):
     assert answer.answered_region == "石家庄"
 
 
+
+def test_price_as_of_a_day_is_the_newest_on_or_before_it_in_the_region_or_wider(kb, today):
+    with kb.scope() as session:
+        add_price(session, today, "大白菜", "邯郸蔬菜批发市场", "2025-01-10", avg="0.40", region="邯郸")
+        add_price(session, today, "大白菜", "邯郸蔬菜批发市场", "2025-02-10", avg="0.50", region="邯郸")
+    with kb.scope() as session:
+        before_february = latest_price(session, "大白菜", "邯郸", today=today, as_of=dt.date(2025, 1, 31))
+        on_the_day = latest_price(session, "大白菜", "邯郸", today=today, as_of=dt.date(2025, 2, 10))
+        # 河北 has nothing before 2025-01-10: the national series (新发地, 2025-02-08) has nothing either.
+        too_early = latest_price(session, "大白菜", "邯郸", today=today, as_of=dt.date(2024, 12, 31))
+        national = latest_price(session, "猪肉", today=today, as_of=dt.date(2024, 12, 31))
+    assert before_february.quote.report_date == dt.date(2025, 1, 10)
+    assert before_february.quote.avg_price == Decimal("0.40")
+    assert before_february.answered_region == "邯郸"
+    assert on_the_day.quote.avg_price == Decimal("0.50")
+    assert too_early is None
+    # The age is still counted from today: the answer says how old the figure is.
+    assert national.quote.report_date == dt.date(2024, 10, 31)
+    assert national.quote.age_days == (today - dt.date(2024, 10, 31)).days
+
 # --- trend -------------------------------------------------------------------------------------------
 
 def _rising_series(session, today, start=Decimal("1.00"), step=Decimal("0.02"), days=40):
