@@ -221,13 +221,6 @@ async def test_group_messages_are_answered_only_when_addressed_each_member_on_th
     assert fake_rasa.received[-1]["message"] == "那鸡蛋呢"
 
 
-async def test_price_command_sends_an_intent_with_the_product(start_gateway, fake_rasa, fake_telegram) -> None:
-    await start_gateway(fake_rasa.url)
-    await fake_telegram.enqueue(tg.text(FARMER, "/price 玉米"))
-    await fake_telegram.wait_for("sendMessage")
-    assert fake_rasa.received[0]["message"] == '/ask_price{"product": "玉米"}'
-
-
 async def test_webhook_mode_checks_the_secret_token(start_gateway, fake_rasa, fake_telegram) -> None:
     gateway = await start_gateway(fake_rasa.url, webhook_url="https://bot.example.cn/telegram/hook", secret="s3cr3t")
     webhook = fake_telegram.calls_to("setWebhook")[0].params
