@@ -343,28 +343,43 @@ def _claimable(now: dt.datetime):
     )
 
 
+def _claimed_jobs(session: Session, chats: Dict[int, str]) -> List[PushJob]:
+    """The claimed pushes' kind, text and attempts, read after the claim: what the winner sends."""
+    if not chats:
+        return []
+    rows = session.execute(
+        select(Push.id, Push.kind, Push.text, Push.attempts).where(Push.id.in_(list(chats))).order_by(Push.id)
+    ).all()
+    by_id = {row.id: row for row in rows}
+    return [PushJob(push_id, by_id[push_id].kind, chat_id, by_id[push_id].text, by_id[push_id].attempts)
+            for push_id, chat_id in chats.items() if push_id in by_id]
+
+
 def claim_telegram_pushes(session: Session, worker: str, limit: int = 50,
                           now: Optional[dt.datetime] = None) -> List[PushJob]:
-    """Claim due pushes to Telegram farmers for this worker; commit before sending, so others skip them."""
+    """Claim due pushes to Telegram farmers for this worker; commit before sending, so others skip them.
+
+    The text is read only after the claim: an officer's answer may be rewritten until the claim
+    (console.handoff_answers), so text read before it could be an answer already replaced.
+    """
     now = now or utcnow()
     candidates = session.execute(
-        select(Push.id, Push.kind, Push.text, Push.attempts, Farmer.chat_id)
+        select(Push.id, Farmer.chat_id)
         .join(Farmer, Farmer.id == Push.farmer_id)
         .where(_claimable(now), Farmer.channel == "telegram", Farmer.chat_id.isnot(None))
         .order_by(Push.next_attempt_at, Push.id)
         .limit(limit)
     ).all()
-    jobs: List[PushJob] = []
+    won: Dict[int, str] = {}  # push id → chat id, in sending order
     for row in candidates:
-        won = session.execute(
+        if session.execute(
             update(Push)
             .where(Push.id == row.id, _claimable(now))
             .values(status="sending", claimed_by=worker[:64], claimed_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
-        if won:
-            jobs.append(PushJob(row.id, row.kind, str(row.chat_id), row.text, row.attempts))
-    return jobs
+        ).rowcount:
+            won[row.id] = str(row.chat_id)
+    return _claimed_jobs(session, won)
 
 
 def _settle_ticket(session: Session, push: Push, now: dt.datetime) -> None:
@@ -426,23 +441,24 @@ def release_claims(session: Session, push_ids: List[int]) -> None:
 def take_webchat_pushes(session: Session, sender_id: str, now: Optional[dt.datetime] = None) -> List[str]:
     """The pending pushes of a web chat farmer, marked delivered as they are handed to the page."""
     now = now or utcnow()
-    rows = session.execute(
-        select(Push.id, Push.text)
+    push_ids = session.scalars(
+        select(Push.id)
         .join(Farmer, Farmer.id == Push.farmer_id)
         .where(Farmer.sender_id == sender_id, Push.status == "pending")
         .order_by(Push.id)
     ).all()
-    texts: List[str] = []
-    for row in rows:
+    taken: Dict[int, str] = {}
+    for push_id in push_ids:
         won = session.execute(
-            update(Push).where(Push.id == row.id, Push.status == "pending")
+            update(Push).where(Push.id == push_id, Push.status == "pending")
             .values(status="sending", claimed_by="webchat", claimed_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
         if won:
-            mark_sent(session, row.id, now)
-            texts.append(row.text)
-    return texts
+            mark_sent(session, push_id, now)
+            taken[push_id] = ""
+    # As for Telegram: the text of the row we claimed, not one read before the claim.
+    return [job.text for job in _claimed_jobs(session, taken)]
 
 
 def push_counts(session: Session) -> Dict[str, int]:

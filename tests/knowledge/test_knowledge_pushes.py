@@ -8,7 +8,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
 from knowledge.accounts import create_account
 from knowledge.chat_callbacks import forget, recall, remember_once, remember_payload
@@ -98,6 +98,33 @@ def test_only_one_of_two_processes_claims_a_push(kb):
     for thread in threads:
         thread.join()
     assert sorted(len(jobs) for jobs in claims.values()) == [0, 1]
+
+
+def _rewrite_when_claimed(kb, key: str, text: str) -> None:
+    """Rewrite the pending push from another connection just before the gateway's claim UPDATE runs."""
+    def before_claim(_connection, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("UPDATE PUSH SET STATUS") and not fired:
+            fired.append(True)
+            with kb.scope() as other:  # the console's conditional rewrite (console.handoff_answers)
+                other.execute(update(Push).where(Push.push_key == key, Push.status == "pending").values(text=text)
+                              .execution_options(synchronize_session=False))
+
+    fired: list = []
+    event.listen(kb.engine, "before_cursor_execute", before_claim)
+
+
+@pytest.mark.parametrize("channel", ["telegram", "webchat"])
+def test_a_push_rewritten_as_it_is_claimed_is_sent_with_the_new_text(kb, channel):
+    with kb.scope() as session:
+        farmer = _farmer(session) if channel == "telegram" else remember_farmer(session, "web-1", "webchat")
+        enqueue_push(session, "handoff:7", "handoff_answer", farmer.id, "旧的回答")
+    _rewrite_when_claimed(kb, "handoff:7", "新的回答")
+    with kb.scope() as session:
+        if channel == "telegram":
+            texts = [job.text for job in claim_telegram_pushes(session, "gateway")]
+        else:
+            texts = take_webchat_pushes(session, "web-1")
+    assert texts == ["新的回答"], "the gateway sends the text of the row it claimed"
 
 
 def test_failures_back_off_then_give_up_and_expired_claims_are_retried(kb):
