@@ -25,10 +25,27 @@ TELEGRAM_KEY = web.AppKey("telegram", TelegramService)
 SCHEDULER_KEY = web.AppKey("push_scheduler", PushScheduler)
 
 
+def telegram_allowed(settings: Settings) -> bool:
+    """Whether the gateway may start Telegram: a token, and in webhook mode a secret to check callers by."""
+    if not settings.telegram_bot_token:
+        return False
+    if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
+        # Without the secret anyone who finds the webhook path could post updates as any farmer or officer
+        # (officers' /setprice included), so the gateway refuses rather than warns.
+        logger.error(
+            "Telegram is off: webhook mode (TELEGRAM_WEBHOOK_URL) needs TELEGRAM_WEBHOOK_SECRET, without which anyone "
+            "could post fake updates; set TELEGRAM_WEBHOOK_SECRET to a random string (up to 256 of A-Z a-z 0-9 _ -), "
+            "or unset TELEGRAM_WEBHOOK_URL to long-poll. The web chat is still served."
+        )
+        return False
+    return True
+
+
 def create_app(settings: Optional[Settings] = None) -> web.Application:
     """The gateway's aiohttp app; Rasa session, knowledge DB, Telegram and pushes open and close with it."""
     settings = settings or load_settings()
     app = web.Application(client_max_size=1024 * 1024)
+    with_telegram = telegram_allowed(settings)
 
     async def gateway(app: web.Application) -> AsyncIterator[None]:
         store = KnowledgeStore.from_url(settings.knowledge_db_url)
@@ -45,7 +62,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
                                       settings.stale_after_days)
             app[SCHEDULER_KEY] = scheduler
             telegram: Optional[TelegramService] = None
-            if settings.telegram_bot_token:
+            if with_telegram:
                 application = build_application(
                     settings, TelegramChat(conversation, farmers, store), OfficerChat(store)
                 )
@@ -70,7 +87,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
 
     app.cleanup_ctx.append(gateway)
     add_webchat_routes(app)
-    if settings.telegram_bot_token and settings.telegram_webhook_url:
+    if with_telegram and settings.telegram_webhook_url:
         async def telegram_webhook(request: web.Request) -> web.Response:
             return await request.app[TELEGRAM_KEY].webhook(request)
 
@@ -84,11 +101,10 @@ def main() -> None:
     configure_logging(settings)
     if not settings.telegram_bot_token:
         logger.info("Telegram is off: TELEGRAM_BOT_TOKEN is not set. The web chat is still served.")
-    elif settings.telegram_webhook_url:
+    elif settings.telegram_webhook_url and settings.telegram_webhook_secret:
         logger.info("Telegram in webhook mode on %s", webhook_path(settings.telegram_webhook_url))
-        if not settings.telegram_webhook_secret:
-            logger.warning("TELEGRAM_WEBHOOK_SECRET is not set: anyone who finds the webhook path can post updates")
-    else:
+    elif not settings.telegram_webhook_url:
         logger.info("Telegram in long-polling mode")
+    # A webhook without its secret: create_app logs why Telegram stays off.
     logger.info("Web chat on http://%s:%d/", settings.gateway_host, settings.gateway_port)
     web.run_app(create_app(settings), host=settings.gateway_host, port=settings.gateway_port, print=None)

@@ -127,7 +127,7 @@ class TelegramService:
         await application.start()
         if self.webhook_mode:
             await application.bot.set_webhook(
-                self._webhook_url, secret_token=self._secret or None, allowed_updates=Update.ALL_TYPES
+                self._webhook_url, secret_token=self._secret, allowed_updates=Update.ALL_TYPES
             )
             logger.info("Telegram on as @%s, webhook mode", application.bot.username)
         else:
@@ -193,7 +193,8 @@ class TelegramService:
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Telegram's POST of one update: checked against the secret token, then queued for the handlers."""
-        if self._secret and not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), self._secret):
+        # No secret configured refuses every call too (create_app does not start webhook mode without one).
+        if not self._secret or not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), self._secret):
             logger.warning("Webhook call without the right secret token refused")
             return web.Response(status=403)
         if not self.ready.is_set():

@@ -1,5 +1,6 @@
-"""Starting Telegram inside the gateway: Telegram unreachable at start, a rejected token, and no token in any
-log line (python-telegram-bot puts it in its Bot API URL and in its InvalidToken message)."""
+"""Starting Telegram inside the gateway: Telegram unreachable at start, a rejected token, no token in any
+log line (python-telegram-bot puts it in its Bot API URL and in its InvalidToken message), and webhook mode
+refused without its secret."""
 from __future__ import annotations
 
 import asyncio
@@ -95,3 +96,28 @@ async def test_rejected_token_is_logged_without_the_token_and_not_retried(
     assert "rejected" in log and "WRONG-TOKEN-VALUE" not in log
     # The web chat is still served.
     assert (await client.get("/healthz")).status == 200
+
+
+async def test_webhook_mode_without_a_secret_keeps_telegram_off_and_the_web_chat_on(
+    kb_url, fake_rasa, fake_telegram, aiohttp_client, caplog
+) -> None:
+    settings = Settings(rasa_url=fake_rasa.url, rasa_timeout_seconds=2, knowledge_db_url=kb_url,
+                        telegram_bot_token=tg.TOKEN, telegram_api_base_url=f"{fake_telegram.base_url}/bot",
+                        telegram_webhook_url="https://bot.example.cn/telegram/hook", telegram_webhook_secret="",
+                        push_interval_seconds=0)
+    with caplog.at_level(logging.INFO, logger="bot"):
+        client = await aiohttp_client(create_app(settings))
+        await asyncio.sleep(0.3)  # time enough for a Telegram start to call the Bot API
+    refusals = [record for record in caplog.records if "TELEGRAM_WEBHOOK_SECRET" in record.getMessage()]
+    assert len(refusals) == 1 and refusals[0].levelno == logging.ERROR
+    assert "Telegram is off" in refusals[0].getMessage() and "web chat is still served" in refusals[0].getMessage()
+    assert fake_telegram.calls == [], "no getMe, no setWebhook"
+    assert TELEGRAM_KEY not in client.app
+    # Nobody can post updates: the webhook route does not exist.
+    update = {"update_id": 1, **tg.text(FARMER, "玉米多少钱")}
+    assert (await client.post("/telegram/hook", json=update)).status == 404
+    # The web chat answers.
+    await client.get("/")
+    answer = await client.post("/api/messages", json={"message": "玉米多少钱一斤"})
+    assert (await answer.json())["replies"][0]["text"] == "玉米：1.00–1.05元/斤"
+    assert [item["message"] for item in fake_rasa.received] == ["玉米多少钱一斤"]
