@@ -27,8 +27,8 @@ from console.app import create_app  # noqa: E402
 from knowledge.db import make_engine, make_session_factory, session_scope  # noqa: E402
 from knowledge.models import HandoffTicket  # noqa: E402
 from settings import Settings  # noqa: E402
+from tests.browser import DESKTOP_VIEWPORT, PHONE_VIEWPORT, launch  # noqa: E402
 from tests.conftest import TODAY, build_seeded_sqlite  # noqa: E402
-from tests.console.browser import DESKTOP_VIEWPORT, PHONE_VIEWPORT, launch  # noqa: E402
 from tests.console.demo_data import PASSWORD, add_people  # noqa: E402
 from tests.console.tracker_data import DAY, action, bot, conversations, product, user  # noqa: E402
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from knowledge import migrate
 from knowledge.db import make_engine, make_session_factory, session_scope
 from knowledge.seed import seed
+from tests.browser import require_chromium
 from tests.postgres import postgres_server  # noqa: F401 (shared by every suite that uses PostgreSQL)
 
 # Seed data is dated; tests that look at staleness use this "today".
@@ -46,3 +47,9 @@ def seeded_session(seeded_db_url: str) -> Iterator[Session]:
         session.rollback()
         session.close()
         engine.dispose()
+
+
+@pytest.fixture
+def chromium() -> None:
+    """Skip (or, under CI, fail) a browser test when Debian's chromium is not installed."""
+    require_chromium()

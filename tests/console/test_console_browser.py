@@ -5,26 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 import yaml
 from sqlalchemy import select
 
 from console.app import create_app
 from knowledge.models import ConversationReview, Market, PriceRecord, Product
 from settings import PROJECT_ROOT
+from tests.browser import PHONE_VIEWPORT, launch
 from tests.conftest import TODAY
-from tests.console.browser import CHROMIUM, PHONE_VIEWPORT, launch, under_ci
 from tests.console.demo_data import PASSWORD
-
-
-@pytest.fixture
-def chromium() -> None:
-    """Skip (or, under CI, fail) when Debian's chromium is not installed."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if under_ci():
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 async def test_log_in_edit_a_price_review_a_conversation_and_export(
