@@ -32,9 +32,12 @@ async def chat_page(request: web.Request) -> web.StreamResponse:
     """The chat page; gives the browser a stable, random conversation id on first visit."""
     response = web.FileResponse(STATIC_DIR / "webchat.html")
     if not _sender_id(request):
+        # Lax, not Strict: a farmer who follows a link from another site (a village page, a search result)
+        # must arrive with the cookie, or a new one would replace it and lose the conversation and any
+        # officer's answer waiting for it. Lax cookies still never ride along on another site's POST or fetch.
         response.set_cookie(
             SENDER_COOKIE, "web-" + secrets.token_urlsafe(16),
-            max_age=365 * 24 * 3600, httponly=True, samesite="Strict",
+            max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
         )
     return response
 
@@ -44,7 +47,7 @@ async def post_message(request: web.Request) -> web.Response:
     sender = _sender_id(request)
     if not sender:
         return json_response({"error": "请先刷新页面再发消息。"}, status=400)
-    # The cookie is SameSite=Strict and the body must be JSON, so another site cannot post as this user.
+    # The cookie is SameSite=Lax and the body must be JSON, so another site cannot post as this user.
     if request.content_type != "application/json":
         return json_response({"error": "unsupported content type"}, status=415)
     try:
@@ -60,7 +63,9 @@ async def post_message(request: web.Request) -> web.Response:
 async def pending_messages(request: web.Request) -> web.Response:
     """Pushes waiting for this browser (an officer's answer, price alerts), handed over once."""
     sender = _sender_id(request)
-    if not sender:
+    # Another site may send the farmer here by a link (the Lax cookie rides along): taking the pushes then
+    # would show them as raw JSON instead of in the chat. Browsers without Sec-Fetch-Site are let through.
+    if not sender or request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
         return json_response({"messages": []})
     try:
         texts = await request.app[STORE_KEY].run(lambda session: take_webchat_pushes(session, sender))

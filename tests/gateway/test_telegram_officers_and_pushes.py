@@ -314,6 +314,9 @@ async def test_officer_answer_reaches_telegram_and_web_chat_farmers(start_gatewa
     text = fake_telegram.sent_texts(farmer)[0]
     assert text.startswith("【信息员回复】您问的“玉米叶子发黄怎么办”") and "追施尿素" in text
 
+    # Sent here by another site's link, the browser gets nothing and the answer stays for the chat page.
+    cross_site = await gateway.client.get("/api/messages/pending", headers={"Sec-Fetch-Site": "cross-site"})
+    assert (await cross_site.json())["messages"] == []
     first = await (await gateway.client.get("/api/messages/pending")).json()
     assert len(first["messages"]) == 1 and "追施尿素" in first["messages"][0]["text"]
     again = await (await gateway.client.get("/api/messages/pending")).json()

@@ -100,11 +100,12 @@ async def test_post_without_the_chat_cookie_or_as_a_form_is_refused(aiohttp_clie
     assert fake_rasa.received == []
 
 
-async def test_chat_cookie_is_httponly_and_strict(aiohttp_client, fake_rasa, kb_url) -> None:
+async def test_chat_cookie_is_httponly_and_lax(aiohttp_client, fake_rasa, kb_url) -> None:
+    # Lax keeps the conversation of a farmer who arrives by a link from another site (Strict replaced it).
     client = await aiohttp_client(create_app(_settings(kb_url, fake_rasa.url)))
     page = await client.get("/")
     cookie = page.cookies[SENDER_COOKIE]
-    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
 
 
 def test_rate_limiter_allows_twenty_a_minute_then_refuses_until_the_window_passes() -> None:
