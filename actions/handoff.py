@@ -1,8 +1,10 @@
-"""Handing a question to a person (HandoffTicket for the farmer's region), and the two-fallbacks rule."""
+"""Handing a question to a person (HandoffTicket for the farmer's region, with the voice messages and photos
+the farmer just sent), and the two-fallbacks rule."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional
+import time
+from typing import Any, Dict, List, Optional, Sequence
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from actions.farmers import farmer_for
 from actions.knowledge_access import knowledge_session
+from knowledge.attachments import HANDOFF_WINDOW, attach_to_ticket, describe_attachments, recent_unhanded
 from knowledge.lookup import ancestors
-from knowledge.models import Account, HandoffTicket, Region
+from knowledge.models import Account, FarmerAttachment, HandoffTicket, Region
 
 logger = logging.getLogger(__name__)
 
@@ -21,17 +24,36 @@ _NOT_A_QUESTION = {"request_human", "affirm", "deny", "feedback", "greet", "than
 REPLY_TIME = "信息员一般在工作日8:00–18:00处理，通常1个工作日内"
 
 
-def question_to_hand_over(tracker: Tracker) -> str:
-    """The farmer's last real question before asking for a person (or the request itself)."""
-    latest = (tracker.latest_message.get("text") or "").strip()
+NO_QUESTION = "（农户请求人工帮助，未留下具体问题）"
+
+
+def typed_question(tracker: Tracker, not_before: Optional[float] = None) -> Optional[str]:
+    """The farmer's last real typed question (sent at `not_before` or later, a Unix time), if any."""
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue
         text = (event.get("text") or "").strip()
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
         if text and not text.startswith("/") and intent not in _NOT_A_QUESTION:
-            return text
-    return latest if latest and not latest.startswith("/") else "（农户请求人工帮助，未留下具体问题）"
+            recent = not_before is None or (event.get("timestamp") or 0) >= not_before
+            return text if recent else None
+    return None
+
+
+def question_to_hand_over(tracker: Tracker, attachments: Sequence[FarmerAttachment] = ()) -> str:
+    """The question for the officer: the farmer's last typed question, or else what they sent.
+
+    With media on the ticket, only a question typed within HANDOFF_WINDOW counts: an old question
+    beside a new photo would tell the officer the wrong story.
+    """
+    not_before = time.time() - HANDOFF_WINDOW.total_seconds() if attachments else None
+    typed = typed_question(tracker, not_before)
+    if typed:
+        return typed
+    if attachments:
+        return describe_attachments(attachments)
+    latest = (tracker.latest_message.get("text") or "").strip()
+    return latest if latest and not latest.startswith("/") else NO_QUESTION
 
 
 def officer_for(session: Session, region: Optional[Region]) -> Optional[Account]:
@@ -58,10 +80,12 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        question = question_to_hand_over(tracker)
         with knowledge_session() as session:
             farmer = farmer_for(session, tracker, tracker.get_slot("region"))
             officer = officer_for(session, farmer.region)
+            # Voice messages and photos the gateway noted reach Rasa only as "转给信息员"; the ticket takes them along.
+            media = recent_unhanded(session, farmer.id)
+            question = question_to_hand_over(tracker, media)
             ticket = HandoffTicket(
                 farmer=farmer,
                 question=question[:2000],
@@ -71,6 +95,7 @@ class ActionRequestHuman(Action):
             )
             session.add(ticket)
             session.flush()
+            attached = attach_to_ticket(session, ticket, media)
             if officer is not None:
                 who = f"{farmer.region.name}的信息员{officer.display_name or officer.username}"
             elif farmer.region is not None:
@@ -78,7 +103,7 @@ class ActionRequestHuman(Action):
             else:
                 who = "乡镇信息员"
             ticket_id = ticket.id
-        logger.info("Handoff ticket %s opened for %s", ticket_id, tracker.sender_id)
+        logger.info("Handoff ticket %s opened for %s with %d attachment(s)", ticket_id, tracker.sender_id, attached)
         dispatcher.utter_message(
             response="utter_handoff_created", who=who, ticket=ticket_id, question=question, when=REPLY_TIME + "，"
         )

@@ -1,5 +1,8 @@
 """Farmers on Telegram: text to Rasa and replies back, commands, buttons, and what to say to voice, photos and places.
 
+Voice messages, photos and files are noted for the farmer (bot.farmer_media) before the reply, so
+that "转给信息员" or /human right after hands them to the officer with the ticket.
+
 Each Telegram user is one conversation ("tg-<user id>"), also inside a group, where the bot
 answers only when addressed (a mention, a reply to the bot, or a command).
 """
@@ -25,6 +28,7 @@ from telegram.ext import ContextTypes
 
 from bot.conversation import Conversation, mask_sender
 from bot.farmer_directory import FarmerDirectory
+from bot.farmer_media import MediaNotes, sent_media
 from bot.knowledge_access import KnowledgeStore
 from bot.replies import Button, Reply
 from bot.telegram_render import STORED_PAYLOAD_PREFIX, inline_keyboard, split_text
@@ -58,7 +62,7 @@ HELP = (
 VOICE_REPLY = "暂时听不懂语音，请打字提问，比如“玉米多少钱一斤”。也可以把问题转给信息员。"
 PHOTO_REPLY = "收到照片。我还看不懂照片，可以转给信息员或专家看看；请再用几句话说说是什么情况。"
 STICKER_REPLY = "收到😊 有问题请直接打字问我，比如：玉米多少钱一斤？"
-DOCUMENT_REPLY = "我暂时不能处理文件。请直接打字提问；信息员录入价格表请用管理后台。"
+DOCUMENT_REPLY = "我暂时不能处理文件。请直接打字提问，或发 /human 把文件转给信息员；信息员录入价格表请用管理后台。"
 UNKNOWN_PLACE = "没找到“{name}”这个地方。请换个写法（写县名或乡镇名），或者点“发送我的位置”。"
 PLACE_STORED = "好的，已记下您在{region}。以后查价格会先看{region}附近的市场。想改的话，发 /start 重新设置。"
 LOCATION_STORED = "根据您发的位置，您在{region}附近，已经记下。不对的话，请直接回复所在县或乡镇的名字。"
@@ -84,10 +88,12 @@ def rasa_payload(intent: str, **entities: str) -> str:
 class TelegramChat:
     """The handlers PTB calls for farmers' messages, commands and button presses."""
 
-    def __init__(self, conversation: Conversation, farmers: FarmerDirectory, store: KnowledgeStore) -> None:
+    def __init__(self, conversation: Conversation, farmers: FarmerDirectory, store: KnowledgeStore,
+                 media: Optional[MediaNotes] = None) -> None:
         self._conversation = conversation
         self._farmers = farmers
         self._store = store
+        self._media = media or MediaNotes(store)
 
     # --- sending ---------------------------------------------------------------------------------
 
@@ -262,28 +268,33 @@ class TelegramChat:
         await self.ask_rasa(update, context, payload)
 
     async def on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Voice: ask to type, or offer an officer."""
-        await self._reply_to_media(update, context, VOICE_REPLY, HANDOFF_BUTTONS)
+        """Voice: noted for the officer; ask to type, or offer an officer."""
+        await self._reply_to_media(update, context, VOICE_REPLY, HANDOFF_BUTTONS, note=True)
 
     async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Photo: offer to pass it to an officer or expert."""
-        await self._reply_to_media(update, context, PHOTO_REPLY, HANDOFF_BUTTONS)
+        """Photo: noted for the officer; offer to pass it to an officer or expert."""
+        await self._reply_to_media(update, context, PHOTO_REPLY, HANDOFF_BUTTONS, note=True)
 
     async def on_sticker(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Sticker: a friendly nudge to type a question."""
         await self._reply_to_media(update, context, STICKER_REPLY, [])
 
     async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Document: the bot does not read files."""
-        await self._reply_to_media(update, context, DOCUMENT_REPLY, [])
+        """Document: the bot does not read files, but an officer handed the question (/human) gets it."""
+        await self._reply_to_media(update, context, DOCUMENT_REPLY, [], note=True)
 
     async def _reply_to_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
-                              buttons: List[Button]) -> None:
-        message, chat = update.effective_message, update.effective_chat
+                              buttons: List[Button], note: bool = False) -> None:
+        message, chat, user = update.effective_message, update.effective_chat, update.effective_user
         if message is None or chat is None:
             return
         if chat.type != Chat.PRIVATE and self.addressed_text(message, context.bot.username, context.bot.id) is None:
             return
+        media = sent_media(message) if note and user is not None else None
+        if media is not None:
+            # Before the reply, so a tap on its "转给信息员" button always finds the media noted.
+            await self._media.note(sender_id(user), CHANNEL, str(chat.id), user.full_name, media,
+                                   private=chat.type == Chat.PRIVATE)
         await self.send_replies(context, chat, [Reply(text, list(buttons))], reply_to=message)
 
     async def on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import AsyncIterator, Callable, Optional
 
+import aiohttp
 import aiohttp_jinja2
 import aiohttp_session
 from aiohttp import web
@@ -13,10 +14,22 @@ from aiohttp import web
 from console.context import CONTEXT_KEY, ConsoleContext
 from console.nlu_export import load_domain_names
 from console.security import CsrfRejected, Forbidden, csrf_middleware, session_storage, user_middleware
+from console.telegram_files import TelegramFiles
 from console.templating import setup_templates, template_context, template_context_middleware
 from console.tracker import TrackerReader
 from console.uploads import MAX_UPLOAD_BYTES
-from console.views import accounts, articles, audit, auth, conversations, dashboard, handoff, imports, prices
+from console.views import (
+    accounts,
+    articles,
+    audit,
+    auth,
+    conversations,
+    dashboard,
+    handoff,
+    handoff_attachments,
+    imports,
+    prices,
+)
 from knowledge.db import make_engine, make_session_factory
 from settings import PROJECT_ROOT, VAR_DIR, Settings, load_settings
 
@@ -106,6 +119,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/handoff", handoff.handoff_inbox, name="handoff")
     r.add_get("/handoff/{ticket_id:\\d+}", handoff.ticket_view, name="ticket")
     r.add_post("/handoff/{ticket_id:\\d+}/answer", handoff.ticket_answer, name="ticket_answer")
+    r.add_get("/handoff/{ticket_id:\\d+}/attachments/{attachment_id:\\d+}", handoff_attachments.ticket_attachment,
+              name="ticket_attachment")
 
     r.add_static("/static/", STATIC_DIR, name="static", append_version=True)
 
@@ -130,6 +145,9 @@ def create_app(
     async def resources(app: web.Application) -> AsyncIterator[None]:
         engine = make_engine(settings.knowledge_db_url)
         tracker = TrackerReader(settings.tracker_db_url)
+        # Only with a bot token can officers open farmers' voice messages and photos here.
+        http = aiohttp.ClientSession() if settings.telegram_bot_token else None
+        files = TelegramFiles(http, settings.telegram_bot_token, settings.telegram_api_base_url) if http else None
         app[CONTEXT_KEY] = ConsoleContext(
             sessions=make_session_factory(engine),
             tracker=tracker,
@@ -137,8 +155,11 @@ def create_app(
             domain=load_domain_names(PROJECT_ROOT / "domain.yml"),
             upload_dir=upload_dir or VAR_DIR / "uploads",
             today=today or dt.date.today,
+            telegram_files=files,
         )
         yield
+        if http is not None:
+            await http.close()
         tracker.close()
         engine.dispose()
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from aiohttp import web
 from sqlalchemy.orm import sessionmaker
 
 from console.nlu_export import DomainNames
+from console.telegram_files import TelegramFiles
 from console.tracker import TrackerReader
 
 
@@ -23,6 +24,8 @@ class ConsoleContext:
     domain: DomainNames
     upload_dir: Path
     today: Callable[[], dt.date]
+    # Farmers' files through the Bot API; None when the console has no TELEGRAM_BOT_TOKEN.
+    telegram_files: Optional[TelegramFiles] = None
 
 
 CONTEXT_KEY = web.AppKey("console_context", ConsoleContext)

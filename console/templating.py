@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from console.masking import mask_personal_data
 from console.security import USER_KEY, csrf_token, take_flashes
+from knowledge.attachments import attachment_label
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -114,6 +115,7 @@ def setup_templates(app: web.Application) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters.update({"mask": mask, "unmasked": unmasked, "price": price_text, "when": when,
-                                "pretty_json": pretty_json, "urlpart": lambda value: quote(str(value), safe="")})
+                                "pretty_json": pretty_json, "attachment": attachment_label,
+                                "urlpart": lambda value: quote(str(value), safe="")})
     environment.globals["page_url"] = page_url
     return environment

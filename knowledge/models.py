@@ -286,6 +286,39 @@ class HandoffTicket(Base, Timestamped):
     farmer = relationship("Farmer")
     region = relationship("Region")
     assignee = relationship("Account")
+    attachments = relationship("FarmerAttachment", back_populates="handoff_ticket",
+                               order_by="FarmerAttachment.created_at")
+
+
+class FarmerAttachment(Base):
+    """A voice message, photo or file a farmer sent on Telegram; linked to the ticket it was handed over with.
+
+    Only Telegram's file id is kept, not the file: officers fetch it through the Bot API when they
+    open it (console.telegram_files), so the bot stores no farmer's pictures or voice.
+    """
+
+    __tablename__ = "farmer_attachment"
+    # The handoff looks up one farmer's recent, not yet handed-over media.
+    __table_args__ = (Index("ix_farmer_attachment_farmer_id_created_at", "farmer_id", "created_at"),)
+
+    KINDS = ("voice", "audio", "photo", "document")
+
+    id = Column(Integer, primary_key=True)
+    farmer_id = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False)
+    handoff_ticket_id = Column(
+        Integer, ForeignKey("handoff_ticket.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    kind = Column(String(16), nullable=False)
+    telegram_file_id = Column(String(256), nullable=False)
+    duration_seconds = Column(Integer, nullable=True)
+    file_size = Column(Integer, nullable=True)
+    file_name = Column(String(256), nullable=True)
+    mime_type = Column(String(128), nullable=True)
+    caption = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    farmer = relationship("Farmer")
+    handoff_ticket = relationship("HandoffTicket", back_populates="attachments")
 
 
 class Feedback(Base):

@@ -6,7 +6,7 @@ from typing import Optional, Set
 import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from console.context import console_context
 from console.handoff_answers import (
@@ -19,6 +19,7 @@ from console.handoff_answers import (
 )
 from console.permissions import region_scope
 from console.security import CurrentUser, Forbidden, current_user, flash, require
+from console.telegram_files import ONLY_IN_TELEGRAM
 from console.views.conversations import transcript_context
 from knowledge.db import session_scope
 from knowledge.models import Account, HandoffTicket, Region
@@ -46,7 +47,8 @@ def _visible(db: Session, user: CurrentUser, ticket: HandoffTicket, scope: Optio
 def _tickets(db: Session, user: CurrentUser, statuses, newest_first: bool, limit: Optional[int] = None):
     scope = region_scope(db, user)
     statement = (select(HandoffTicket).options(joinedload(HandoffTicket.farmer), joinedload(HandoffTicket.region),
-                                               joinedload(HandoffTicket.assignee))
+                                               joinedload(HandoffTicket.assignee),
+                                               selectinload(HandoffTicket.attachments))
                  .where(HandoffTicket.status.in_(statuses)))
     if scope is not None:
         placed = HandoffTicket.region_id.in_(scope)
@@ -75,7 +77,8 @@ async def handoff_inbox(request: web.Request) -> web.Response:
         })
 
 
-def _ticket(db: Session, request: web.Request, user: CurrentUser) -> HandoffTicket:
+def visible_ticket(db: Session, request: web.Request, user: CurrentUser) -> HandoffTicket:
+    """The ticket of the route, or 404; a 403 unless it is in the user's region."""
     ticket = db.get(HandoffTicket, int(request.match_info["ticket_id"]))
     if ticket is None:
         raise web.HTTPNotFound(text="没有这个工单")
@@ -90,7 +93,9 @@ def _render(request: web.Request, db: Session, ticket: HandoffTicket, error: str
     values.update({"ticket": ticket, "statuses": STATUS_LABELS, "error": error, "can_review": False,
                    "max_answer": MAX_ANSWER_LENGTH, "push": ticket_push(db, ticket.id),
                    "draft": ticket.answer or "" if draft is None else draft,
-                   "delivery_labels": DELIVERY_LABELS})
+                   "delivery_labels": DELIVERY_LABELS,
+                   "files_online": console_context(request).telegram_files is not None,
+                   "only_in_telegram": ONLY_IN_TELEGRAM})
     return aiohttp_jinja2.render_template("ticket.html", request, values, status=status)
 
 
@@ -99,7 +104,7 @@ async def ticket_view(request: web.Request) -> web.Response:
     """A ticket with the farmer's conversation and the answer form."""
     user = current_user(request)
     with session_scope(console_context(request).sessions) as db:
-        return _render(request, db, _ticket(db, request, user))
+        return _render(request, db, visible_ticket(db, request, user))
 
 
 @require("admin", "officer")
@@ -110,13 +115,13 @@ async def ticket_answer(request: web.Request) -> web.Response:
     factory = console_context(request).sessions
     try:
         with session_scope(factory) as db:
-            ticket = _ticket(db, request, user)
+            ticket = visible_ticket(db, request, user)
             record_answer(db, ticket, str(form.get("answer", "")), db.get(Account, user.id))
             ticket_id = ticket.id
     except AnswerRefused as refused:
         # The refused change was rolled back: show the ticket as it stands, the reason, and what was typed.
         with session_scope(factory) as db:
-            return _render(request, db, _ticket(db, request, user), refused.message, status=refused.status,
+            return _render(request, db, visible_ticket(db, request, user), refused.message, status=refused.status,
                            draft=str(form.get("answer", "")))
     await flash(request, f"工单 #{ticket_id} 已回答，系统会把回答发送给农户")
     raise web.HTTPFound("/handoff")

@@ -7,7 +7,7 @@ from typing import Dict
 from knowledge.accounts import create_account
 from knowledge.db import make_engine, make_session_factory, session_scope
 from knowledge.lookup import find_region
-from knowledge.models import Farmer, Feedback, HandoffTicket
+from knowledge.models import Farmer, FarmerAttachment, Feedback, HandoffTicket
 from tests.console.tracker_data import DAY, PRICE_ANSWER_ID
 
 PASSWORD = "correct-horse-9"
@@ -21,7 +21,7 @@ ACCOUNTS: Dict[str, tuple] = {
 
 
 def add_people(url: str) -> None:
-    """Add the accounts, farmers, two handoff tickets and a 👎 to the seeded knowledge DB at `url`."""
+    """Add the accounts, farmers, two handoff tickets (one with a voice message) and a 👎 to the DB at `url`."""
     engine = make_engine(url)
     with session_scope(make_session_factory(engine)) as session:
         for username, (role, region) in ACCOUNTS.items():
@@ -38,7 +38,12 @@ def add_people(url: str) -> None:
         created = dt.datetime.fromtimestamp(DAY + 3621, dt.timezone.utc).replace(tzinfo=None)
         session.add(HandoffTicket(farmer=farmers["web-5f3a"], question="我电话13812345678，我家玉米能卖多少钱？",
                                   conversation_id="web-5f3a", region=gaocheng, created_at=created))
-        session.add(HandoffTicket(farmer=farmers["tg-2002"], question="丰台的补贴标准是多少",
-                                  conversation_id="tg-2002", region=fengtai, created_at=created))
+        fengtai_ticket = HandoffTicket(farmer=farmers["tg-2002"], question="丰台的补贴标准是多少",
+                                       conversation_id="tg-2002", region=fengtai, created_at=created)
+        session.add(fengtai_ticket)
+        # Attachment 1: a voice message the farmer sent before asking for a person.
+        session.add(FarmerAttachment(farmer=farmers["tg-2002"], handoff_ticket=fengtai_ticket, kind="voice",
+                                     telegram_file_id="demo-voice-2002", duration_seconds=8, file_size=12800,
+                                     mime_type="audio/ogg", created_at=created))
         session.add(Feedback(conversation_id="tg-1001", message_id=PRICE_ANSWER_ID, rating=-1))
     engine.dispose()

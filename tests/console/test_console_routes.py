@@ -50,6 +50,8 @@ GET_ROUTES = {
     "/handoff": (OK, OK, FORBIDDEN),
     "/handoff/1": (OK, OK, FORBIDDEN),
     "/handoff/2": (OK, FORBIDDEN, FORBIDDEN),
+    # Attachment 1 is ticket 2's voice message; without a bot token (as here) the console cannot fetch it.
+    "/handoff/2/attachments/1": (NOT_FOUND, FORBIDDEN, FORBIDDEN),
 }
 
 # path → (form data, expected status for (admin, officer, reviewer)). Roles with the right get past the

@@ -1,9 +1,10 @@
 """A fake Telegram Bot API server on 127.0.0.1 for driving the real python-telegram-bot Application.
 
 It answers the methods PTB calls (getMe, getUpdates, deleteWebhook, setWebhook, setMyCommands,
-sendMessage, sendChatAction, answerCallbackQuery, editMessageText, editMessageReplyMarkup),
+sendMessage, sendChatAction, answerCallbackQuery, editMessageText, editMessageReplyMarkup, getFile),
 records every call with its decoded parameters, serves the updates a test enqueues through
-getUpdates (long polling), and can be told to fail the next calls of a method (429, 5xx).
+getUpdates (long polling) and the files a test adds (getFile, then /file/bot<token>/<path>), and
+can be told to fail the next calls of a method (429, 5xx).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from aiohttp import web
 
@@ -56,6 +57,8 @@ class FakeTelegram:
     calls: List[Call] = field(default_factory=list)
     updates: List[Dict[str, Any]] = field(default_factory=list)
     failures: Dict[str, List[Failure]] = field(default_factory=dict)
+    # file_id → (file_path, content) of the files getFile and the download endpoint serve.
+    files: Dict[str, Tuple[str, bytes]] = field(default_factory=dict)
     base_url: str = ""
     _update_ids: Any = field(default_factory=lambda: itertools.count(1))
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
@@ -78,6 +81,10 @@ class FakeTelegram:
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
         self.failures.setdefault(method, []).append(Failure(status, body))
+
+    def add_file(self, file_id: str, file_path: str, content: bytes) -> None:
+        """Make a file available to getFile and the file download endpoint."""
+        self.files[file_id] = (file_path, content)
 
     async def enqueue(self, update: Dict[str, Any]) -> Dict[str, Any]:
         """Queue an update for the bot's next getUpdates; returns it (with its update_id)."""
@@ -130,6 +137,9 @@ class FakeTelegram:
             return web.json_response(failure.body, status=failure.status)
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._updates(params)})
+        if method == "getFile" and params.get("file_id") not in self.files:
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"},
+                                     status=400)
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
     async def _updates(self, params: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -146,6 +156,10 @@ class FakeTelegram:
         if method == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "乡信", "username": BOT_USERNAME,
                     "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+        if method == "getFile":
+            file_path, content = self.files[params["file_id"]]
+            return {"file_id": params["file_id"], "file_unique_id": f"u-{params['file_id']}",
+                    "file_size": len(content), "file_path": file_path}
         if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             message = {
                 "message_id": next(self._message_ids), "date": int(time.time()),
@@ -158,9 +172,23 @@ class FakeTelegram:
             return message
         return True
 
+    async def download(self, request: web.Request) -> web.Response:
+        """A file under /file/bot<token>/<file_path>, as Telegram serves what getFile named (recorded as "download")."""
+        path = request.match_info["path"]
+        async with self._changed:
+            self.calls.append(Call("download", {"path": path}))
+            self._changed.notify_all()
+        if request.match_info["token"] != TOKEN:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        for file_path, content in self.files.values():
+            if file_path == path:
+                return web.Response(body=content, content_type="application/octet-stream")
+        return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+
     def app(self) -> web.Application:
         """The aiohttp app of the fake server."""
         app = web.Application()
+        app.router.add_get("/file/bot{token}/{path:.+}", self.download)
         app.router.add_route("*", "/bot{token}/{method}", self.handle)
         return app
 

@@ -1,17 +1,17 @@
 """Telegram through the whole stack: the real PTB Application on the fake Bot API, the real Rasa and action
 servers, and the knowledge DB they share; price question, button round trips, and a subscription made in
-conversation that brings a push after a price import."""
+conversation that brings a push after a price import, and a voice message handed to an officer with its ticket."""
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from bot.knowledge_access import KnowledgeStore
 from knowledge.importing import import_prices
-from knowledge.models import PriceRecord
+from knowledge.models import HandoffTicket, PriceRecord
 from tests.gateway import fake_telegram as tg
 from tests.gateway.harness import fake_telegram, start_gateway
 
@@ -94,4 +94,27 @@ async def test_subscription_made_in_conversation_is_pushed_after_an_import(
         # The stack's DB is shared by the session: other tests expect the seeded newest corn price.
         store.run_blocking(lambda session: session.execute(
             delete(PriceRecord).where(PriceRecord.source == "县农业农村局")))
+        store.dispose()
+
+
+async def test_a_voice_message_handed_to_an_officer_goes_with_the_ticket(
+    start_gateway, fake_telegram, rasa_stack
+) -> None:
+    farmer = 7100005
+    await start_gateway(rasa_stack["rasa_url"], timeout=RASA_TIMEOUT)
+    voice = {"file_id": "voice-7100005", "file_unique_id": "vu7100005", "duration": 12}
+    await fake_telegram.enqueue(tg.message(farmer, voice=voice))
+    offer = (await fake_telegram.wait_for("sendMessage", timeout=60))[0]
+    assert ("转给信息员", "/request_human") in _buttons(offer)
+    await fake_telegram.enqueue(tg.button_press(farmer, "/request_human"))
+    await fake_telegram.wait_for("sendMessage", 2, timeout=60)
+    assert "（农户发来一条语音，12秒）" in fake_telegram.sent_texts(farmer)[-1]
+    store = KnowledgeStore.from_url(rasa_stack["knowledge_db_url"])
+    try:
+        def ticket_media(session) -> list:
+            ticket = session.scalars(select(HandoffTicket).where(HandoffTicket.conversation_id == f"tg-{farmer}")).one()
+            return [(item.kind, item.telegram_file_id, item.duration_seconds) for item in ticket.attachments]
+
+        assert store.run_blocking(ticket_media) == [("voice", "voice-7100005", 12)]
+    finally:
         store.dispose()
