@@ -45,6 +45,12 @@ def say_no_data(dispatcher: CollectingDispatcher, session: Any, product_name: st
     dispatcher.utter_message(response="utter_price_no_data", product=product_name, suggestions="、".join(suggestions))
 
 
+def _is_fresh_price_request(tracker: Tracker) -> bool:
+    """A price question that names nothing at all ("查价格"): a new request, not a follow-up on the last product."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return intent == "ask_price" and not tracker.latest_message.get("entities")
+
+
 class ValidatePriceForm(FormValidationAction):
     """Checks the product a farmer gives the price form; ends the form quietly when they ask something else."""
 
@@ -64,6 +70,8 @@ class ValidatePriceForm(FormValidationAction):
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> Dict[str, Any]:
         """A product the knowledge base knows (by name or alias), as its canonical name."""
+        if _is_fresh_price_request(tracker):
+            return {"product": None}  # "查价格" names nothing: ask, rather than repeat the last product
         with knowledge_session() as session:
             product = find_product(session, str(slot_value or ""))
             if product is not None:

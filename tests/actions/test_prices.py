@@ -156,6 +156,19 @@ def test_price_form_checks_the_product(knowledge_factory, value, expected, said)
     assert responses(dispatcher) == said
 
 
+@pytest.mark.parametrize(
+    ("intent", "entities", "expected"),
+    [
+        ("ask_price", [], None),  # "查价格" after a corn answer: ask which product again
+        ("ask_price", [("region", "郑州")], "玉米"),  # "郑州多少钱": a follow-up on corn
+        ("inform", [("date", "上个月")], "玉米"),  # "上个月呢"
+    ],
+)
+def test_price_form_keeps_the_last_product_only_for_follow_ups(knowledge_factory, intent, entities, expected) -> None:
+    tracker = make_tracker(intent, entities=entities, slots={"product": "玉米"})
+    assert ValidatePriceForm().validate_product("玉米", CollectingDispatcher(), tracker, {}) == {"product": expected}
+
+
 async def test_price_form_ends_quietly_when_the_farmer_asked_something_else(knowledge_factory) -> None:
     dispatcher, events = await run_action(ValidatePriceForm(), make_tracker("ask_policy", text="粮补啥时候发"))
     assert events == [{"event": "slot", "name": "requested_slot", "value": None, "timestamp": None},

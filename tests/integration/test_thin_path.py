@@ -65,3 +65,23 @@ async def test_price_form_asks_for_a_product_and_follow_ups_keep_context(aiohttp
     assert "20.71元/公斤" in await _ask(client, "猪肉一公斤多少钱")
     as_of = await _ask(client, "2024年的呢")
     assert "2024-10-31" in as_of and "12.32元/斤" in as_of
+
+
+
+async def test_two_misunderstood_messages_offer_a_person_who_gets_a_ticket(aiohttp_client, rasa_stack) -> None:
+    client = await aiohttp_client(create_app(_settings(rasa_stack)))
+    await client.get("/")
+    await _ask(client, "伊拉克石油多少钱一桶")  # a question the bot cannot answer: it goes on the ticket
+    # Which typed words fall below the NLU threshold depends on the model; the intent Rasa's
+    # FallbackClassifier emits is sent as such, so the dialogue and the action server are what is tested.
+    first = await _ask(client, "/nlu_fallback")
+    second = await client.post("/api/messages", json={"message": "/nlu_fallback"})
+    offer = (await second.json())["replies"][0]
+    assert "没听明白" in first
+    assert "转给信息员" in offer["text"]
+    assert offer["buttons"][0]["payload"] == "/request_human"
+    handed_over = await _ask(client, offer["buttons"][0]["payload"])
+    assert "工单号" in handed_over and "伊拉克石油多少钱一桶" in handed_over
+    with sqlite3.connect(rasa_stack["knowledge_db_url"].removeprefix("sqlite:///")) as connection:
+        questions = [row[0] for row in connection.execute("select question from handoff_ticket")]
+    assert "伊拉克石油多少钱一桶" in questions
