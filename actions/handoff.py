@@ -56,6 +56,13 @@ def question_to_hand_over(tracker: Tracker, attachments: Sequence[FarmerAttachme
     return latest if latest and not latest.startswith("/") else NO_QUESTION
 
 
+def told_to_the_farmer(question: str) -> str:
+    """The ticket's question as the farmer reads it back: our notes about them ("（农户发来一条语音）") say 您."""
+    if question.startswith("（农户") and question.endswith("）"):
+        return "（您" + question[len("（农户"):]
+    return question
+
+
 def officer_for(session: Session, region: Optional[Region]) -> Optional[Account]:
     """The active information officer nearest to the region (village, then township, county …)."""
     if region is None:
@@ -105,7 +112,8 @@ class ActionRequestHuman(Action):
             ticket_id = ticket.id
         logger.info("Handoff ticket %s opened for %s with %d attachment(s)", ticket_id, tracker.sender_id, attached)
         dispatcher.utter_message(
-            response="utter_handoff_created", who=who, ticket=ticket_id, question=question, when=REPLY_TIME + "，"
+            response="utter_handoff_created", who=who, ticket=ticket_id, question=told_to_the_farmer(question),
+            when=REPLY_TIME + "，",
         )
         return []
 

@@ -37,7 +37,9 @@ async def _ask_for_a_person(factory, events: Optional[List[dict]] = None) -> Han
     with session_scope(factory) as session:
         ticket = session.scalars(select(HandoffTicket).order_by(HandoffTicket.id.desc())).first()
         ticket.attachments  # noqa: B018 (loaded before the session closes)
-        assert message(dispatcher, "utter_handoff_created")["question"] == ticket.question
+        told = message(dispatcher, "utter_handoff_created")["question"]
+        # The farmer reads our note about them addressed to them: （农户发来…） → （您发来…）.
+        assert told == ticket.question.replace("（农户", "（您", 1)
         return ticket
 
 

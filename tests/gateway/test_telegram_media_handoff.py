@@ -68,7 +68,7 @@ async def test_a_voice_message_then_the_officer_button_opens_a_ticket_that_carri
     question, attached = store.run_blocking(ticket_of_farmer)
     assert question == "（农户发来一条语音，12秒）"
     assert attached == [("voice", "voice-file-1")]
-    assert dispatcher.messages[0]["question"] == question
+    assert dispatcher.messages[0]["question"] == "（您发来一条语音，12秒）"
 
 
 async def test_the_largest_photo_with_its_caption_and_a_document_are_noted(

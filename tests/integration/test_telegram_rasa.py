@@ -108,7 +108,7 @@ async def test_a_voice_message_handed_to_an_officer_goes_with_the_ticket(
     assert ("转给信息员", "/request_human") in _buttons(offer)
     await fake_telegram.enqueue(tg.button_press(farmer, "/request_human"))
     await fake_telegram.wait_for("sendMessage", 2, timeout=60)
-    assert "（农户发来一条语音，12秒）" in fake_telegram.sent_texts(farmer)[-1]
+    assert "（您发来一条语音，12秒）" in fake_telegram.sent_texts(farmer)[-1]
     store = KnowledgeStore.from_url(rasa_stack["knowledge_db_url"])
     try:
         def ticket_media(session) -> list:
