@@ -9,7 +9,7 @@ from typing import Any, Deque, Dict, List, Optional
 from bot.farmer_directory import FarmerDirectory
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.replies import Reply
-from console.masking import mask_personal_data
+from knowledge.masking import mask_personal_data
 
 logger = logging.getLogger(__name__)
 

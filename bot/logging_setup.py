@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Iterable, List, Optional, TextIO
 
-from console.masking import mask_personal_data
+from knowledge.masking import mask_personal_data
 from settings import Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

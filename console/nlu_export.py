@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterable, List, Sequence, Set, Tuple
 import yaml
 from rasa.shared.nlu.training_data.entities_parser import find_entities_in_training_example, replace_entities
 
-from console.masking import mask_personal_data
+from knowledge.masking import mask_personal_data
 
 logger = logging.getLogger(__name__)
 

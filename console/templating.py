@@ -19,9 +19,9 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from console.masking import mask_personal_data
 from console.security import USER_KEY, csrf_token, take_flashes
 from knowledge.attachments import attachment_label
+from knowledge.masking import mask_personal_data
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import jinja2
 import pytest
 
-from console.masking import mask_personal_data
 from console.templating import mask, unmasked
+from knowledge.masking import mask_personal_data
 
 
 @pytest.mark.parametrize(("raw", "shown"), [

@@ -1,4 +1,4 @@
-"""Masking personal data (mainland mobile numbers and 身份证 numbers) before anything shows it to staff.
+"""Masking personal data (mainland mobile numbers and 身份证 numbers) before staff see it or a log keeps it.
 
 Farmers type their phone or ID number into the chat when they want a call back or ask about
 their pension; reviewers need the question, not the number.
