@@ -1,4 +1,4 @@
-"""Voice messages, photos and files from farmers on Telegram: noted in the knowledge DB (knowledge.attachments)
+"""Voice messages, photos, videos and files from farmers on Telegram: noted in the knowledge DB (knowledge.attachments)
 so that a handoff ticket opened soon after carries them to the officer."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 def sent_media(message: Message) -> Optional[SentMedia]:
-    """What Telegram says about the message's voice, audio, photo or document; None for other messages."""
+    """What Telegram says about the message's voice, audio, photo, video, video note or document; None for others."""
     caption = message.caption
     if message.voice is not None:
         voice = message.voice
@@ -29,6 +29,14 @@ def sent_media(message: Message) -> Optional[SentMedia]:
     if message.photo:
         largest = message.photo[-1]  # Telegram lists the sizes smallest first
         return SentMedia("photo", largest.file_id, file_size=largest.file_size, caption=caption)
+    if message.video is not None:
+        video = message.video
+        return SentMedia("video", video.file_id, _seconds(video.duration), video.file_size,
+                         file_name=video.file_name, mime_type=video.mime_type, caption=caption)
+    if message.video_note is not None:
+        # A round video message: always MP4, Telegram gives no mime type, name or caption.
+        note = message.video_note
+        return SentMedia("video_note", note.file_id, _seconds(note.duration), note.file_size, mime_type="video/mp4")
     if message.document is not None:
         document = message.document
         return SentMedia("document", document.file_id, file_size=document.file_size,

@@ -1,6 +1,7 @@
-"""Farmers on Telegram: text to Rasa and replies back, commands, buttons, and what to say to voice, photos and places.
+"""Farmers on Telegram: text to Rasa and replies back, commands, buttons, and what to say to voice, photos,
+videos and places.
 
-Voice messages, photos and files are noted for the farmer (bot.farmer_media) before the reply, so
+Voice messages, photos, videos and files are noted for the farmer (bot.farmer_media) before the reply, so
 that "转给信息员" or /human right after hands them to the officer with the ticket.
 
 Each Telegram user is one conversation ("tg-<user id>"), also inside a group, where the bot
@@ -61,6 +62,7 @@ HELP = (
 )
 VOICE_REPLY = "暂时听不懂语音，请打字提问，比如“玉米多少钱一斤”。也可以把问题转给信息员。"
 PHOTO_REPLY = "收到照片。我还看不懂照片，可以转给信息员或专家看看；请再用几句话说说是什么情况。"
+VIDEO_REPLY = "收到视频。我还看不懂视频，可以转给信息员或专家看看；请再用几句话说说是什么情况。"
 STICKER_REPLY = "收到😊 有问题请直接打字问我，比如：玉米多少钱一斤？"
 DOCUMENT_REPLY = "我暂时不能处理文件。请直接打字提问，或发 /human 把文件转给信息员；信息员录入价格表请用管理后台。"
 UNKNOWN_PLACE = "没找到“{name}”这个地方。请换个写法（写县名或乡镇名），或者点“发送我的位置”。"
@@ -274,6 +276,10 @@ class TelegramChat:
     async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Photo: noted for the officer; offer to pass it to an officer or expert."""
         await self._reply_to_media(update, context, PHOTO_REPLY, HANDOFF_BUTTONS, note=True)
+
+    async def on_video(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Video or round video note (often a sick crop or animal): noted; offer an officer or expert."""
+        await self._reply_to_media(update, context, VIDEO_REPLY, HANDOFF_BUTTONS, note=True)
 
     async def on_sticker(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Sticker: a friendly nudge to type a question."""

@@ -80,6 +80,8 @@ def build_application(settings: Settings, chat: TelegramChat, officers: OfficerC
     application.add_handler(MessageHandler(private_or_group_message & filters.TEXT & ~filters.COMMAND, chat.on_text))
     application.add_handler(MessageHandler(private_or_group_message & (filters.VOICE | filters.AUDIO), chat.on_voice))
     application.add_handler(MessageHandler(private_or_group_message & filters.PHOTO, chat.on_photo))
+    application.add_handler(MessageHandler(private_or_group_message & (filters.VIDEO | filters.VIDEO_NOTE),
+                                           chat.on_video))
     application.add_handler(MessageHandler(private_or_group_message & filters.Sticker.ALL, chat.on_sticker))
     application.add_handler(MessageHandler(private_or_group_message & filters.Document.ALL, chat.on_document))
     application.add_handler(MessageHandler(private_or_group_message & filters.LOCATION, chat.on_location))

@@ -1,4 +1,4 @@
-"""Voice messages, photos and files farmers send: noted by the gateway, taken along by the handoff ticket
+"""Voice messages, photos, videos and files farmers send: noted by the gateway, taken along by the handoff ticket
 opened soon after, and described in plain Chinese for the ticket and the console.
 
 The gateway writes a row per media message (knowledge.models.FarmerAttachment); the action server,
@@ -20,8 +20,12 @@ from knowledge.models import FarmerAttachment, HandoffTicket, utcnow
 HANDOFF_WINDOW = dt.timedelta(minutes=30)
 MAX_CAPTION = 1000
 CAPTION_IN_QUESTION = 200
-KIND_NAMES = {"voice": "语音", "audio": "录音", "photo": "照片", "document": "文件"}
-_COUNTED = {"voice": "一条语音", "audio": "一段录音", "photo": "一张照片", "document": "一个文件"}
+KIND_NAMES = {"voice": "语音", "audio": "录音", "photo": "照片", "video": "视频", "video_note": "视频消息",
+              "document": "文件"}
+_COUNTED = {"voice": "一条语音", "audio": "一段录音", "photo": "一张照片", "video": "一段视频",
+            "video_note": "一条视频消息", "document": "一个文件"}
+# Sizes the officer should see before opening (the Bot API gives no file over 20 MB).
+_SIZED = {"document", "video", "video_note"}
 
 
 @dataclass(frozen=True)
@@ -91,13 +95,13 @@ def _size_text(size: Optional[int]) -> str:
 
 
 def attachment_label(attachment: FarmerAttachment) -> str:
-    """A short label for the console: 语音，12秒 / 照片 / 文件 价格.xlsx，35 KB."""
+    """A short label for the console: 语音，12秒 / 照片 / 视频，15秒，3.2 MB / 文件 价格.xlsx，35 KB."""
     parts = [KIND_NAMES.get(attachment.kind, "文件")]
     if attachment.file_name:
         parts[0] += f" {attachment.file_name}"
     if attachment.duration_seconds:
         parts.append(f"{attachment.duration_seconds}秒")
-    if attachment.kind == "document" and attachment.file_size:
+    if attachment.kind in _SIZED and attachment.file_size:
         parts.append(_size_text(attachment.file_size))
     return "，".join(parts)
 

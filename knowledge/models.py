@@ -291,7 +291,7 @@ class HandoffTicket(Base, Timestamped):
 
 
 class FarmerAttachment(Base):
-    """A voice message, photo or file a farmer sent on Telegram; linked to the ticket it was handed over with.
+    """A voice message, photo, video or file a farmer sent on Telegram; linked to the ticket it was handed over with.
 
     Only Telegram's file id is kept, not the file: officers fetch it through the Bot API when they
     open it (console.telegram_files), so the bot stores no farmer's pictures or voice.
@@ -301,7 +301,7 @@ class FarmerAttachment(Base):
     # The handoff looks up one farmer's recent, not yet handed-over media.
     __table_args__ = (Index("ix_farmer_attachment_farmer_id_created_at", "farmer_id", "created_at"),)
 
-    KINDS = ("voice", "audio", "photo", "document")
+    KINDS = ("voice", "audio", "photo", "video", "video_note", "document")  # plain text in the DB, no constraint
 
     id = Column(Integer, primary_key=True)
     farmer_id = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False)

@@ -1,4 +1,4 @@
-"""A farmer's voice message, photo or file on a handoff ticket, fetched from Telegram and streamed to the officer
+"""A farmer's voice message, photo, video or file on a handoff ticket, fetched from Telegram and streamed to the officer
 (the same role and region checks as the ticket itself)."""
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ logger = logging.getLogger(__name__)
 # Types a browser may show in the page's stead; anything else (HTML, SVG, scripts …) is only downloaded,
 # so a farmer's file can never run in the console's origin.
 SHOWN_INLINE = {"image/jpeg", "image/png", "image/webp", "image/gif", "audio/ogg", "audio/mpeg", "audio/mp4",
-                "audio/aac", "audio/x-m4a", "audio/wav", "application/pdf"}
-DEFAULT_TYPES = {"photo": "image/jpeg", "voice": "audio/ogg"}
+                "audio/aac", "audio/x-m4a", "audio/wav", "video/mp4", "application/pdf"}
+# Telegram sends photos as JPEG and video notes as MP4 without saying so.
+DEFAULT_TYPES = {"photo": "image/jpeg", "voice": "audio/ogg", "video_note": "video/mp4"}
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "audio/ogg": ".ogg", "audio/mpeg": ".mp3",
-              "application/pdf": ".pdf"}
+              "video/mp4": ".mp4", "application/pdf": ".pdf"}
 CHUNK_BYTES = 64 * 1024
 
 

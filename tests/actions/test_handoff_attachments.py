@@ -1,4 +1,4 @@
-"""A handoff ticket takes along the voice messages, photos and files the farmer sent in the last 30 minutes
+"""A handoff ticket takes along the voice messages, photos, videos and files the farmer sent in the last 30 minutes
 (noted by the gateway), and says what was sent when the farmer typed no question."""
 from __future__ import annotations
 
@@ -6,10 +6,18 @@ import datetime as dt
 import time
 from typing import List, Optional
 
+import pytest
 from sqlalchemy import select
 
 from actions.handoff import NO_QUESTION, ActionRequestHuman
-from knowledge.attachments import SentMedia, remember_attachment
+from knowledge.attachments import (
+    _COUNTED,
+    KIND_NAMES,
+    SentMedia,
+    attachment_label,
+    describe_attachments,
+    remember_attachment,
+)
 from knowledge.db import session_scope
 from knowledge.farmers import remember_farmer
 from knowledge.models import FarmerAttachment, HandoffTicket, utcnow
@@ -48,6 +56,36 @@ async def test_a_voice_message_alone_becomes_the_question_and_goes_with_the_tick
     ticket = await _ask_for_a_person(knowledge_factory)
     assert ticket.question == "（农户发来一条语音，12秒）"
     assert [(a.kind, a.telegram_file_id, a.duration_seconds) for a in ticket.attachments] == [("voice", "v-1", 12)]
+
+
+@pytest.mark.parametrize(("media", "described", "label"), [
+    (SentMedia("voice", "v", duration_seconds=12, file_size=20480), "一条语音，12秒", "语音，12秒"),
+    (SentMedia("audio", "a", duration_seconds=95, file_name="录音.mp3"), "一段录音，95秒", "录音 录音.mp3，95秒"),
+    (SentMedia("photo", "p", file_size=180000), "一张照片", "照片"),
+    (SentMedia("video", "v", duration_seconds=15, file_size=3355443, mime_type="video/mp4"),
+     "一段视频，15秒", "视频，15秒，3.2 MB"),
+    (SentMedia("video_note", "n", duration_seconds=8, file_size=420000), "一条视频消息，8秒", "视频消息，8秒，410 KB"),
+    (SentMedia("document", "d", file_size=40960, file_name="化验单.pdf"),
+     "一个文件“化验单.pdf”", "文件 化验单.pdf，40 KB"),
+])
+def test_every_kind_is_described_in_chinese(knowledge_factory, media, described, label) -> None:
+    with session_scope(knowledge_factory) as session:
+        farmer = remember_farmer(session, SENDER, "telegram", SENDER[3:], "老周")
+        attachment = remember_attachment(session, farmer.id, media)
+        assert describe_attachments([attachment]) == f"（农户发来{described}）"
+        assert attachment_label(attachment) == label
+
+
+def test_the_kinds_listed_on_the_model_all_have_chinese_names() -> None:
+    assert set(KIND_NAMES) == set(_COUNTED) == set(FarmerAttachment.KINDS)
+
+
+async def test_a_video_with_its_caption_and_a_video_note_are_described(knowledge_factory) -> None:
+    _send(knowledge_factory, SentMedia("video", "vid-1", duration_seconds=15, caption="猪不吃食"), minutes_ago=3)
+    _send(knowledge_factory, SentMedia("video_note", "note-1", duration_seconds=8), minutes_ago=2)
+    ticket = await _ask_for_a_person(knowledge_factory)
+    assert ticket.question == "（农户发来一段视频，15秒，附言：猪不吃食；一条视频消息，8秒）"
+    assert [(a.kind, a.telegram_file_id) for a in ticket.attachments] == [("video", "vid-1"), ("video_note", "note-1")]
 
 
 async def test_several_media_with_a_caption_are_described_in_order(knowledge_factory) -> None:

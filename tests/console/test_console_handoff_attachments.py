@@ -1,4 +1,4 @@
-"""Farmers' voice messages, photos and files on handoff tickets: shown (escaped) in the inbox and on the ticket,
+"""Farmers' voice messages, photos, videos and files on handoff tickets: shown (escaped) in the inbox and on the ticket,
 fetched through the Bot API (the gateway tests' fake) when the console has a bot token, refused to other
 regions and roles, and never leaking the token."""
 from __future__ import annotations
@@ -41,6 +41,24 @@ def _ticket_with_media(knowledge) -> tuple:
         session.add_all([ticket, photo, page])
         session.commit()
         return ticket.id, photo.id, page.id
+
+
+def _ticket_with_videos(knowledge) -> tuple:
+    """A 藁城区 ticket of farmer tg-1001 with a video and a round video note (no mime type); returns the ids."""
+    with knowledge() as session:
+        farmer = session.scalars(select(Farmer).where(Farmer.sender_id == "tg-1001")).one()
+        ticket = HandoffTicket(farmer=farmer, question="（农户发来一段视频，15秒；一条视频消息，8秒）",
+                               conversation_id="tg-1001", region=find_region(session, "藁城区"),
+                               created_at=dt.datetime(2026, 11, 21, 10, 0))
+        video = FarmerAttachment(farmer=farmer, handoff_ticket=ticket, kind="video", telegram_file_id="video-1001",
+                                 duration_seconds=15, file_size=3355443, mime_type="video/mp4",
+                                 created_at=dt.datetime(2026, 11, 21, 9, 58))
+        note = FarmerAttachment(farmer=farmer, handoff_ticket=ticket, kind="video_note",
+                                telegram_file_id="round-1001", duration_seconds=8, file_size=420000,
+                                created_at=dt.datetime(2026, 11, 21, 9, 59))
+        session.add_all([ticket, video, note])
+        session.commit()
+        return ticket.id, video.id, note.id
 
 
 def _console_log(caplog) -> str:
@@ -112,6 +130,27 @@ async def test_a_farmers_html_file_is_only_downloaded_never_shown(bot_client, kn
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert "filename*=UTF-8''%E6%8A%A5%E5%91%8A.html" in response.headers["Content-Disposition"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_a_video_and_a_video_note_are_labelled_and_play_in_the_browser(
+    bot_client, knowledge, fake_telegram
+) -> None:
+    ticket_id, video_id, note_id = _ticket_with_videos(knowledge)
+    fake_telegram.add_file("video-1001", "videos/file_3.mp4", b"fake-mp4-video")
+    fake_telegram.add_file("round-1001", "video_notes/file_4.mp4", b"fake-mp4-note")
+    await sign_in(bot_client, "gaocheng")
+    assert "📎 视频，15秒，3.2 MB" in await (await bot_client.get("/handoff")).text()
+    page = await (await bot_client.get(f"/handoff/{ticket_id}")).text()
+    assert "视频消息，8秒，410 KB" in page and f'href="/handoff/{ticket_id}/attachments/{note_id}"' in page
+    for attachment_id, body, name in ((video_id, b"fake-mp4-video", f"video-{video_id}.mp4"),
+                                      (note_id, b"fake-mp4-note", f"video_note-{note_id}.mp4")):
+        response = await bot_client.get(f"/handoff/{ticket_id}/attachments/{attachment_id}")
+        assert response.status == 200 and await response.read() == body
+        assert response.headers["Content-Type"] == "video/mp4"
+        assert response.headers["Content-Disposition"].startswith("inline;")
+        assert f"filename*=UTF-8''{name}" in response.headers["Content-Disposition"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Cache-Control"] == "no-store"
 
 
 @pytest.mark.parametrize(("username", "status"), [("gaocheng", 403), ("reviewer", 403)])

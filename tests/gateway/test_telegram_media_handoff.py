@@ -1,4 +1,4 @@
-"""Voice messages, photos and files from farmers are noted in the knowledge DB (through the real PTB Application
+"""Voice messages, photos, videos and files from farmers are noted in the knowledge DB (through the real PTB Application
 against the fake Bot API), and the handoff ticket the farmer then asks for carries them to the officer."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import actions.knowledge_access as action_knowledge
 from actions.handoff import ActionRequestHuman
 from bot.farmer_media import MediaNotes
 from bot.knowledge_access import KnowledgeStore
-from bot.telegram_chat import DOCUMENT_REPLY, PHOTO_REPLY, VOICE_REPLY
+from bot.telegram_chat import DOCUMENT_REPLY, HANDOFF_BUTTONS, PHOTO_REPLY, VIDEO_REPLY, VOICE_REPLY
 from knowledge.attachments import SentMedia
 from knowledge.farmers import find_farmer
 from knowledge.models import FarmerAttachment, HandoffTicket
@@ -91,6 +91,45 @@ async def test_the_largest_photo_with_its_caption_and_a_document_are_noted(
     ]
     assert rows[1].file_name == "化验单.pdf" and rows[1].mime_type == "application/pdf"
     assert fake_rasa.received == []
+
+
+async def test_a_video_and_a_video_note_are_offered_to_an_officer_and_go_with_the_ticket(
+    start_gateway, fake_rasa, fake_telegram, store, monkeypatch
+) -> None:
+    farmer = FARMER + 3
+    await start_gateway(fake_rasa.url)
+    video = {"file_id": "video-1", "file_unique_id": "vid1", "width": 1280, "height": 720, "duration": 15,
+             "mime_type": "video/mp4", "file_size": 3355443, "file_name": "猪.mp4"}
+    video_note = {"file_id": "round-1", "file_unique_id": "rn1", "length": 384, "duration": 8, "file_size": 420000}
+    await fake_telegram.enqueue(tg.message(farmer, video=video, caption="猪不吃食，拉稀"))
+    await fake_telegram.enqueue(tg.message(farmer, video_note=video_note))
+    sent = await fake_telegram.wait_for("sendMessage", 2)
+    assert [call.params["text"] for call in sent] == [VIDEO_REPLY, VIDEO_REPLY]
+    for call in sent:
+        keyboard = call.params["reply_markup"]["inline_keyboard"]
+        assert [(b["text"], b["callback_data"]) for row in keyboard for b in row] == \
+            [(button.title, button.payload) for button in HANDOFF_BUTTONS]
+    rows = _attachments(store, farmer)
+    assert [(row.kind, row.telegram_file_id, row.duration_seconds, row.file_size, row.mime_type, row.caption)
+            for row in rows] == [
+        ("video", "video-1", 15, 3355443, "video/mp4", "猪不吃食，拉稀"),
+        ("video_note", "round-1", 8, 420000, "video/mp4", None),
+    ]
+    assert rows[0].file_name == "猪.mp4" and rows[1].file_name is None
+    assert fake_rasa.received == []
+
+    monkeypatch.setattr(action_knowledge, "_factory", lambda: store._factory)
+    tracker = make_tracker("request_human", text="/request_human", sender_id=f"tg-{farmer}",
+                           metadata={"channel": "telegram", "chat_id": str(farmer)})
+    await run_action(ActionRequestHuman(), tracker)
+
+    def ticket_of_farmer(session):
+        ticket = session.scalars(select(HandoffTicket).where(HandoffTicket.conversation_id == f"tg-{farmer}")).one()
+        return ticket.question, [a.telegram_file_id for a in ticket.attachments]
+
+    question, attached = store.run_blocking(ticket_of_farmer)
+    assert question == "（农户发来一段视频，15秒，附言：猪不吃食，拉稀；一条视频消息，8秒）"
+    assert attached == ["video-1", "round-1"]
 
 
 async def test_media_in_a_group_that_is_not_for_the_bot_is_not_noted(
