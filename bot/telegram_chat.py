@@ -143,15 +143,21 @@ class TelegramChat:
 
     @staticmethod
     def addressed_text(message: Message, bot_username: str, bot_id: int) -> Optional[str]:
-        """The text meant for the bot, or None when a group message is not addressed to it."""
-        text = message.text or ""
+        """The text meant for the bot, or None when a group message is not addressed to it.
+
+        A photo or video names the bot in its caption ("@bot 这叶子咋了"), which has entities of its own.
+        """
+        is_caption = message.text is None and message.caption is not None
+        text = (message.caption if is_caption else message.text) or ""
         if message.chat.type == Chat.PRIVATE:
             return text
+        entities = (message.caption_entities if is_caption else message.entities) or ()
+        parse = message.parse_caption_entity if is_caption else message.parse_entity
         mention = f"@{bot_username}".lower()
         addressed = any(
-            (entity.type == MessageEntityType.MENTION and message.parse_entity(entity).lower() == mention)
+            (entity.type == MessageEntityType.MENTION and parse(entity).lower() == mention)
             or (entity.type == MessageEntityType.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id)
-            for entity in message.entities or ()
+            for entity in entities
         )
         replied = message.reply_to_message
         if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:

@@ -145,6 +145,21 @@ async def test_media_in_a_group_that_is_not_for_the_bot_is_not_noted(
     assert _attachments(store, farmer) == []
 
 
+async def test_media_in_a_group_that_names_the_bot_in_its_caption_is_answered_and_noted(
+    start_gateway, fake_rasa, fake_telegram, store
+) -> None:
+    farmer, group = FARMER + 13, -100900901
+    await start_gateway(fake_rasa.url)
+    tag = f"@{tg.BOT_USERNAME}"
+    photo = [{"file_id": "group-photo-2", "file_unique_id": "gp2", "width": 90, "height": 90}]
+    await fake_telegram.enqueue(tg.message(farmer, chat_id=group, chat_type="group", photo=photo,
+                                           caption=f"{tag} 这叶子咋了",
+                                           caption_entities=[{"type": "mention", "offset": 0, "length": len(tag)}]))
+    reply = (await fake_telegram.wait_for("sendMessage"))[0]
+    assert reply.params["text"].startswith("收到照片")
+    assert [(a.kind, a.caption) for a in _attachments(store, farmer)] == [("photo", f"{tag} 这叶子咋了")]
+
+
 async def test_a_database_failure_while_noting_is_logged_and_returns_false(tmp_path, caplog) -> None:
     broken = KnowledgeStore.from_url(f"sqlite:///{tmp_path / 'no-tables.db'}")  # never migrated
     try:
