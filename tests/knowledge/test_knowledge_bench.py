@@ -39,3 +39,13 @@ def test_console_bench_generates_a_tracker_store_the_console_reads(tmp_path):
     finally:
         reader.close()
     assert "console_bench" in bench_main.discover()
+
+
+def test_the_report_is_ok_only_when_every_backend_meets_every_target(monkeypatch):
+    met = {"sqlite": {"latest_price_p95_ms": True}, "postgresql": {"latest_price_p95_ms": False}}
+    monkeypatch.setattr(knowledge_bench, "_postgres_reachable", lambda: None)
+    monkeypatch.setattr(knowledge_bench, "run_backend", lambda backend, size: {"targets_met": met[backend]})
+    monkeypatch.setenv("BENCH_BACKENDS", "sqlite,postgresql")
+    assert knowledge_bench.main()["ok"] is False
+    monkeypatch.setenv("BENCH_BACKENDS", "sqlite")
+    assert knowledge_bench.main()["ok"] is True
