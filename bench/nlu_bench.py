@@ -11,8 +11,8 @@ For each configuration, in one run:
 default pipeline, WhitespaceTokenizer … DIETClassifier). On unsegmented Chinese it is the honest
 baseline a team starting from `rasa init` would have.
 
-The report is printed (via `python -m bench nlu_bench`) and written to bench/results/nlu_bench.json
-and bench/results/nlu_bench.md. Training runs take most of the time: about 12 models, 20–40 minutes
+The report is printed (via `python -m bench nlu_bench`) and written to bench/reports/nlu_bench.json
+and bench/reports/nlu_bench.md. Training runs take most of the time: about 12 models, 20–40 minutes
 on two cores.
 
 A cross-validation whose reports are newer than the training data and the configuration is reused
@@ -39,7 +39,7 @@ from typing import Any, Dict, List, Optional
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR = PROJECT_ROOT / "var" / "bench" / "nlu"
-RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+REPORTS_DIR = PROJECT_ROOT / "bench" / "reports"
 NLU_DATA = PROJECT_ROOT / "data" / "nlu"
 HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
 TARGETS = {"holdout_intent_accuracy": 0.95, "holdout_product_f1": 0.95}
@@ -190,7 +190,7 @@ def _markdown(report: Dict[str, Any]) -> str:
 
 
 def main() -> Dict[str, Any]:
-    """Run the NLU benchmark and write its report under bench/results/."""
+    """Run the NLU benchmark and write its report under bench/reports/."""
     from rasa.shared.nlu.training_data.loading import load_data
 
     folds = int(os.environ.get("NLU_BENCH_FOLDS", "5"))
@@ -217,10 +217,10 @@ def main() -> Dict[str, Any]:
         and ours["holdout"]["product_f1"] >= TARGETS["holdout_product_f1"]
     )
     report["ok"] = report["targets_met"]
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "nlu_bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
+    REPORTS_DIR.mkdir(parents=True, exist_ok=True)
+    (REPORTS_DIR / "nlu_bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
                                                 encoding="utf-8")
-    (RESULTS_DIR / "nlu_bench.md").write_text(_markdown(report), encoding="utf-8")
+    (REPORTS_DIR / "nlu_bench.md").write_text(_markdown(report), encoding="utf-8")
     return report
 
 
