@@ -26,39 +26,38 @@ VOICE = b"OggS\x00fake-opus-voice"
 CAPTION = "<script>alert(1)</script>叶子发黄，电话13812345678"
 
 
-def _ticket_with_media(knowledge) -> tuple:
-    """A 藁城区 ticket of farmer tg-1001 with a photo (with caption) and an HTML file; returns the ids."""
+def _ticket_of_farmer_1001(knowledge, question: str, asked_at: dt.datetime, *attachments: dict) -> tuple:
+    """A 藁城区 ticket of farmer tg-1001 carrying these attachments (sent a minute or two before); returns the ids."""
     with knowledge() as session:
         farmer = session.scalars(select(Farmer).where(Farmer.sender_id == "tg-1001")).one()
-        ticket = HandoffTicket(farmer=farmer, question="（农户发来一张照片，附言：叶子发黄）",
-                               conversation_id="tg-1001", region=find_region(session, "藁城区"),
-                               created_at=dt.datetime(2026, 11, 21, 9, 0))
-        photo = FarmerAttachment(farmer=farmer, handoff_ticket=ticket, kind="photo", telegram_file_id="photo-1001",
-                                 file_size=180000, caption=CAPTION, created_at=dt.datetime(2026, 11, 21, 8, 58))
-        page = FarmerAttachment(farmer=farmer, handoff_ticket=ticket, kind="document", telegram_file_id="html-1001",
-                                file_name="报告.html", mime_type="text/html", file_size=2048,
-                                created_at=dt.datetime(2026, 11, 21, 8, 59))
-        session.add_all([ticket, photo, page])
+        ticket = HandoffTicket(farmer=farmer, question=question, conversation_id="tg-1001",
+                               region=find_region(session, "藁城区"), created_at=asked_at)
+        rows = [FarmerAttachment(farmer=farmer, handoff_ticket=ticket,
+                                 created_at=asked_at - dt.timedelta(minutes=len(attachments) - index), **fields)
+                for index, fields in enumerate(attachments)]
+        session.add_all([ticket, *rows])
         session.commit()
-        return ticket.id, photo.id, page.id
+        return (ticket.id, *(row.id for row in rows))
+
+
+def _ticket_with_media(knowledge) -> tuple:
+    """A ticket with a photo (with caption) and an HTML file."""
+    return _ticket_of_farmer_1001(
+        knowledge, "（农户发来一张照片，附言：叶子发黄）", dt.datetime(2026, 11, 21, 9, 0),
+        dict(kind="photo", telegram_file_id="photo-1001", file_size=180000, caption=CAPTION),
+        dict(kind="document", telegram_file_id="html-1001", file_name="报告.html", mime_type="text/html",
+             file_size=2048),
+    )
 
 
 def _ticket_with_videos(knowledge) -> tuple:
-    """A 藁城区 ticket of farmer tg-1001 with a video and a round video note (no mime type); returns the ids."""
-    with knowledge() as session:
-        farmer = session.scalars(select(Farmer).where(Farmer.sender_id == "tg-1001")).one()
-        ticket = HandoffTicket(farmer=farmer, question="（农户发来一段视频，15秒；一条视频消息，8秒）",
-                               conversation_id="tg-1001", region=find_region(session, "藁城区"),
-                               created_at=dt.datetime(2026, 11, 21, 10, 0))
-        video = FarmerAttachment(farmer=farmer, handoff_ticket=ticket, kind="video", telegram_file_id="video-1001",
-                                 duration_seconds=15, file_size=3355443, mime_type="video/mp4",
-                                 created_at=dt.datetime(2026, 11, 21, 9, 58))
-        note = FarmerAttachment(farmer=farmer, handoff_ticket=ticket, kind="video_note",
-                                telegram_file_id="round-1001", duration_seconds=8, file_size=420000,
-                                created_at=dt.datetime(2026, 11, 21, 9, 59))
-        session.add_all([ticket, video, note])
-        session.commit()
-        return ticket.id, video.id, note.id
+    """A ticket with a video and a round video note (no mime type)."""
+    return _ticket_of_farmer_1001(
+        knowledge, "（农户发来一段视频，15秒；一条视频消息，8秒）", dt.datetime(2026, 11, 21, 10, 0),
+        dict(kind="video", telegram_file_id="video-1001", duration_seconds=15, file_size=3355443,
+             mime_type="video/mp4"),
+        dict(kind="video_note", telegram_file_id="round-1001", duration_seconds=8, file_size=420000),
+    )
 
 
 def _console_log(caplog) -> str:
