@@ -386,6 +386,7 @@ def _write_import_file(path: Path, factory: sessionmaker, rows: int, today: dt.d
             .where(Market.updated_by == "bench")))
     header = ["品名", "市场", "地区", "最低价", "平均价", "最高价", "单位", "发布日期", "来源"]
     keys = set()
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)

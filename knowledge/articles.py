@@ -23,7 +23,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, joinedload
 
-from knowledge.lookup import find_region, region_chain
+from knowledge.catalog import catalog
 from knowledge.migrate import SEARCH_INDEX_TABLE
 from knowledge.models import Article, Region, TopicAlias
 
@@ -353,10 +353,11 @@ def _region_chain(session: Session, region: Union[str, Region, None]) -> List[in
     """Ids of the farmer's region and its ancestors below 全国 (national articles have no region)."""
     if region is None or region == "":
         return []
-    found = find_region(session, region) if isinstance(region, str) else region
+    names = catalog(session)
+    found = names.region(region) if isinstance(region, str) else names.region_with_id(region.id)
     if found is None:
         return []
-    return [scope.id for scope in region_chain(session, found) if scope.parent_id is not None]
+    return [scope.id for scope in names.chain(found) if scope.parent_id is not None]
 
 
 def idea_pairs(groups: List[List[str]], shares: Dict[str, float]) -> List[Tuple[int, int]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional, Set
 
-from sqlalchemy import bindparam, case, literal, or_, select
+from sqlalchemy import bindparam, case, or_, select
 from sqlalchemy.orm import Session
 
 from knowledge.models import Market, Product, ProductAlias, Region
@@ -20,7 +20,8 @@ def find_product(session: Session, name: str) -> Optional[Product]:
     return session.scalars(_PRODUCT_BY_NAME_OR_ALIAS, {"name": name}).first()
 
 
-def _place_forms(name: str) -> List[str]:
+def place_forms(name: str) -> List[str]:
+    """`name` and its forms without a place suffix ("石家庄市" → 石家庄市, 石家庄)."""
     forms = [name]
     for suffix in _PLACE_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
@@ -33,7 +34,7 @@ def find_region(session: Session, name: str) -> Optional[Region]:
     name = (name or "").strip()
     if not name:
         return None
-    candidates = session.scalars(_REGION_BY_NAME, {"forms": _place_forms(name)}).all()
+    candidates = session.scalars(_REGION_BY_NAME, {"forms": place_forms(name)}).all()
     if not candidates:
         return None
     return min(candidates, key=lambda region: Region.LEVELS.index(region.level))
@@ -57,20 +58,6 @@ def descendant_ids(session: Session, region: Region) -> Set[int]:
         frontier = [region_id for region_id in frontier if region_id not in found]
         found.update(frontier)
     return found
-
-
-def _region_chain_statement():
-    chain = (
-        select(Region.id, Region.parent_id, literal(0).label("depth"))
-        .where(Region.id == bindparam("region_id"))
-        .cte("chain", recursive=True)
-    )
-    chain = chain.union_all(
-        select(Region.id, Region.parent_id, (chain.c.depth + 1).label("depth")).join(
-            chain, Region.id == chain.c.parent_id
-        )
-    )
-    return select(Region).join(chain, Region.id == chain.c.id).order_by(chain.c.depth)
 
 
 def _product_by_name_or_alias_statement():
@@ -100,17 +87,11 @@ def _market_by_name_statement():
 
 # Built once: these run on every farmer's question, and building a statement costs more Python
 # time than the query takes in the database.
-_REGION_CHAIN = _region_chain_statement()
 _PRODUCT_BY_NAME_OR_ALIAS = _product_by_name_or_alias_statement()
 _MARKET_BY_NAME = _market_by_name_statement()
 _REGION_BY_NAME = select(Region).where(
     or_(Region.name.in_(bindparam("forms", expanding=True)), Region.short_name.in_(bindparam("forms", expanding=True)))
 )
-
-
-def region_chain(session: Session, region: Region) -> List[Region]:
-    """`region` and each wider region up to 全国, nearest first, in one recursive query."""
-    return list(session.scalars(_REGION_CHAIN, {"region_id": region.id}))
 
 
 def ancestors(region: Region) -> List[Region]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -114,6 +115,21 @@ class Market(Base, Timestamped):
     kind = Column(String(16), nullable=False, default="批发市场")
 
     region = relationship("Region")
+
+
+class CatalogVersion(Base):
+    """One row whose token changes with every write to products, aliases, regions or markets.
+
+    Database triggers (migration 0005) change it, whichever process or tool wrote, so every
+    process can keep the catalog of names in memory (knowledge/catalog.py) and know from one
+    primary-key read whether it is still current. The token is random rather than a counter so
+    that a rolled-back change followed by another change never repeats a token already seen.
+    """
+
+    __tablename__ = "catalog_version"
+
+    id = Column(Integer, primary_key=True)
+    token = Column(BigInteger, nullable=False)
 
 
 class PriceRecord(Base, Timestamped):

@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple, Union
 
 from sqlalchemy import bindparam, case, func, literal, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from knowledge.lookup import find_market, find_product, find_region, region_chain
-from knowledge.models import Market, PriceRecord, Product, Region
+from knowledge.catalog import Catalog, ProductEntry, catalog
+from knowledge.models import Market, PriceRecord, Product
 from knowledge.units import DEFAULT_ASKED_UNIT, convert_price
 
 # When several markets report on the same day, national and production-area figures answer a
@@ -62,7 +62,7 @@ class LatestPrice:
         return self.requested_region is not None and self.answered_region != self.requested_region
 
 
-def _convert(value: Optional[Decimal], product: Product, unit: str) -> Optional[Decimal]:
+def _convert(value: Optional[Decimal], product: Union[Product, ProductEntry], unit: str) -> Optional[Decimal]:
     return None if value is None else convert_price(value, product.unit, unit)
 
 
@@ -71,7 +71,7 @@ def quote_from_record(record: PriceRecord, unit: str, today: dt.date) -> PriceQu
     return _quote(record.product, record.market, record, unit, today)
 
 
-def _quote(product: Product, market: Any, record: Any, unit: str, today: dt.date) -> PriceQuote:
+def _quote(product: Union[Product, ProductEntry], market: Any, record: Any, unit: str, today: dt.date) -> PriceQuote:
     # `market` and `record` may be ORM objects or result rows with the same attribute names.
     return PriceQuote(
         product=product.name,
@@ -138,7 +138,7 @@ _NEWEST = {
 
 
 def _newest_record(
-    session: Session, product: Product, markets: Optional[List[int]], as_of: Optional[dt.date] = None
+    session: Session, product: ProductEntry, markets: Optional[List[int]], as_of: Optional[dt.date] = None
 ) -> Optional[Row]:
     """The newest record of a product in the markets with these ids (None: all markets), on or before
     `as_of` if given, as a row with the record's figures and provenance and the market's `name` and `kind`."""
@@ -148,15 +148,6 @@ def _newest_record(
     if as_of is not None:
         parameters["as_of"] = as_of
     return session.execute(_NEWEST[(markets is not None, as_of is not None)], parameters).first()
-
-
-def _market_ids_in(session: Session, region: Region) -> List[int]:
-    """Ids of the markets in `region` and every region below it, in one recursive query."""
-    # A literal list, not a subquery, keeps the price query's plan simple and lets an empty
-    # region be skipped without touching the price table at all.
-    tree = select(Region.id).where(Region.id == region.id).cte("region_tree", recursive=True)
-    tree = tree.union_all(select(Region.id).where(Region.parent_id == tree.c.id))
-    return list(session.scalars(select(Market.id).where(Market.region_id.in_(select(tree.c.id)))))
 
 
 @dataclass(frozen=True)
@@ -169,28 +160,31 @@ class _Scope:
     answered_region: Optional[str]
 
 
-def _scopes(session: Session, region_name: Optional[str]) -> Iterator[_Scope]:
+def _scopes(names: Catalog, region_name: Optional[str]) -> Iterator[_Scope]:
     """The named market, then the named region and each wider one below 全国, then national."""
     if region_name:
-        market = find_market(session, region_name)
+        market = names.market(region_name)
         if market is not None:
             yield _Scope([market.id], region_name)
-        region = find_region(session, region_name)
+        region = names.region(region_name)
         if region is not None:
-            for scope in region_chain(session, region):
+            for scope in names.chain(region):
                 if scope.parent_id is None:
                     break  # the root is 全国: answered as national
-                market_ids = _market_ids_in(session, scope)
+                # A literal list of ids, not a subquery, keeps the price query's plan simple, and
+                # a region without markets is skipped without touching the price table at all.
+                market_ids = names.market_ids_in(scope)
                 if market_ids:
                     yield _Scope(market_ids, region_name if scope.id == region.id else scope.name)
     yield _Scope(None, None)
 
 
 def _answering_record(
-    session: Session, product: Product, region_name: Optional[str], as_of: Optional[dt.date] = None
+    session: Session, names: Catalog, product: ProductEntry, region_name: Optional[str],
+    as_of: Optional[dt.date] = None,
 ) -> Optional[Tuple[Row, _Scope]]:
     """The record that answers for the region (or the nearest wider scope that has one), and that scope."""
-    for scope in _scopes(session, region_name):
+    for scope in _scopes(names, region_name):
         record = _newest_record(session, product, scope.markets, as_of)
         if record is not None:
             return record, scope
@@ -211,8 +205,9 @@ def latest_price(
     is unknown or has no price anywhere (up to `as_of`).
     """
     today = today or dt.date.today()
-    product = find_product(session, product_name)
-    found = _answering_record(session, product, region_name, as_of) if product is not None else None
+    names = catalog(session)
+    product = names.product(product_name)
+    found = _answering_record(session, names, product, region_name, as_of) if product is not None else None
     if found is None:
         return None
     record, scope = found
@@ -303,8 +298,9 @@ def price_trend(
     trend; `age_days` says how old it is. Returns None when the product is unknown or has no price.
     """
     today = today or dt.date.today()
-    product = find_product(session, product_name)
-    found = _answering_record(session, product, region_name) if product is not None else None
+    names = catalog(session)
+    product = names.product(product_name)
+    found = _answering_record(session, names, product, region_name) if product is not None else None
     if found is None:
         return None
     newest, scope = found
@@ -396,7 +392,8 @@ def compare_markets(
     Returns None when the product is unknown or has no price.
     """
     today = today or dt.date.today()
-    product = find_product(session, product_name)
+    names = catalog(session)
+    product = names.product(product_name)
     if product is None:
         return None
     newest = session.scalar(select(func.max(PriceRecord.report_date)).where(PriceRecord.product_id == product.id))
@@ -449,7 +446,7 @@ def compare_markets(
     regional_ids: List[int] = []
     answered: Optional[str] = None
     if region_name:
-        for scope in _scopes(session, region_name):
+        for scope in _scopes(names, region_name):
             if scope.markets is None:
                 break
             in_scope: Set[int] = set(scope.markets)

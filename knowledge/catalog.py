@@ -1,0 +1,191 @@
+"""The catalog of names a farmer's question is resolved against, kept in memory.
+
+Every price question and article search turns the words a farmer typed (苞谷, 藁城, 新发地) into
+a product, a region with its wider regions, and the markets inside them. Asking the database for
+each of these costs a round trip apiece, several per question; on PostgreSQL those round trips
+were most of a price answer's time. The catalog (products, aliases, regions, markets: a few
+thousand small rows that officers rarely change) is therefore loaded once per process and reused
+for as long as the database's catalog token (CatalogVersion, changed by triggers on every write
+to those tables) stays the same. Checking the token is one primary-key read, in the caller's own
+transaction, so a question never sees an older catalog than its own session does.
+
+Write paths (imports, the console, the seed) keep using knowledge.lookup, which returns ORM rows
+they can attach to; this module returns plain, read-only entries.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from knowledge.lookup import place_forms
+from knowledge.models import CatalogVersion, Market, Product, ProductAlias, Region
+
+
+@dataclass(frozen=True)
+class ProductEntry:
+    """A product as the catalog knows it: enough to query and convert its prices."""
+
+    id: int
+    name: str
+    category: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class RegionEntry:
+    """A region of the hierarchy 全国 > province > … > village."""
+
+    id: int
+    name: str
+    short_name: Optional[str]
+    level: str
+    parent_id: Optional[int]
+
+
+@dataclass(frozen=True)
+class MarketEntry:
+    """A market and the region it is in."""
+
+    id: int
+    name: str
+    kind: str
+    region_id: int
+
+
+class Catalog:
+    """One consistent snapshot of products, aliases, regions and markets, with the lookups questions need.
+
+    The lookups answer exactly as knowledge.lookup's queries do (exact product name before alias;
+    the widest region of that name; the exact market name, else the first by name containing it).
+    """
+
+    def __init__(
+        self,
+        token: Optional[int],
+        products: List[ProductEntry],
+        aliases: List[Tuple[str, int]],
+        regions: List[RegionEntry],
+        markets: List[MarketEntry],
+    ) -> None:
+        self.token = token
+        by_id = {product.id: product for product in products}
+        self._products = {product.name: product for product in products}
+        self._aliases = {alias: by_id[product_id] for alias, product_id in aliases if product_id in by_id}
+        self._regions = {region.id: region for region in regions}
+        self._regions_by_form: Dict[str, List[RegionEntry]] = {}
+        # Widest first (省 before 村), then oldest: the first entry of each form is the answer.
+        for region in sorted(regions, key=lambda r: (_level_rank(r.level), r.id)):
+            for form in {region.name, region.short_name} - {None}:
+                self._regions_by_form.setdefault(form, []).append(region)
+        self._markets = sorted(markets, key=lambda market: market.name)
+        self._markets_by_name = {market.name: market for market in markets}
+        self._children: Dict[int, List[int]] = {}
+        for region in regions:
+            if region.parent_id is not None:
+                self._children.setdefault(region.parent_id, []).append(region.id)
+        self._markets_in_region: Dict[int, List[int]] = {}
+        for market in markets:
+            self._markets_in_region.setdefault(market.region_id, []).append(market.id)
+        # Filled on first use per region; a snapshot never changes, so neither does the answer.
+        self._market_ids_below: Dict[int, List[int]] = {}
+
+    def product(self, name: str) -> Optional[ProductEntry]:
+        """The product whose canonical name or alias is `name`."""
+        name = (name or "").strip()
+        return self._products.get(name) or self._aliases.get(name)
+
+    def region(self, name: str) -> Optional[RegionEntry]:
+        """The region called `name`, by full or short name, preferring the widest match."""
+        name = (name or "").strip()
+        if not name:
+            return None
+        found = [entries[0] for form in place_forms(name) for entries in [self._regions_by_form.get(form)] if entries]
+        return min(found, key=lambda r: (_level_rank(r.level), r.id)) if found else None
+
+    def region_with_id(self, region_id: int) -> Optional[RegionEntry]:
+        """The region with this id, if it exists."""
+        return self._regions.get(region_id)
+
+    def market(self, name: str) -> Optional[MarketEntry]:
+        """The market whose name is or contains `name` ("新发地" → 北京新发地农产品批发市场)."""
+        name = (name or "").strip()
+        if not name:
+            return None
+        exact = self._markets_by_name.get(name)
+        if exact is not None:
+            return exact
+        return next((market for market in self._markets if name in market.name), None)
+
+    def chain(self, region: RegionEntry) -> List[RegionEntry]:
+        """`region` and each wider region up to 全国, nearest first."""
+        chain: List[RegionEntry] = []
+        current: Optional[RegionEntry] = region
+        while current is not None and len(chain) <= len(self._regions):
+            chain.append(current)
+            current = self._regions.get(current.parent_id) if current.parent_id is not None else None
+        return chain
+
+    def market_ids_in(self, region: RegionEntry) -> List[int]:
+        """Ids of the markets in `region` and every region below it."""
+        cached = self._market_ids_below.get(region.id)
+        if cached is not None:
+            return cached
+        ids: List[int] = []
+        frontier, seen = [region.id], {region.id}
+        while frontier:
+            region_id = frontier.pop()
+            ids.extend(self._markets_in_region.get(region_id, ()))
+            for child in self._children.get(region_id, ()):
+                if child not in seen:
+                    seen.add(child)
+                    frontier.append(child)
+        ids.sort()
+        self._market_ids_below[region.id] = ids
+        return ids
+
+
+def _level_rank(level: str) -> int:
+    return Region.LEVELS.index(level) if level in Region.LEVELS else len(Region.LEVELS)
+
+
+def _load(session: Session, token: Optional[int]) -> Catalog:
+    products = [ProductEntry(*row) for row in session.execute(
+        select(Product.id, Product.name, Product.category, Product.unit))]
+    aliases = [(alias, product_id) for alias, product_id in session.execute(
+        select(ProductAlias.alias, ProductAlias.product_id))]
+    regions = [RegionEntry(*row) for row in session.execute(
+        select(Region.id, Region.name, Region.short_name, Region.level, Region.parent_id))]
+    markets = [MarketEntry(*row) for row in session.execute(
+        select(Market.id, Market.name, Market.kind, Market.region_id))]
+    return Catalog(token, products, aliases, regions, markets)
+
+
+# One snapshot per engine (tests and benchmarks open several databases in one process); an engine
+# that is thrown away takes its snapshot with it.
+_snapshots: "weakref.WeakKeyDictionary[object, Catalog]" = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+_TOKEN = select(CatalogVersion.token).where(CatalogVersion.id == 1)
+
+
+def catalog(session: Session) -> Catalog:
+    """The current catalog for this session's database: the kept snapshot, or a fresh one when the token moved.
+
+    Reading the token autoflushes the session, so products or markets it added but has not
+    committed are in the snapshot it gets (and the token it sees moves again if they roll back).
+    """
+    token = session.scalar(_TOKEN)
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    snapshot = _snapshots.get(engine)
+    if token is not None and snapshot is not None and snapshot.token == token:
+        return snapshot
+    snapshot = _load(session, token)
+    if token is not None:
+        with _lock:
+            _snapshots[engine] = snapshot
+    return snapshot
