@@ -104,8 +104,9 @@ class Catalog:
         name = (name or "").strip()
         if not name:
             return None
-        found = [entries[0] for form in place_forms(name) for entries in [self._regions_by_form.get(form)] if entries]
-        return min(found, key=lambda r: (_level_rank(r.level), r.id)) if found else None
+        known_forms = [form for form in place_forms(name) if form in self._regions_by_form]
+        widest_per_form = [self._regions_by_form[form][0] for form in known_forms]
+        return min(widest_per_form, key=lambda r: (_level_rank(r.level), r.id)) if widest_per_form else None
 
     def region_with_id(self, region_id: int) -> Optional[RegionEntry]:
         """The region with this id, if it exists."""
