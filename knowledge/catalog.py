@@ -77,11 +77,11 @@ class Catalog:
         self._products = {product.name: product for product in products}
         self._aliases = {alias: by_id[product_id] for alias, product_id in aliases if product_id in by_id}
         self._regions = {region.id: region for region in regions}
-        self._regions_by_form: Dict[str, List[RegionEntry]] = {}
-        # Widest first (省 before 村), then oldest: the first entry of each form is the answer.
+        # Each full or short name → the widest region so called (省 before 村), then the oldest.
+        self._region_by_form: Dict[str, RegionEntry] = {}
         for region in sorted(regions, key=lambda r: (_level_rank(r.level), r.id)):
             for form in {region.name, region.short_name} - {None}:
-                self._regions_by_form.setdefault(form, []).append(region)
+                self._region_by_form.setdefault(form, region)
         self._markets = sorted(markets, key=lambda market: market.name)
         self._markets_by_name = {market.name: market for market in markets}
         self._children: Dict[int, List[int]] = {}
@@ -104,9 +104,8 @@ class Catalog:
         name = (name or "").strip()
         if not name:
             return None
-        known_forms = [form for form in place_forms(name) if form in self._regions_by_form]
-        widest_per_form = [self._regions_by_form[form][0] for form in known_forms]
-        return min(widest_per_form, key=lambda r: (_level_rank(r.level), r.id)) if widest_per_form else None
+        found = [self._region_by_form[form] for form in place_forms(name) if form in self._region_by_form]
+        return min(found, key=lambda r: (_level_rank(r.level), r.id)) if found else None
 
     def region_with_id(self, region_id: int) -> Optional[RegionEntry]:
         """The region with this id, if it exists."""

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.knowledge_access import KnowledgeStore
 from tests.conftest import build_seeded_sqlite
 from tests.gateway.harness import fake_rasa, fake_telegram, start_gateway
 
@@ -15,3 +16,11 @@ __all__ = ["fake_rasa", "fake_telegram", "start_gateway"]
 def kb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A seeded SQLite knowledge DB for one test module (tests add farmers, pushes and prices to it)."""
     return build_seeded_sqlite(Path(tmp_path_factory.mktemp("gateway")) / "knowledge.db")
+
+
+@pytest.fixture
+def store(kb_url: str) -> KnowledgeStore:
+    """Direct access to the gateway's knowledge DB."""
+    knowledge = KnowledgeStore.from_url(kb_url)
+    yield knowledge
+    knowledge.dispose()

@@ -2,7 +2,6 @@
 against the fake Bot API), and the handoff ticket the farmer then asks for carries them to the officer."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 import actions.knowledge_access as action_knowledge
@@ -17,14 +16,6 @@ from tests.actions.conftest import make_tracker, run_action
 from tests.gateway import fake_telegram as tg
 
 FARMER = 5552001
-
-
-@pytest.fixture
-def store(kb_url: str) -> KnowledgeStore:
-    """Direct access to the gateway's knowledge DB."""
-    knowledge = KnowledgeStore.from_url(kb_url)
-    yield knowledge
-    knowledge.dispose()
 
 
 def _attachments(store: KnowledgeStore, telegram_user: int):

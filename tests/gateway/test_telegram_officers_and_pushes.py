@@ -22,14 +22,6 @@ OFFICER_TG = 6660001
 FARMER_TG = 6670000
 
 
-@pytest.fixture
-def store(kb_url: str) -> KnowledgeStore:
-    """Direct access to the gateway's knowledge DB."""
-    knowledge = KnowledgeStore.from_url(kb_url)
-    yield knowledge
-    knowledge.dispose()
-
-
 def _officer_code(store: KnowledgeStore, username: str, region: str) -> str:
     def work(session) -> str:
         account = create_account(session, username, "correct horse battery", "officer", region, display_name="张信息员")
