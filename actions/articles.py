@@ -12,8 +12,8 @@ from actions.knowledge_access import knowledge_session
 
 logger = logging.getLogger(__name__)
 
-try:  # knowledge.articles is the full-text search; without it every question goes to a person.
-    from knowledge.articles import published_article, search_articles
+try:  # knowledge.articles.search is the full-text search; without it every question goes to a person.
+    from knowledge.articles.search import published_article, search_articles
 except ImportError:  # pragma: no cover - only on a tree that predates article search
     published_article = search_articles = None
 

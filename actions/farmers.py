@@ -1,4 +1,4 @@
-"""The Farmer row behind a conversation, through knowledge.farmers (the gateway uses the same functions)."""
+"""The Farmer row behind a conversation, through knowledge.people.farmers (the gateway uses the same functions)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -6,8 +6,8 @@ from typing import Optional
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from knowledge.farmers import remember_farmer, set_farmer_region_by_name
 from knowledge.models import Farmer
+from knowledge.people.farmers import remember_farmer, set_farmer_region_by_name
 
 
 def farmer_for(session: Session, tracker: Tracker, region_name: Optional[str] = None) -> Farmer:

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from actions.farmers import farmer_for
 from actions.knowledge_access import knowledge_session
-from knowledge.attachments import HANDOFF_WINDOW, attach_to_ticket, describe_attachments, recent_unhanded
-from knowledge.lookup import ancestors
-from knowledge.models import Account, FarmerAttachment, HandoffTicket, Region
+from knowledge.catalog.lookup import region_chain
+from knowledge.handoff.attachments import HANDOFF_WINDOW, attach_to_ticket, describe_attachments, recent_unhanded
+from knowledge.models import Account, FarmerAttachment, HandoffTicket, Region, Role
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +67,10 @@ def officer_for(session: Session, region: Optional[Region]) -> Optional[Account]
     """The active information officer nearest to the region (village, then township, county …)."""
     if region is None:
         return None
-    for scope in ancestors(region):
+    for scope in region_chain(region):
         officer = session.scalars(
             select(Account)
-            .where(Account.role == "officer", Account.active.is_(True), Account.region_id == scope.id)
+            .where(Account.role == Role.OFFICER, Account.active.is_(True), Account.region_id == scope.id)
             .order_by(Account.id)
         ).first()
         if officer is not None:

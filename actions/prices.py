@@ -17,10 +17,10 @@ from rasa_sdk.forms import FormValidationAction
 from actions.answers import ask_for_feedback, latest_entity, latest_text
 from actions.asked_dates import as_of_date
 from actions.knowledge_access import knowledge_session
-from knowledge.lookup import find_product
-from knowledge.price_wording import describe_price
-from knowledge.prices import LatestPrice, PriceQuote, latest_price, products_with_prices
-from knowledge.units import unit_asked_in
+from knowledge.catalog.lookup import find_product
+from knowledge.catalog.units import unit_asked_in
+from knowledge.prices.queries import LatestPrice, PriceQuote, latest_price, products_with_prices
+from knowledge.prices.wording import describe_price
 from settings import load_settings
 
 logger = logging.getLogger(__name__)

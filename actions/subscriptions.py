@@ -14,10 +14,10 @@ from actions.answers import latest_entity, latest_text
 from actions.farmers import farmer_for
 from actions.knowledge_access import knowledge_session
 from actions.pension_calculator import parse_yuan
-from knowledge.lookup import find_product, find_region
+from knowledge.catalog.lookup import find_product, find_region
+from knowledge.catalog.units import format_price
 from knowledge.models import Subscription
-from knowledge.prices import products_with_prices
-from knowledge.units import format_price
+from knowledge.prices.queries import products_with_prices
 
 _BELOW = re.compile(r"低于|跌破|跌到|降到|以下|不到")
 _ABOVE = re.compile(r"超过|高于|涨到|涨过|到|以上")

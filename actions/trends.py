@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import ask_for_feedback, latest_entity_values, latest_text
 from actions.knowledge_access import knowledge_session
 from actions.prices import say_no_data
-from knowledge.price_wording import describe_price
-from knowledge.prices import compare_markets, price_trend
-from knowledge.units import format_price, unit_asked_in
+from knowledge.catalog.units import format_price, unit_asked_in
+from knowledge.prices.queries import compare_markets, price_trend
+from knowledge.prices.wording import describe_price
 from settings import load_settings
 
 logger = logging.getLogger(__name__)

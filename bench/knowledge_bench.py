@@ -39,11 +39,11 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from knowledge import migrate  # noqa: E402  (the project root must be importable first)
-from knowledge.articles import rebuild_search_index, search_articles, topic_aliases  # noqa: E402
+from knowledge.articles.search import rebuild_search_index, search_articles, topic_aliases  # noqa: E402
 from knowledge.db import make_engine, make_session_factory, session_scope  # noqa: E402
-from knowledge.importing import import_prices  # noqa: E402
+from knowledge.files.prices import import_prices  # noqa: E402
 from knowledge.models import Article, Market, Product, Region  # noqa: E402
-from knowledge.prices import compare_markets, latest_price, price_trend  # noqa: E402
+from knowledge.prices.queries import compare_markets, latest_price, price_trend  # noqa: E402
 from knowledge.seed import seed  # noqa: E402
 
 logger = logging.getLogger(__name__)

@@ -33,9 +33,9 @@ from bot.knowledge_access import KnowledgeStore  # noqa: E402  (the project root
 from bot.push_scheduler import CHINA_STANDARD_TIME, PushScheduler  # noqa: E402
 from knowledge import migrate  # noqa: E402
 from knowledge.db import make_engine, make_session_factory, session_scope  # noqa: E402
-from knowledge.importing import import_prices  # noqa: E402
+from knowledge.files.prices import import_prices  # noqa: E402
 from knowledge.models import Farmer, PriceRecord, Product, Push, Subscription, utcnow  # noqa: E402
-from knowledge.pushes import claim_telegram_pushes, mark_sent  # noqa: E402
+from knowledge.outbox.queue import claim_telegram_pushes, mark_sent  # noqa: E402
 from knowledge.seed import seed  # noqa: E402
 
 BENCH_DIR = PROJECT_ROOT / "var" / "bench"

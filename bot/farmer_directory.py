@@ -1,11 +1,11 @@
-"""Who is writing: the gateway's side of knowledge.farmers (remember the chat, read and set the region)."""
+"""Who is writing: the gateway's side of knowledge.people.farmers (remember the chat, read and set the region)."""
 from __future__ import annotations
 
 import logging
 from typing import Optional
 
 from bot.knowledge_access import KnowledgeStore
-from knowledge.farmers import region_near, remember_farmer, set_farmer_region, set_farmer_region_by_name
+from knowledge.people.farmers import region_near, remember_farmer, set_farmer_region, set_farmer_region_by_name
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""Voice messages, photos, videos and files from farmers on Telegram: noted in the knowledge DB (knowledge.attachments)
-so that a handoff ticket opened soon after carries them to the officer."""
+"""Voice messages, photos, videos and files from farmers on Telegram: noted in the knowledge DB
+(knowledge.handoff.attachments) so that a handoff ticket opened soon after carries them to the officer."""
 from __future__ import annotations
 
 import logging
@@ -9,8 +9,8 @@ from telegram import Message
 
 from bot.conversation import mask_sender
 from bot.knowledge_access import KnowledgeStore
-from knowledge.attachments import SentMedia, remember_attachment
-from knowledge.farmers import remember_farmer
+from knowledge.handoff.attachments import SentMedia, remember_attachment
+from knowledge.people.farmers import remember_farmer
 
 logger = logging.getLogger(__name__)
 

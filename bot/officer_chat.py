@@ -1,5 +1,5 @@
 """Officers on Telegram: linking the phone to a console account (/link), and adding a price (/setprice) with
-confirm and cancel buttons. The rules live in knowledge (accounts, officer_prices, price_entry)."""
+confirm and cancel buttons. The rules live in knowledge (people.accounts, officer_prices, prices.validation)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,8 +13,8 @@ from bot.conversation import RateLimiter
 from bot.knowledge_access import KnowledgeStore
 from bot.telegram_render import SETPRICE_CANCEL_PREFIX, SETPRICE_CONFIRM_PREFIX
 from bot.telegram_send import send_with_retry
-from knowledge.accounts import redeem_telegram_link_code
 from knowledge.officer_prices import OfficerPriceError, cancel_price, confirm_price, hold_price, prepare_price
+from knowledge.people.accounts import redeem_telegram_link_code
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The push scheduler: every PUSH_INTERVAL_SECONDS it notices due pushes (knowledge.pushes) and sends those
+"""The push scheduler: every PUSH_INTERVAL_SECONDS it notices due pushes (knowledge.outbox) and sends those
 for Telegram farmers. Web chat farmers fetch theirs when their page polls (bot/webchat.py).
 
 All state is in the database, so any number of gateway processes can run this loop side by side.
@@ -22,16 +22,9 @@ from bot.telegram_render import split_text
 from bot.telegram_send import is_permanent, retry_after_seconds
 from knowledge.chat_callbacks import forget_expired
 from knowledge.models import utcnow
-from knowledge.pushes import (
-    PushJob,
-    claim_telegram_pushes,
-    enqueue_daily_digests,
-    enqueue_handoff_answers,
-    enqueue_price_alerts,
-    mark_failed,
-    mark_sent,
-    release_claims,
-)
+from knowledge.outbox.handoff_answers import enqueue_handoff_answers
+from knowledge.outbox.price_alerts import enqueue_daily_digests, enqueue_price_alerts
+from knowledge.outbox.queue import PushJob, claim_telegram_pushes, mark_failed, mark_sent, release_claims
 
 logger = logging.getLogger(__name__)
 

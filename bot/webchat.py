@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.conversation import Conversation
 from bot.knowledge_access import KnowledgeStore
-from knowledge.pushes import take_webchat_pushes
+from knowledge.outbox.queue import take_webchat_pushes
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from knowledge.audit import record_change, snapshot
 from knowledge.models import Account, HandoffTicket, Push, utcnow
-from knowledge.pushes import enqueue_push, handoff_answer_text
+from knowledge.outbox.handoff_answers import handoff_answer_text
+from knowledge.outbox.queue import enqueue_push
 
 MAX_ANSWER_LENGTH = 3000  # a Telegram message holds 4096 characters; leave room for the greeting
 AUDITED = ("status", "answer", "answered_at", "assignee_id")

@@ -9,9 +9,9 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.accounts import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from knowledge.audit import record_change
 from knowledge.models import Account, utcnow
+from knowledge.people.accounts import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 
 logger = logging.getLogger(__name__)
 

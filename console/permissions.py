@@ -6,15 +6,15 @@ from typing import Optional, Set
 from sqlalchemy.orm import Session
 
 from console.security import CurrentUser, Forbidden
-from knowledge.lookup import descendant_ids
-from knowledge.models import Region
+from knowledge.catalog.lookup import descendant_ids
+from knowledge.models import Region, Role
 
 
 def region_scope(session: Session, user: CurrentUser) -> Optional[Set[int]]:
     """Ids of the regions the user may act on; None means every region (admins)."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return None
-    if user.role != "officer" or user.region_id is None:
+    if user.role != Role.OFFICER or user.region_id is None:
         return set()
     region = session.get(Region, user.region_id)
     return descendant_ids(session, region) if region is not None else set()
@@ -22,9 +22,9 @@ def region_scope(session: Session, user: CurrentUser) -> Optional[Set[int]]:
 
 def may_edit_region(session: Session, user: CurrentUser, region_id: Optional[int]) -> bool:
     """True when the user may edit knowledge that belongs to `region_id` (None: national knowledge)."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return True
-    if user.role != "officer":
+    if user.role != Role.OFFICER:
         return False
     if region_id is None:
         return False  # national knowledge is the county's and the admins' to change

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.audit import record_change, snapshot
-from knowledge.lookup import descendant_ids
+from knowledge.catalog.lookup import descendant_ids
 from knowledge.models import ConversationReview, Farmer, Feedback, HandoffTicket, MessageCorrection, Region, utcnow
 
 REVIEW_COLUMNS = ("reviewed", "reviewed_by", "flagged", "tags", "note")

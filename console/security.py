@@ -20,7 +20,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from sqlalchemy.orm import sessionmaker
 
 from knowledge.db import session_scope
-from knowledge.models import Account
+from knowledge.models import Account, Role
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ SESSION_COOKIE = "xiangxin_console"
 SESSION_MAX_AGE_SECONDS = 8 * 3600  # one working day
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-ROLE_NAMES = {"admin": "管理员", "officer": "信息员", "reviewer": "审核员"}
+ROLE_NAMES = {Role.ADMIN: "管理员", Role.OFFICER: "信息员", Role.REVIEWER: "审核员"}
 UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

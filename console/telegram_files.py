@@ -1,6 +1,6 @@
 """Fetching a farmer's file from Telegram for an officer: getFile, then the download, through the Bot API.
 
-The console keeps only Telegram's file ids (knowledge.attachments); the file comes from Telegram
+The console keeps only Telegram's file ids (knowledge.handoff.attachments); the file comes from Telegram
 when an officer opens it. Telegram's download addresses contain the bot token, so neither those
 addresses nor errors that might quote them are ever logged or shown as they are.
 """

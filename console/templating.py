@@ -20,8 +20,9 @@ from aiohttp import web
 from markupsafe import Markup
 
 from console.security import USER_KEY, csrf_token, take_flashes
-from knowledge.attachments import attachment_label
+from knowledge.handoff.attachments import attachment_label
 from knowledge.masking import mask_personal_data
+from knowledge.models import Role
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -118,4 +119,5 @@ def setup_templates(app: web.Application) -> jinja2.Environment:
                                 "pretty_json": pretty_json, "attachment": attachment_label,
                                 "urlpart": lambda value: quote(str(value), safe="")})
     environment.globals["page_url"] = page_url
+    environment.globals["Role"] = Role
     return environment

@@ -12,19 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from knowledge import migrate
-from knowledge.accounts import AccountError, create_account
-from knowledge.articles import ensure_search_index, rebuild_search_index
+from knowledge.articles.search import ensure_search_index, rebuild_search_index
+from knowledge.catalog.dictionary import export_dictionary
 from knowledge.db import make_engine, make_session_factory, session_scope
-from knowledge.dictionary import export_dictionary
-from knowledge.importing import (
-    ImportFileError,
-    ImportReport,
-    export_articles,
-    export_prices,
-    import_articles,
-    import_prices,
-)
-from knowledge.models import Account, Article, Market, PriceRecord, Product, Region
+from knowledge.files.articles import export_articles, import_articles
+from knowledge.files.prices import export_prices, import_prices
+from knowledge.files.tables import ImportFileError, ImportReport
+from knowledge.models import Account, Article, Market, PriceRecord, Product, Region, Role
+from knowledge.people.accounts import AccountError, create_account
 from knowledge.seed import seed
 from settings import VAR_DIR, load_settings
 
@@ -202,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub["export"].add_argument("--out", default=str(VAR_DIR / "export"), help="folder for prices.csv and articles.csv")
     user = sub["create-user"]
     user.add_argument("username")
-    user.add_argument("--role", required=True, choices=Account.ROLES)
+    user.add_argument("--role", required=True, choices=[role.value for role in Role])
     user.add_argument("--region", help="region the account looks after (required for officers)")
     user.add_argument("--display-name")
     user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")

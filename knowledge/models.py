@@ -7,6 +7,7 @@ audit can always show what was really published.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import (
     BigInteger,
@@ -120,8 +121,8 @@ class Market(Base, Timestamped):
 class CatalogVersion(Base):
     """One row whose token changes with every write to products, aliases, regions or markets.
 
-    Database triggers (migration 0005) change it, whichever process or tool wrote, so every
-    process can keep the catalog of names in memory (knowledge/catalog.py) and know from one
+    Database triggers (migration 0005_catalog_version) change it, whichever process or tool wrote, so every
+    process can keep the catalog of names in memory (knowledge/catalog/snapshot.py) and know from one
     primary-key read whether it is still current. The token is random rather than a counter so
     that a rolled-back change followed by another change never repeats a token already seen.
     """
@@ -205,12 +206,18 @@ class Article(Base, Timestamped):
     region = relationship("Region")
 
 
+class Role(str, enum.Enum):
+    """What a console account may do; stored in account.role as its value."""
+
+    ADMIN = "admin"
+    OFFICER = "officer"  # a village information officer (信息员), limited to their region
+    REVIEWER = "reviewer"
+
+
 class Account(Base, Timestamped):
-    """A console user: admin, village information officer or reviewer."""
+    """A console user: admin, village information officer or reviewer (see Role)."""
 
     __tablename__ = "account"
-
-    ROLES = ("admin", "officer", "reviewer")
 
     id = Column(Integer, primary_key=True)
     username = Column(String(64), nullable=False, unique=True)

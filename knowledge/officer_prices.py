@@ -1,5 +1,5 @@
 """An officer's price from the phone ("/setprice 玉米 1.15 元/斤 [市场]"): read, checked by the same rules as
-the CSV import (knowledge.price_entry), held until the officer confirms, then saved with the officer as
+the CSV import (knowledge.prices.validation), held until the officer confirms, then saved with the officer as
 author and audited.
 
 Messages are plain Chinese: officers read them on Telegram.
@@ -17,19 +17,20 @@ from typing import Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.accounts import account_for_telegram_user
 from knowledge.audit import record_change, snapshot
+from knowledge.catalog.lookup import descendant_ids, find_market
 from knowledge.chat_callbacks import forget, recall, remember_once
-from knowledge.lookup import descendant_ids, find_market
-from knowledge.models import Account, Market, PriceRecord
-from knowledge.price_entry import VALUE_COLUMNS, CheckedPrice, PriceInput, check_price, save_price
-from knowledge.price_wording import describe_price
-from knowledge.prices import quote_from_record
+from knowledge.models import Account, Market, PriceRecord, Role
+from knowledge.people.accounts import account_for_telegram_user
+from knowledge.prices.queries import quote_from_record
+from knowledge.prices.saving import VALUE_COLUMNS, save_price
+from knowledge.prices.validation import CheckedPrice, PriceInput, check_price
+from knowledge.prices.wording import describe_price
 
 logger = logging.getLogger(__name__)
 
 SETPRICE_KIND = "setprice"
-OFFICER_ROLES = ("officer", "admin")
+OFFICER_ROLES = (Role.OFFICER, Role.ADMIN)
 USAGE = ("用法：/setprice 品名 价格 单位 [市场]\n例如：/setprice 玉米 1.15 元/斤\n"
          "或：/setprice 玉米 1.10-1.20 元/斤 新发地")
 # "1.15", "1.10-1.20", "1.15元/斤" (the unit may be written onto the number).
@@ -103,7 +104,7 @@ def _default_market(session: Session, account: Account) -> str:
 
 
 def _check_scope(session: Session, account: Account, market_name: str) -> None:
-    if account.role == "admin":
+    if account.role == Role.ADMIN:
         return
     if account.region is None:
         raise OfficerPriceError("您的账号还没有负责的地区，请联系管理员设置后再录入价格。")

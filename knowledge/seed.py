@@ -15,10 +15,12 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.article_entry import article_input, check_article, save_article
-from knowledge.lookup import find_region
+from knowledge.articles.entry import article_input, check_article, save_article
+from knowledge.catalog.lookup import find_region
 from knowledge.models import Article, Market, PriceRecord, Product, ProductAlias, Region, TopicAlias
-from knowledge.price_entry import LookupCache, PriceInput, check_price, save_price
+from knowledge.prices.lookup_cache import LookupCache
+from knowledge.prices.saving import save_price
+from knowledge.prices.validation import PriceInput, check_price
 
 logger = logging.getLogger(__name__)
 SEED_DIR = Path(__file__).resolve().parent / "seed"

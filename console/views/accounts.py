@@ -9,10 +9,10 @@ from sqlalchemy.orm import joinedload
 from console.context import console_context
 from console.security import ROLE_NAMES, current_user, flash, require
 from console.views.forms import checkbox
-from knowledge.accounts import LINK_CODE_TTL, AccountError, create_account, issue_telegram_link_code
 from knowledge.audit import record_change
 from knowledge.db import session_scope
-from knowledge.models import Account, utcnow
+from knowledge.models import Account, Role, utcnow
+from knowledge.people.accounts import LINK_CODE_TTL, AccountError, create_account, issue_telegram_link_code
 
 
 def _accounts_page(request: web.Request, db, error: str = "", values=None, status: int = 200) -> web.Response:
@@ -23,14 +23,14 @@ def _accounts_page(request: web.Request, db, error: str = "", values=None, statu
     }, status=status)
 
 
-@require("admin")
+@require(Role.ADMIN)
 async def account_list(request: web.Request) -> web.Response:
     """Every account with its role, region, lock and Telegram state."""
     with session_scope(console_context(request).sessions) as db:
         return _accounts_page(request, db)
 
 
-@require("admin")
+@require(Role.ADMIN)
 async def account_create(request: web.Request) -> web.Response:
     """Create an account (argon2 hash; the password is never stored or logged)."""
     user = current_user(request)
@@ -58,7 +58,7 @@ def _account(db, request: web.Request) -> Account:
     return account
 
 
-@require("admin")
+@require(Role.ADMIN)
 async def account_set_active(request: web.Request) -> web.Response:
     """Deactivate or reactivate an account (a deactivated one is signed out at its next request)."""
     user = current_user(request)
@@ -78,7 +78,7 @@ async def account_set_active(request: web.Request) -> web.Response:
     raise web.HTTPFound("/accounts")
 
 
-@require("admin")
+@require(Role.ADMIN)
 async def account_unlock(request: web.Request) -> web.Response:
     """Lift a lock-out after too many wrong passwords."""
     user = current_user(request)
@@ -108,7 +108,7 @@ async def _telegram(request: web.Request, account_id: int) -> web.Response:
         account = db.get(Account, account_id)
         if account is None:
             raise web.HTTPNotFound(text="没有这个账号")
-        if account.role != "officer" and account.id != user.id:
+        if account.role != Role.OFFICER and account.id != user.id:
             raise web.HTTPBadRequest(text="只有信息员账号需要绑定 Telegram")
         code = ""
         if request.method == "POST":
@@ -116,13 +116,13 @@ async def _telegram(request: web.Request, account_id: int) -> web.Response:
         return _telegram_page(request, account, code)
 
 
-@require("officer", "admin")
+@require(Role.OFFICER, Role.ADMIN)
 async def own_telegram(request: web.Request) -> web.Response:
     """The signed-in officer's Telegram link: status, and a fresh one-time code on POST."""
     return await _telegram(request, current_user(request).id)
 
 
-@require("admin")
+@require(Role.ADMIN)
 async def account_telegram(request: web.Request) -> web.Response:
     """An admin generates the Telegram link code for an officer."""
     return await _telegram(request, int(request.match_info["account_id"]))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from console.context import console_context, page_number
 from console.permissions import check_edit_region, region_scope
 from console.security import current_user, flash, require
-from knowledge.article_entry import (
+from knowledge.articles.entry import (
     ArticleConflictError,
     ArticleInput,
     check_article,
@@ -20,7 +20,7 @@ from knowledge.article_entry import (
     update_article,
 )
 from knowledge.db import session_scope
-from knowledge.models import Article
+from knowledge.models import Article, Role
 
 PAGE_SIZE = 50
 FIELDS = ("category", "topic", "title", "questions", "answer", "region", "doc_number", "source", "published_on",
@@ -49,8 +49,8 @@ async def article_list(request: web.Request) -> web.Response:
         articles = db.scalars(statement.order_by(Article.category, Article.topic, Article.id)
                               .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).unique().all()
         scope = region_scope(db, user)
-        editable = {article.id for article in articles if user.role == "admin" or (
-            user.role == "officer" and article.region_id is not None and scope is not None
+        editable = {article.id for article in articles if user.role == Role.ADMIN or (
+            user.role == Role.OFFICER and article.region_id is not None and scope is not None
             and article.region_id in scope)}
     return aiohttp_jinja2.render_template("articles.html", request, {
         "articles": articles, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
@@ -100,13 +100,13 @@ def _input(form: Mapping[str, Any]) -> ArticleInput:
     return ArticleInput(**{name: str(form.get(name, "")).strip() for name in FIELDS})
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def article_new(request: web.Request) -> web.Response:
     """The empty article form."""
     return _render_form(request, None, _values(None), [])
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def article_create(request: web.Request) -> web.Response:
     """Check and save a new article (one with the same topic and title is updated, as on import)."""
     user = current_user(request)
@@ -128,7 +128,7 @@ async def article_create(request: web.Request) -> web.Response:
     raise web.HTTPFound(f"/articles/{article_id}")
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def article_edit(request: web.Request) -> web.Response:
     """The article form filled with the article."""
     user = current_user(request)
@@ -138,7 +138,7 @@ async def article_edit(request: web.Request) -> web.Response:
         return _render_form(request, article.id, _values(article), [])
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def article_update(request: web.Request) -> web.Response:
     """Check and save changes to one article."""
     user = current_user(request)
@@ -161,7 +161,7 @@ async def article_update(request: web.Request) -> web.Response:
     raise web.HTTPFound(f"/articles/{article_id}")
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def article_delete(request: web.Request) -> web.Response:
     """Delete one article (its content stays in the audit log)."""
     user = current_user(request)

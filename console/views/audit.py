@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from console.context import console_context, page_number
 from console.security import require
 from knowledge.db import session_scope
-from knowledge.models import AuditLog
+from knowledge.models import AuditLog, Role
 
 PAGE_SIZE = 50
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def audit_list(request: web.Request) -> web.Response:
     """Audit entries, newest first, filtered by what changed, who changed it and when."""
     page = page_number(request)

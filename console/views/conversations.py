@@ -36,11 +36,11 @@ from console.security import CurrentUser, Forbidden, current_user, flash, requir
 from console.tracker import CHANNEL_NAMES, ConversationFilter
 from console.views.forms import checkbox, region_choices
 from knowledge.db import session_scope
-from knowledge.models import Farmer, Feedback, HandoffTicket, Region
+from knowledge.models import Farmer, Feedback, HandoffTicket, Region, Role
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
-REVIEWERS = ("admin", "reviewer")
+REVIEWERS = (Role.ADMIN, Role.REVIEWER)
 
 
 def _day_start(text: str, extra_days: int = 0) -> Optional[float]:
@@ -157,7 +157,7 @@ def transcript_context(db: Session, context: ConsoleContext, sender_id: str) -> 
     }
 
 
-@require("admin", "reviewer", "officer")
+@require(Role.ADMIN, Role.REVIEWER, Role.OFFICER)
 async def conversation_view(request: web.Request) -> web.Response:
     """One conversation: each farmer message with intent, confidence and entities, each reply, feedback given."""
     user = current_user(request)

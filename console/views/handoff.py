@@ -22,7 +22,7 @@ from console.security import CurrentUser, Forbidden, current_user, flash, requir
 from console.telegram_files import ONLY_IN_TELEGRAM
 from console.views.conversations import transcript_context
 from knowledge.db import session_scope
-from knowledge.models import Account, HandoffTicket, Region
+from knowledge.models import Account, HandoffTicket, Region, Role
 
 STATUS_LABELS = {"open": "待回答", "answered": "已回答，等待发送", "delivered": "已送达农户", "closed": "已关闭"}
 # Officers this wide also see tickets of farmers whose region is unknown, so no question is orphaned.
@@ -30,7 +30,7 @@ WIDE_LEVELS = ("country", "province", "city", "county")
 
 
 def _sees_unplaced(db: Session, user: CurrentUser) -> bool:
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return True
     region = db.get(Region, user.region_id) if user.region_id else None
     return region is not None and region.level in WIDE_LEVELS
@@ -61,7 +61,7 @@ def _tickets(db: Session, user: CurrentUser, statuses, newest_first: bool, limit
     return db.scalars(statement).unique().all()
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def handoff_inbox(request: web.Request) -> web.Response:
     """Open tickets of the officer's region, oldest first; then answers awaiting delivery and recent deliveries."""
     user = current_user(request)
@@ -99,7 +99,7 @@ def _render(request: web.Request, db: Session, ticket: HandoffTicket, error: str
     return aiohttp_jinja2.render_template("ticket.html", request, values, status=status)
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def ticket_view(request: web.Request) -> web.Response:
     """A ticket with the farmer's conversation and the answer form."""
     user = current_user(request)
@@ -107,7 +107,7 @@ async def ticket_view(request: web.Request) -> web.Response:
         return _render(request, db, visible_ticket(db, request, user))
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def ticket_answer(request: web.Request) -> web.Response:
     """Record the officer's answer and queue it for the gateway to deliver; audited."""
     user = current_user(request)

@@ -15,7 +15,7 @@ from console.security import current_user, require
 from console.telegram_files import ONLY_IN_TELEGRAM, FileUnavailable
 from console.views.handoff import visible_ticket
 from knowledge.db import session_scope
-from knowledge.models import FarmerAttachment
+from knowledge.models import FarmerAttachment, Role
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def _unavailable(request: web.Request, message: str) -> web.Response:
                                           status=502)
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def ticket_attachment(request: web.Request) -> web.StreamResponse:
     """The attachment's file from Telegram, streamed; 404 when the console has no bot token."""
     user = current_user(request)

@@ -17,20 +17,10 @@ from console.context import ConsoleContext, console_context
 from console.permissions import region_scope
 from console.security import CurrentUser, current_user, flash, require
 from console.uploads import UploadError, discard, stage, staged_path, suffix_of
-from knowledge.importing import (
-    PRICE_ANY_OF,
-    PRICE_HEADERS,
-    PRICE_REQUIRED,
-    ImportFileError,
-    ImportReport,
-    RowProblem,
-    check_article_file,
-    check_price_rows,
-    import_articles,
-    import_prices,
-    read_table,
-)
-from knowledge.models import Region
+from knowledge.files.articles import check_article_file, import_articles
+from knowledge.files.prices import PRICE_ANY_OF, PRICE_HEADERS, PRICE_REQUIRED, check_price_rows, import_prices
+from knowledge.files.tables import ImportFileError, ImportReport, RowProblem, read_table
+from knowledge.models import Region, Role
 
 logger = logging.getLogger(__name__)
 KINDS = {"prices": "价格", "articles": "政策/保险文章"}
@@ -119,13 +109,13 @@ def _import_file(
         db.close()
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def import_page(request: web.Request) -> web.Response:
     """The upload form."""
     return aiohttp_jinja2.render_template("import.html", request, {"kinds": KINDS, "error": ""})
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def import_preview(request: web.Request) -> web.Response:
     """Stage the uploaded file and show what it would import, bad rows first; nothing is written."""
     user = current_user(request)
@@ -162,7 +152,7 @@ async def import_preview(request: web.Request) -> web.Response:
     }, status=200 if not preview.problems else 422)
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def import_confirm(request: web.Request) -> web.Response:
     """Import the previewed file all or nothing; checks every row (and the region) again first."""
     user = current_user(request)
@@ -198,7 +188,7 @@ async def import_confirm(request: web.Request) -> web.Response:
     raise web.HTTPFound("/prices" if staged["kind"] == "prices" else "/articles")
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def import_cancel(request: web.Request) -> web.Response:
     """Drop the previewed file without importing it."""
     context = console_context(request)

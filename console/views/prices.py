@@ -13,12 +13,12 @@ from console.context import console_context, page_number
 from console.permissions import check_edit_region, region_scope
 from console.security import current_user, flash, require
 from console.views.forms import region_choices
+from knowledge.catalog.lookup import descendant_ids, find_product
+from knowledge.catalog.units import KG_PER
 from knowledge.db import session_scope
-from knowledge.lookup import descendant_ids, find_product
-from knowledge.models import Market, PriceRecord, Product, Region
-from knowledge.price_editing import PriceConflictError, delete_price, save_price_audited, update_price
-from knowledge.price_entry import PriceInput, check_price
-from knowledge.units import KG_PER
+from knowledge.models import Market, PriceRecord, Product, Region, Role
+from knowledge.prices.editing import PriceConflictError, delete_price, save_price_audited, update_price
+from knowledge.prices.validation import PriceInput, check_price
 
 PAGE_SIZE = 50
 FIELDS = ("product", "market", "region", "date", "unit", "min_price", "avg_price", "max_price", "source",
@@ -75,7 +75,7 @@ async def price_list(request: web.Request) -> web.Response:
         ).unique().all()
         scope = region_scope(db, user)
         editable = {record.id for record in records
-                    if user.role in ("admin", "officer") and (scope is None or record.market.region_id in scope)}
+                    if user.role in (Role.ADMIN, Role.OFFICER) and (scope is None or record.market.region_id in scope)}
         regions = region_choices(db)
     return aiohttp_jinja2.render_template("prices.html", request, {
         "records": records, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
@@ -110,13 +110,13 @@ def _market_region_id(market: Market) -> Optional[int]:
     return market.region_id if market.region_id is not None else market.region.id
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def price_new(request: web.Request) -> web.Response:
     """The empty price form."""
     return _render_form(request, None, _form_values(None), [])
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def price_create(request: web.Request) -> web.Response:
     """Check and save a new price (a record with the same product, market, date and source is updated, as on import)."""
     user = current_user(request)
@@ -141,7 +141,7 @@ def _record(db: Session, request: web.Request) -> PriceRecord:
     return record
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def price_edit(request: web.Request) -> web.Response:
     """The price form filled with the record as it was entered."""
     user = current_user(request)
@@ -152,7 +152,7 @@ async def price_edit(request: web.Request) -> web.Response:
         return _render_form(request, record.id, values, [])
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def price_update(request: web.Request) -> web.Response:
     """Check and save changes to one price record."""
     user = current_user(request)
@@ -175,7 +175,7 @@ async def price_update(request: web.Request) -> web.Response:
     raise web.HTTPFound("/prices")
 
 
-@require("admin", "officer")
+@require(Role.ADMIN, Role.OFFICER)
 async def price_delete(request: web.Request) -> web.Response:
     """Delete one price record (kept in the audit log)."""
     user = current_user(request)

@@ -8,7 +8,7 @@ from knowledge.db import session_scope
 from knowledge.models import Article
 from tests.actions.conftest import make_tracker, message, responses, run_action
 
-articles_module = pytest.importorskip("knowledge.articles")
+articles_module = pytest.importorskip("knowledge.articles.search")
 
 ARTICLES = [
     ("policy", "最低收购价", "2025年小麦最低收购价", "2025年小麦最低收购价为每50公斤119元（每斤1.19元）。",

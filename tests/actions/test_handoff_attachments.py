@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from actions.handoff import NO_QUESTION, ActionRequestHuman
-from knowledge.attachments import (
+from knowledge.db import session_scope
+from knowledge.handoff.attachments import (
     _COUNTED,
     KIND_NAMES,
     SentMedia,
@@ -18,9 +19,8 @@ from knowledge.attachments import (
     describe_attachments,
     remember_attachment,
 )
-from knowledge.db import session_scope
-from knowledge.farmers import remember_farmer
 from knowledge.models import FarmerAttachment, HandoffTicket, utcnow
+from knowledge.people.farmers import remember_farmer
 from tests.actions.conftest import make_tracker, message, run_action
 
 SENDER = "tg-424242"

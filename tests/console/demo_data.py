@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Dict
 
-from knowledge.accounts import create_account
+from knowledge.catalog.lookup import find_region
 from knowledge.db import make_engine, make_session_factory, session_scope
-from knowledge.lookup import find_region
 from knowledge.models import Farmer, FarmerAttachment, Feedback, HandoffTicket
+from knowledge.people.accounts import create_account
 from tests.console.tracker_data import DAY, PRICE_ANSWER_ID
 
 PASSWORD = "correct-horse-9"

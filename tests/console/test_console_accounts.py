@@ -5,8 +5,8 @@ import re
 
 from sqlalchemy import select
 
-from knowledge.accounts import redeem_telegram_link_code
 from knowledge.models import Account, AuditLog
+from knowledge.people.accounts import redeem_telegram_link_code
 from tests.console.conftest import PASSWORD, sign_in
 
 

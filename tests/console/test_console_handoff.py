@@ -8,15 +8,10 @@ import json
 
 from sqlalchemy import select
 
-from knowledge.lookup import find_region
+from knowledge.catalog.lookup import find_region
 from knowledge.models import Account, AuditLog, Farmer, HandoffTicket, Push, utcnow
-from knowledge.pushes import (
-    claim_telegram_pushes,
-    enqueue_handoff_answers,
-    mark_failed,
-    mark_sent,
-    take_webchat_pushes,
-)
+from knowledge.outbox.handoff_answers import enqueue_handoff_answers
+from knowledge.outbox.queue import claim_telegram_pushes, mark_failed, mark_sent, take_webchat_pushes
 from tests.console.conftest import sign_in
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from console.app import create_app
 from console.telegram_files import ONLY_IN_TELEGRAM, file_base_url
-from knowledge.lookup import find_region
+from knowledge.catalog.lookup import find_region
 from knowledge.models import Farmer, FarmerAttachment, HandoffTicket
 from settings import PROJECT_ROOT, Settings
 from tests.conftest import TODAY

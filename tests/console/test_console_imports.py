@@ -120,7 +120,7 @@ async def test_upload_without_csrf_token_is_refused(client, knowledge) -> None:
 
 
 async def test_confirm_checks_again_and_writes_nothing_when_a_row_no_longer_passes(client, knowledge) -> None:
-    from knowledge.lookup import find_region
+    from knowledge.catalog.lookup import find_region
     from knowledge.models import Account
 
     token = await sign_in(client, "gaocheng")

@@ -133,7 +133,7 @@ async def test_officer_writes_a_county_article_searchable_and_audited(client, kn
     assert "已新增文章：藁城区2026年耕地地力保护补贴标准" in page and "藁城粮补多少钱一亩" in page
     with knowledge() as session:
         article = session.scalars(select(Article).where(Article.title == ARTICLE["title"])).one()
-        from knowledge.articles import search_articles
+        from knowledge.articles.search import search_articles
 
         hits = search_articles(session, "藁城粮补多少钱一亩", region="藁城区")
         assert hits and hits[0].article_id == article.id

@@ -99,7 +99,7 @@ async def test_console_flows_on_postgresql(aiohttp_client, postgres_knowledge, t
         assert session.scalars(select(MessageCorrection)).one().intent == "ask_policy"
         assert {entry.entity for entry in session.scalars(select(AuditLog))} >= {
             "price_record", "article", "handoff_ticket", "conversation_review", "message_correction"}
-        from knowledge.articles import search_articles
+        from knowledge.articles.search import search_articles
 
         assert search_articles(session, "藁城粮补多少", region="藁城区")[0].title == "藁城区补贴标准"
     engine.dispose()

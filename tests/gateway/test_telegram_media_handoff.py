@@ -9,9 +9,9 @@ from actions.handoff import ActionRequestHuman
 from bot.farmer_media import MediaNotes
 from bot.knowledge_access import KnowledgeStore
 from bot.telegram_chat import DOCUMENT_REPLY, HANDOFF_BUTTONS, PHOTO_REPLY, VIDEO_REPLY, VOICE_REPLY
-from knowledge.attachments import SentMedia
-from knowledge.farmers import find_farmer
+from knowledge.handoff.attachments import SentMedia
 from knowledge.models import FarmerAttachment, HandoffTicket
+from knowledge.people.farmers import find_farmer
 from tests.actions.conftest import make_tracker, run_action
 from tests.gateway import fake_telegram as tg
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from bot.knowledge_access import KnowledgeStore
 from bot.push_scheduler import CHINA_STANDARD_TIME, PushScheduler
-from knowledge.accounts import create_account, issue_telegram_link_code
-from knowledge.farmers import find_farmer
-from knowledge.importing import import_prices
+from knowledge.files.prices import import_prices
 from knowledge.models import AuditLog, Farmer, HandoffTicket, PriceRecord, Product, Push, Subscription, utcnow
+from knowledge.people.accounts import create_account, issue_telegram_link_code
+from knowledge.people.farmers import find_farmer
 from tests.conftest import build_seeded_sqlite
 from tests.gateway import fake_telegram as tg
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from bot.knowledge_access import KnowledgeStore
-from knowledge.importing import import_prices
+from knowledge.files.prices import import_prices
 from knowledge.models import HandoffTicket, PriceRecord
 from tests.gateway import fake_telegram as tg
 from tests.gateway.harness import fake_telegram, start_gateway

@@ -5,13 +5,13 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from knowledge.accounts import (
+from knowledge.models import Account, AuditLog
+from knowledge.people.accounts import (
     account_for_telegram_user,
     create_account,
     issue_telegram_link_code,
     redeem_telegram_link_code,
 )
-from knowledge.models import Account, AuditLog
 
 
 def _officer(session, username: str = "zhang") -> Account:

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import selectinload
 
-from knowledge.article_entry import ArticleInput, check_article, save_article
-from knowledge.articles import expand_folk_terms, resolve_topic, search_articles, segment, topic_aliases
+from knowledge.articles.entry import ArticleInput, check_article, save_article
+from knowledge.articles.search import expand_folk_terms, resolve_topic, search_articles, segment, topic_aliases
 from knowledge.models import Article
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from knowledge.catalog import catalog
+from knowledge.catalog.lookup import find_market, find_product, find_region
+from knowledge.catalog.snapshot import catalog
 from knowledge.db import make_engine, make_session_factory, session_scope
-from knowledge.lookup import find_market, find_product, find_region
 from knowledge.models import Market, Product, ProductAlias, Region
-from knowledge.prices import latest_price
+from knowledge.prices.queries import latest_price
 
 
 def _token(session) -> int:
@@ -44,18 +44,18 @@ def test_region_chain_and_markets_below_each_region(kb):
     with kb.scope() as session:
         names = catalog(session)
         county = names.region("藁城区")
-        assert [r.level for r in names.chain(county)] == ["county", "city", "province", "country"]
+        assert [r.level for r in names.region_chain(county)] == ["county", "city", "province", "country"]
         markets = session.scalars(select(Market)).all()
         non_empty = 0
         for region in session.scalars(select(Region)).all():
             below = {market.id for market in markets
-                     if any(r.id == region.id for r in _ancestors(session, market.region_id))}
+                     if any(r.id == region.id for r in _region_chain(session, market.region_id))}
             assert set(names.market_ids_in(names.region_with_id(region.id))) == below, region.name
             non_empty += bool(below) and region.parent_id is not None
         assert non_empty >= 3
 
 
-def _ancestors(session, region_id):
+def _region_chain(session, region_id):
     region = session.get(Region, region_id)
     while region is not None:
         yield region

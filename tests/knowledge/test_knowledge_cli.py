@@ -6,9 +6,9 @@ import io
 import pytest
 from sqlalchemy import select
 
-from knowledge.accounts import verify_password
 from knowledge.cli import main
 from knowledge.models import Account, AuditLog
+from knowledge.people.accounts import verify_password
 
 PASSWORD = "稻花香里说丰年-2026"
 

@@ -10,13 +10,15 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-import knowledge.importing as importing
-import knowledge.price_entry as price_entry
-from knowledge.articles import search_articles
+import knowledge.files.prices as price_files
+import knowledge.prices.bulk_saving as bulk_saving
+from knowledge.articles.search import search_articles
 from knowledge.cli import main
-from knowledge.importing import ImportFileError, export_articles, export_prices, import_articles, import_prices
+from knowledge.files.articles import export_articles, import_articles
+from knowledge.files.prices import export_prices, import_prices
+from knowledge.files.tables import ImportFileError
 from knowledge.models import Article, AuditLog, Market, PriceRecord, TopicAlias
-from knowledge.prices import latest_price
+from knowledge.prices.queries import latest_price
 
 HEADER = "品名,市场,地区,最低价,平均价,最高价,单位,发布日期,来源\n"
 
@@ -181,7 +183,7 @@ def test_an_import_interrupted_mid_write_leaves_nothing_behind(kb, tmp_path, mon
     path = write(tmp_path / "prices.csv", HEADER + rows)
     before = counts(kb)
     written = []
-    original = price_entry._write_chunk
+    original = bulk_saving._write_chunk
 
     def fail_on_second_chunk(session, inserts, updates):
         if written:
@@ -189,8 +191,8 @@ def test_an_import_interrupted_mid_write_leaves_nothing_behind(kb, tmp_path, mon
         original(session, inserts, updates)
         written.append(len(inserts))
 
-    monkeypatch.setattr(importing, "save_prices", functools.partial(price_entry.save_prices, chunk_size=2))
-    monkeypatch.setattr(price_entry, "_write_chunk", fail_on_second_chunk)
+    monkeypatch.setattr(price_files, "save_prices", functools.partial(bulk_saving.save_prices, chunk_size=2))
+    monkeypatch.setattr(bulk_saving, "_write_chunk", fail_on_second_chunk)
     with pytest.raises(RuntimeError, match="power cut"):
         main(["--db", kb.url, "import-prices", str(path)])
     assert written == [2]  # the first chunk really was written before the failure
@@ -200,7 +202,7 @@ def test_an_import_interrupted_mid_write_leaves_nothing_behind(kb, tmp_path, mon
         original(session, inserts, updates)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(price_entry, "_write_chunk", interrupt)
+    monkeypatch.setattr(bulk_saving, "_write_chunk", interrupt)
     assert main(["--db", kb.url, "import-prices", str(path)]) == 130
     assert counts(kb) == before
 

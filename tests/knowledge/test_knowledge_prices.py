@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from knowledge.price_entry import PriceInput, check_price, save_price
-from knowledge.prices import compare_markets, latest_price, price_trend
-from knowledge.units import UnknownUnitError, convert_price, format_price, normalise_unit
+from knowledge.catalog.units import UnknownUnitError, convert_price, format_price, normalise_unit
+from knowledge.prices.queries import compare_markets, latest_price, price_trend
+from knowledge.prices.saving import save_price
+from knowledge.prices.validation import PriceInput, check_price
 
 
 def add_price(session, today, product, market, date, avg=None, low=None, high=None, unit="元/斤", region=None,

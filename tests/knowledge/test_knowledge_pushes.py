@@ -10,22 +10,23 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, select, update
 
-from knowledge.accounts import create_account
 from knowledge.chat_callbacks import forget, recall, remember_once, remember_payload
-from knowledge.farmers import region_near, remember_farmer, set_farmer_region_by_name
 from knowledge.models import AuditLog, Farmer, HandoffTicket, PriceRecord, Product, Push, Subscription, utcnow
 from knowledge.officer_prices import OfficerPriceError, confirm_price, hold_price, parse_setprice, prepare_price
-from knowledge.price_entry import PriceInput, check_price, save_price
-from knowledge.pushes import (
+from knowledge.outbox.handoff_answers import enqueue_handoff_answers
+from knowledge.outbox.price_alerts import enqueue_price_alerts
+from knowledge.outbox.queue import (
     MAX_ATTEMPTS,
     claim_telegram_pushes,
-    enqueue_handoff_answers,
-    enqueue_price_alerts,
     enqueue_push,
     mark_failed,
     mark_sent,
     take_webchat_pushes,
 )
+from knowledge.people.accounts import create_account
+from knowledge.people.farmers import region_near, remember_farmer, set_farmer_region_by_name
+from knowledge.prices.saving import save_price
+from knowledge.prices.validation import PriceInput, check_price
 
 
 def _farmer(session, sender: str = "tg-1", chat: str = "1") -> Farmer:

@@ -5,8 +5,8 @@ Revises: 0001
 Create Date: 2026-11-22 03:00:00
 
 Hand-written because each database has its own full-text engine. The index holds text already
-segmented by jieba (knowledge/articles.py), one row per published article, keyed by article id;
-knowledge.articles.index_article keeps it in step with every write. The table has no ORM model,
+segmented by jieba (knowledge/articles/search.py), one row per published article, keyed by article id;
+knowledge.articles.search.index_article keeps it in step with every write. The table has no ORM model,
 so knowledge.migrate.include_name keeps it out of the models-vs-migrations comparison.
 """
 from alembic import op

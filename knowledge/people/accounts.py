@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.audit import record_change
-from knowledge.lookup import find_region
-from knowledge.models import Account, utcnow
+from knowledge.catalog.lookup import find_region
+from knowledge.models import Account, Role, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +65,16 @@ def create_account(
         raise AccountError("用户名只能用字母、数字、汉字和 _ . -，长度 2 到 64 个字")
     if session.scalars(select(Account.id).where(Account.username == username)).first() is not None:
         raise AccountError(f"用户名“{username}”已经有人用了")
-    if role not in Account.ROLES:
-        raise AccountError(f"角色只能是 {'、'.join(Account.ROLES)}，不是“{role}”")
+    role_values = [known.value for known in Role]
+    if role not in role_values:
+        raise AccountError(f"角色只能是 {'、'.join(role_values)}，不是“{role}”")
+    role = Role(role).value  # stored and logged as the plain value, however the caller named it
     region = None
     if region_name:
         region = find_region(session, region_name)
         if region is None:
             raise AccountError(f"不认识的地区“{region_name}”")
-    elif role == "officer":
+    elif role == Role.OFFICER:
         raise AccountError("信息员（officer）必须指定负责的地区")
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AccountError(f"密码至少要 {MIN_PASSWORD_LENGTH} 位")

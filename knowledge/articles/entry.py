@@ -14,11 +14,11 @@ from typing import Any, List, Mapping, Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.articles import index_article
+from knowledge.articles.search import index_article
 from knowledge.audit import record_change, snapshot
-from knowledge.lookup import find_region
+from knowledge.catalog.lookup import find_region
+from knowledge.fields import clean_text, parse_date
 from knowledge.models import Article, Region
-from knowledge.price_entry import clean_text, parse_date
 
 # Officers write categories and statuses in Chinese as often as in English.
 CATEGORY_NAMES = {

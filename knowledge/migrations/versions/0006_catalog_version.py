@@ -5,7 +5,7 @@ Revises: 0004_farmer_attachment
 Create Date: 2026-11-27 14:30:00
 
 Every price question and article search resolves names (苞谷, 藁城, 新发地) against the catalog
-of products, aliases, regions and markets. knowledge/catalog.py keeps that catalog in memory and
+of products, aliases, regions and markets. knowledge/catalog/snapshot.py keeps that catalog in memory and
 reads only this token to know whether it is still current; triggers change the token on every
 write, whichever process or tool (console, CLI, psql) made it.
 

@@ -9,7 +9,7 @@ for as long as the database's catalog token (CatalogVersion, changed by triggers
 to those tables) stays the same. Checking the token is one primary-key read, in the caller's own
 transaction, so a question never sees an older catalog than its own session does.
 
-Write paths (imports, the console, the seed) keep using knowledge.lookup, which returns ORM rows
+Write paths (imports, the console, the seed) keep using knowledge.catalog.lookup, which returns ORM rows
 they can attach to; this module returns plain, read-only entries.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.lookup import place_forms
+from knowledge.catalog.lookup import place_forms
 from knowledge.models import CatalogVersion, Market, Product, ProductAlias, Region
 
 
@@ -60,7 +60,7 @@ class MarketEntry:
 class Catalog:
     """One consistent snapshot of products, aliases, regions and markets, with the lookups questions need.
 
-    The lookups answer exactly as knowledge.lookup's queries do (exact product name before alias;
+    The lookups answer exactly as knowledge.catalog.lookup's queries do (exact product name before alias;
     the widest region of that name; the exact market name, else the first by name containing it).
     """
 
@@ -121,7 +121,7 @@ class Catalog:
             return exact
         return next((market for market in self._markets if name in market.name), None)
 
-    def chain(self, region: RegionEntry) -> List[RegionEntry]:
+    def region_chain(self, region: RegionEntry) -> List[RegionEntry]:
         """`region` and each wider region up to 全国, nearest first."""
         chain: List[RegionEntry] = []
         current: Optional[RegionEntry] = region

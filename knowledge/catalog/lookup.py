@@ -94,7 +94,7 @@ _REGION_BY_NAME = select(Region).where(
 )
 
 
-def ancestors(region: Region) -> List[Region]:
+def region_chain(region: Region) -> List[Region]:
     """`region` and then each wider region up to 全国, nearest first."""
     chain: List[Region] = []
     current: Optional[Region] = region

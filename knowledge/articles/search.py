@@ -23,7 +23,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, joinedload
 
-from knowledge.catalog import catalog
+from knowledge.catalog.snapshot import catalog
 from knowledge.migrate import SEARCH_INDEX_TABLE
 from knowledge.models import Article, Region, TopicAlias
 
@@ -349,15 +349,15 @@ class ArticleHit:
     via_folk_term: Optional[str] = None
 
 
-def _region_chain(session: Session, region: Union[str, Region, None]) -> List[int]:
-    """Ids of the farmer's region and its ancestors below 全国 (national articles have no region)."""
+def _region_chain_ids(session: Session, region: Union[str, Region, None]) -> List[int]:
+    """Ids of the region chain of the farmer's region, without 全国 (national articles have no region)."""
     if region is None or region == "":
         return []
     names = catalog(session)
     found = names.region(region) if isinstance(region, str) else names.region_with_id(region.id)
     if found is None:
         return []
-    return [scope.id for scope in names.chain(found) if scope.parent_id is not None]
+    return [scope.id for scope in names.region_chain(found) if scope.parent_id is not None]
 
 
 def idea_pairs(groups: List[List[str]], shares: Dict[str, float]) -> List[Tuple[int, int]]:
@@ -461,7 +461,7 @@ def search_articles(
     terms = list(dict.fromkeys(term for group in groups for term in group))
     if not terms:
         return []
-    chain = _region_chain(session, region)
+    chain = _region_chain_ids(session, region)
     shares = term_shares(session, terms)
     kept = without_common_terms(groups, shares)
     match = _match_sqlite if session.get_bind().dialect.name == "sqlite" else _match_postgresql

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.audit import record_change
-from knowledge.lookup import find_region
+from knowledge.catalog.lookup import find_region
 from knowledge.models import Farmer, Region
 
 logger = logging.getLogger(__name__)
 
-REGION_SEATS_FILE = Path(__file__).resolve().parent / "data" / "region_seats.yml"
+REGION_SEATS_FILE = Path(__file__).resolve().parents[1] / "data" / "region_seats.yml"
 # A shared location within this distance of a city's seat places the farmer in that city.
 CITY_RADIUS_KM = 60.0
 _EARTH_RADIUS_KM = 6371.0

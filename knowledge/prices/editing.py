@@ -1,6 +1,6 @@
 """Changing single price records from the console: create, edit (the natural key too) and delete, audited.
 
-Validation is knowledge.price_entry.check_price, the same rules as the CLI import; this module
+Validation is knowledge.prices.validation.check_price, the same rules as the CLI import; this module
 only decides which stored row a checked price lands in and records the before and after.
 """
 from __future__ import annotations
@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from knowledge.audit import record_change, snapshot
 from knowledge.models import PriceRecord
-from knowledge.price_entry import CheckedPrice, _record_values, save_price, stored_price
+from knowledge.prices.saving import record_values, save_price, stored_price
+from knowledge.prices.validation import CheckedPrice
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def update_price(session: Session, record: PriceRecord, price: CheckedPrice, aut
     record.market = price.market
     record.report_date = price.report_date
     record.source = price.source
-    for name, value in _record_values(price, author).items():
+    for name, value in record_values(price, author).items():
         setattr(record, name, value)
     session.flush()
     after = price_snapshot(record)

@@ -1,8 +1,8 @@
 """How a price is written for farmers, shared by the price answers (actions) and the price alerts (pushes)."""
 from __future__ import annotations
 
-from knowledge.prices import PriceQuote
-from knowledge.units import format_price
+from knowledge.catalog.units import format_price
+from knowledge.prices.queries import PriceQuote
 
 
 def describe_price(quote: PriceQuote) -> str:

@@ -15,9 +15,9 @@ from sqlalchemy import bindparam, case, func, literal, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from knowledge.catalog import Catalog, ProductEntry, catalog
+from knowledge.catalog.snapshot import Catalog, ProductEntry, catalog
+from knowledge.catalog.units import DEFAULT_ASKED_UNIT, convert_price
 from knowledge.models import Market, PriceRecord, Product
-from knowledge.units import DEFAULT_ASKED_UNIT, convert_price
 
 # When several markets report on the same day, national and production-area figures answer a
 # farmer's "how much" better than one city's wholesale market.
@@ -168,7 +168,7 @@ def _scopes(names: Catalog, region_name: Optional[str]) -> Iterator[_Scope]:
             yield _Scope([market.id], region_name)
         region = names.region(region_name)
         if region is not None:
-            for scope in names.chain(region):
+            for scope in names.region_chain(region):
                 if scope.parent_id is None:
                     break  # the root is 全国: answered as national
                 # A literal list of ids, not a subquery, keeps the price query's plan simple, and

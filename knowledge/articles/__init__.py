@@ -1,0 +1,1 @@
+"""Policy and insurance articles: searching them for a farmer's question, and checking and saving entries."""

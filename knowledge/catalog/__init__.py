@@ -1,0 +1,1 @@
+"""Names questions and entries are resolved against: products, regions, markets, units, and the NLU vocabulary."""

@@ -1,0 +1,1 @@
+"""The push outbox: which messages are due to farmers, and claiming and settling them exactly once."""
