@@ -16,6 +16,30 @@ def clean_text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _is_control(character: str) -> bool:
+    # Unicode categories C* (control, format, surrogate, private, unassigned) and the line and
+    # paragraph separators: none belongs in a name, and each can start a new line in a YAML file.
+    return unicodedata.category(character)[0] == "C" or unicodedata.category(character) in ("Zl", "Zp")
+
+
+def name_problem(text: str, label: str, dictionary_word: bool = False) -> Optional[str]:
+    """Why `text` cannot be a one-line name (a title, a topic), in plain Chinese; None when it can.
+
+    A dictionary word (a topic or alias, which becomes a jieba word and an NLU lookup entry) may
+    not hold spaces either: jieba's user dictionary is "word frequency tag" per line.
+    """
+    if any(_is_control(character) for character in text):
+        return f"{label}不能换行，也不能含控制字符"
+    if dictionary_word and any(character.isspace() for character in text):
+        return f"{label}不能含空格"
+    return None
+
+
+def is_dictionary_word(text: str) -> bool:
+    """True when `text` can be one jieba word and one NLU lookup entry."""
+    return bool(text) and name_problem(text, "", dictionary_word=True) is None
+
+
 def ascii_form(text: str) -> str:
     """Full-width digits and signs as ASCII, for parsing numbers and dates."""
     # NFKC turns full-width digits and signs (１２.５, －３, ／) into the ASCII forms we parse;

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from knowledge.articles.search import index_article
 from knowledge.audit import record_change, snapshot
 from knowledge.catalog.lookup import find_region
-from knowledge.fields import clean_text, parse_date
+from knowledge.fields import clean_text, name_problem, parse_date
 from knowledge.models import Article, Region
 
 # Officers write categories and statuses in Chinese as often as in English.
@@ -93,12 +93,15 @@ def split_questions(value: Any) -> List[str]:
     return [text for text in (clean_text(item) for item in items) if text]
 
 
-def _required(value: Any, label: str, max_length: int, errors: List[str]) -> str:
+def _required(value: Any, label: str, max_length: int, errors: List[str], dictionary_word: bool = False) -> str:
     text = clean_text(value)
+    problem = name_problem(text, label, dictionary_word)
     if not text:
         errors.append(f"缺少{label}")
     elif len(text) > max_length:
         errors.append(f"{label}太长（{len(text)} 字，最多 {max_length} 字）")
+    elif problem:
+        errors.append(problem)
     return text
 
 
@@ -111,7 +114,8 @@ def check_article(session: Session, entry: ArticleInput, today: Optional[dt.date
     category = CATEGORY_NAMES.get(category_text.lower())
     if category is None:
         errors.append(f"分类“{category_text}”不对，只能是 政策、养老、医保 或 其他" if category_text else "缺少分类")
-    topic = _required(entry.topic, "主题", 64, errors)
+    # The topic becomes a word of the NLU's dictionary and lookups (knowledge.catalog.dictionary).
+    topic = _required(entry.topic, "主题", 64, errors, dictionary_word=True)
     title = _required(entry.title, "标题", 128, errors)
     answer = clean_text(entry.answer)
     if not answer:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Set
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from knowledge.fields import is_dictionary_word
 from knowledge.models import Article, Market, Product, ProductAlias, Region, TopicAlias
 from settings import PROJECT_ROOT
 
@@ -62,38 +64,64 @@ def read_vocabulary(session: Session) -> Vocabulary:
     )
 
 
-def _block(lines: Iterable[str]) -> str:
-    return "".join(f"      - {line}\n" for line in lines)
+class _LiteralDumper(yaml.SafeDumper):
+    """Writes multi-line strings as `|` blocks and indents lists, the form Rasa's own examples use."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
 
 
-def _lookup(name: str, values: Iterable[str]) -> str:
-    return f"  - lookup: {name}\n    examples: |\n{_block(sorted(set(values)))}"
+def _literal_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-def _synonyms(mapping: Dict[str, List[str]]) -> str:
-    parts = []
-    for canonical, aliases in mapping.items():
-        if aliases:
-            parts.append(f"  - synonym: {canonical}\n    examples: |\n{_block(aliases)}")
-    return "".join(parts)
+_LiteralDumper.add_representer(str, _literal_block)
+
+
+def _dictionary_words(words: Iterable[str]) -> List[str]:
+    """The words that can be one jieba word and one lookup entry, sorted; others are logged and left out.
+
+    Entry validation refuses such names already (knowledge.fields.name_problem); this is the second
+    wall, so a bad row that reached the database can neither add training data nor break training.
+    """
+    good, bad = set(), set()
+    for word in words:
+        (good if is_dictionary_word(word) else bad).add(word)
+    if bad:
+        logger.warning("Left %d names out of the NLU dictionary (line breaks, control characters or spaces): %s",
+                       len(bad), sorted(repr(word) for word in bad))
+    return sorted(good)
+
+
+def _examples(words: Iterable[str]) -> str:
+    return "".join(f"- {word}\n" for word in words)
+
+
+def _nlu_file(lookups: Dict[str, Iterable[str]], synonyms: Dict[str, List[str]]) -> str:
+    items: List[Dict[str, str]] = []
+    for name, values in lookups.items():
+        words = _dictionary_words(values)
+        if words:
+            items.append({"lookup": name, "examples": _examples(words)})
+    for canonical, aliases in synonyms.items():
+        words = _dictionary_words(aliases)
+        if words and is_dictionary_word(canonical):
+            items.append({"synonym": canonical, "examples": _examples(words)})
+    body = yaml.dump({"nlu": items}, Dumper=_LiteralDumper, allow_unicode=True, sort_keys=False, width=1000)
+    return HEADER + 'version: "3.1"\n' + body
 
 
 def render_files(vocabulary: Vocabulary) -> Dict[Path, str]:
     """The content of every generated file, keyed by path."""
     product_words = [name for name, aliases in vocabulary.products.items() for name in [name, *aliases]]
     topic_words = [word for topic, aliases in vocabulary.topics.items() for word in [topic, *aliases]]
-    jieba_words = sorted(set(product_words + vocabulary.regions + vocabulary.markets + topic_words))
-    nlu = 'version: "3.1"\nnlu:\n'
+    jieba_words = _dictionary_words(product_words + vocabulary.regions + vocabulary.markets + topic_words)
     return {
         JIEBA_DIR / "userdict.txt": "".join(f"{word} {JIEBA_FREQUENCY} nz\n" for word in jieba_words),
-        GENERATED_NLU_DIR / "products.yml": HEADER
-        + nlu
-        + _lookup("product", product_words)
-        + _synonyms(vocabulary.products),
-        GENERATED_NLU_DIR / "regions.yml": HEADER + nlu + _lookup("region", vocabulary.regions),
-        GENERATED_NLU_DIR / "policy_topics.yml": HEADER
-        + nlu
-        + (_lookup("policy_topic", topic_words) + _synonyms(vocabulary.topics) if topic_words else "  []\n"),
+        GENERATED_NLU_DIR / "products.yml": _nlu_file({"product": product_words}, vocabulary.products),
+        GENERATED_NLU_DIR / "regions.yml": _nlu_file({"region": vocabulary.regions}, {}),
+        GENERATED_NLU_DIR / "policy_topics.yml": _nlu_file({"policy_topic": topic_words}, vocabulary.topics),
     }
 
 

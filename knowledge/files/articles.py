@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.articles.entry import CheckedArticle, article_input, check_article, save_article
 from knowledge.audit import record_change
-from knowledge.fields import clean_text
+from knowledge.fields import clean_text, name_problem
 from knowledge.files.tables import ImportFileError, ImportReport, RowProblem, decode_text, read_table, write_csv
 from knowledge.models import Article, Region, TopicAlias
 
@@ -70,6 +70,12 @@ def _check_topic_aliases(session: Session, aliases: Dict[str, List[str]]) -> Tup
     for topic, names in aliases.items():
         for alias in names or []:
             alias = clean_text(alias)
+            # Aliases become words of the NLU's dictionary and lookups (knowledge.catalog.dictionary).
+            shown = repr(alias)[1:-1]  # a line break shows as \\n instead of breaking the message
+            problem = name_problem(alias, f"别名“{shown}”", dictionary_word=True) if alias else "别名不能为空"
+            if problem:
+                problems.append(problem)
+                continue
             owner = known.get(alias)
             if owner is None:
                 new.append((alias, topic))

@@ -13,7 +13,7 @@ from typing import Any, List, Optional
 from sqlalchemy.orm import Session
 
 from knowledge.catalog.units import UnknownUnitError, normalise_unit
-from knowledge.fields import clean_text, parse_date
+from knowledge.fields import clean_text, name_problem, parse_date
 from knowledge.models import Market, Product
 from knowledge.prices.lookup_cache import LookupCache
 from knowledge.prices.parsing import parse_price
@@ -70,6 +70,11 @@ def _resolve_market(cache: LookupCache, market_name: str, region_name: str, erro
     if market_name in cache.new_markets:
         return cache.new_markets[market_name]
     # An unknown market is created in the named region; without a region we cannot place it.
+    # Its name becomes a word of the NLU's dictionary (knowledge.catalog.dictionary).
+    problem = name_problem(market_name, "市场名", dictionary_word=True)
+    if problem:
+        errors.append(problem)
+        return None
     if region is None:
         errors.append(f"新市场“{market_name}”需要写明所在地区" if not region_name else f"不认识的地区“{region_name}”")
         return None

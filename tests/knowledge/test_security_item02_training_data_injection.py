@@ -19,7 +19,6 @@ from knowledge.catalog.dictionary import Vocabulary, render_files
 
 INJECTION = "最低收购价\n- intent: greet\n  examples: |\n    - 你好"
 
-pytestmark = pytest.mark.xfail(strict=True, reason="item 2: names go unchecked into f-strings")
 
 
 def _article(topic: str, title: str = "标题") -> ArticleInput:
@@ -76,3 +75,22 @@ def test_item02_any_names_give_files_rasa_can_read(names) -> None:
             assert all(set(item) <= {"lookup", "synonym", "examples"} for item in data["nlu"] or [])
         else:
             assert all(len(line.split(" ")) == 3 for line in content.splitlines())
+
+
+def test_item02_imported_topic_alias_with_a_line_break_is_refused(seeded_session, tmp_path) -> None:
+    from knowledge.files.articles import import_articles
+
+    path = tmp_path / "a.yml"
+    path.write_text('topic_aliases:\n  最低收购价: ["保护价2\\n- intent: greet"]\narticles: []\n', encoding="utf-8")
+    report = import_articles(seeded_session, path, "admin", today=dt.date(2026, 11, 22))
+    assert not report.ok and "别名“保护价2\\n- intent: greet”不能换行" in str(report.problems[0])
+    seeded_session.rollback()
+
+
+def test_item02_new_market_name_with_a_line_break_is_refused(seeded_session) -> None:
+    from knowledge.prices.validation import PriceInput, check_price
+
+    entry = PriceInput(product="玉米", market="新市场\n- intent: greet", date="2026-11-20", unit="元/斤",
+                       source="局", avg_price="1.1", region="藁城区")
+    check = check_price(seeded_session, entry, today=dt.date(2026, 11, 22))
+    assert check.price is None and "市场名不能换行，也不能含控制字符" in check.errors
