@@ -38,7 +38,7 @@ class Preview:
 
 
 def _outside(scope: Optional[Set[int]], region: Optional[Region]) -> bool:
-    # None scope: an admin. A region-less (national) article is outside every officer's region.
+    # None scope: an admin.
     return scope is not None and (region is None or region.id not in scope)
 
 
@@ -61,15 +61,12 @@ def preview_file(db: Session, user: CurrentUser, kind: str, path: Path, today) -
                 preview.sample.append([line, price.product.name, price.market.name, price.report_date.isoformat(),
                                        price.unit, price.min_price, price.avg_price, price.max_price, price.source])
     else:
-        checked = check_article_file(db, path, today)
+        checked = check_article_file(db, path, today, scope)  # the officer's region is checked there
         problems = checked.problems
         preview.rows = checked.rows
         preview.columns = ["分类", "主题", "标题", "地区", "来源", "状态"]
         for article in checked.good.values():
-            if _outside(scope, article.region):
-                where = article.region.name if article.region else "全国"
-                problems.append(RowProblem(0, [f"文章“{article.title}”适用于“{where}”，不在您负责的范围内"]))
-            elif len(preview.sample) < PREVIEW_ROWS:
+            if len(preview.sample) < PREVIEW_ROWS:
                 preview.sample.append([article.category, article.topic, article.title,
                                        article.region.name if article.region else "全国", article.source,
                                        article.status])
@@ -92,11 +89,14 @@ def _import_file(
     context: ConsoleContext, user: CurrentUser, kind: str, path: Path
 ) -> Tuple[Preview, Optional[ImportReport]]:
     """Check again (the knowledge base may have changed since the preview), then import in one transaction."""
-    importer = import_prices if kind == "prices" else import_articles
     db = context.sessions()
     try:
         preview = preview_file(db, user, kind, path, context.today())
-        report = None if preview.problems else importer(db, path, user.username, today=context.today())
+        report: Optional[ImportReport] = None
+        if not preview.problems and kind == "prices":
+            report = import_prices(db, path, user.username, today=context.today())
+        elif not preview.problems:
+            report = import_articles(db, path, user.username, today=context.today(), scope=region_scope(db, user))
         if report is None or not report.ok:
             db.rollback()
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import AbstractSet, Any, Dict, List, Optional, Tuple
 
 import yaml
 from sqlalchemy import select
@@ -95,12 +95,45 @@ class ArticleRows:
     problems: List[RowProblem]
 
 
-def check_article_file(session: Session, path: Path, today: dt.date) -> ArticleRows:
-    """Read an article file (CSV, .xlsx or YAML) and check every row with the shared rules; writes nothing."""
+def _region_name(region: Optional[Region]) -> str:
+    return region.name if region is not None else "全国"
+
+
+def _scope_problems(
+    session: Session, article: CheckedArticle, scope: Optional[AbstractSet[int]]
+) -> List[str]:
+    """Why an account limited to `scope` (region ids; None: every region) may not import this row."""
+    if scope is None:
+        return []
+    problems = []
+    if article.region is None or article.region.id not in scope:
+        problems.append(f"文章“{article.title}”适用于“{_region_name(article.region)}”，不在您负责的范围内")
+    # The import overwrites the article with the same topic and title: that one must be ours too,
+    # or an officer could rewrite, move or unpublish a national or another region's article.
+    existing = session.scalars(
+        select(Article).where(Article.topic == article.topic, Article.title == article.title)
+    ).first()
+    if existing is not None and (existing.region_id is None or existing.region_id not in scope):
+        problems.append(f"主题“{article.topic}”下已有适用于“{_region_name(existing.region)}”的同名文章"
+                        f"“{article.title}”，不在您负责的范围内，不能修改")
+    return problems
+
+
+def check_article_file(
+    session: Session, path: Path, today: dt.date, scope: Optional[AbstractSet[int]] = None
+) -> ArticleRows:
+    """Read an article file (CSV, .xlsx or YAML) and check every row with the shared rules; writes nothing.
+
+    `scope` is the set of region ids the importing account may change (None: every region, as for
+    admins and the command line); rows outside it, and topic aliases, which apply nationwide, are
+    refused for a limited account.
+    """
     new_aliases: List[Tuple[str, str]] = []
     if path.suffix.lower() in YAML_SUFFIXES:
         rows, aliases = _yaml_articles(path)
         new_aliases, alias_problems = _check_topic_aliases(session, aliases)
+        if aliases and scope is not None:
+            alias_problems = ["只有管理员可以添加主题别名（别名对全国生效）"]
         problems = [RowProblem(1, alias_problems)] if alias_problems else []
     else:
         table, problems = read_table(path, ARTICLE_HEADERS, ARTICLE_REQUIRED)
@@ -110,16 +143,26 @@ def check_article_file(session: Session, path: Path, today: dt.date) -> ArticleR
     good: Dict[Tuple[str, str], CheckedArticle] = {}
     for line, row in rows:
         check = check_article(session, article_input(row), today=today)
-        if check.article is None:
-            problems.append(RowProblem(line, check.errors))
+        outside = _scope_problems(session, check.article, scope) if check.article is not None else []
+        if check.article is None or outside:
+            problems.append(RowProblem(line, check.errors or outside))
         else:
             good[(check.article.topic, check.article.title)] = check.article  # a repeated row: the later wins
     return ArticleRows(len(rows), good, new_aliases, problems)
 
 
-def import_articles(session: Session, path: Path, actor: str, today: Optional[dt.date] = None) -> ImportReport:
-    """Import an article file (CSV, .xlsx or YAML) all or nothing; the caller commits only when the report is ok."""
-    checked_file = check_article_file(session, path, today or dt.date.today())
+def import_articles(
+    session: Session,
+    path: Path,
+    actor: str,
+    today: Optional[dt.date] = None,
+    scope: Optional[AbstractSet[int]] = None,
+) -> ImportReport:
+    """Import an article file (CSV, .xlsx or YAML) all or nothing; the caller commits only when the report is ok.
+
+    `scope` limits what the actor may change, as in check_article_file.
+    """
+    checked_file = check_article_file(session, path, today or dt.date.today(), scope)
     report = ImportReport(rows=checked_file.rows, problems=checked_file.problems)
     if report.problems:
         return report

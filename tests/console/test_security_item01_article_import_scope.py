@@ -7,7 +7,6 @@ article it would overwrite.
 """
 from __future__ import annotations
 
-import pytest
 from aiohttp import FormData
 from sqlalchemy import select
 
@@ -17,7 +16,6 @@ from tests.console.conftest import sign_in
 NATIONAL_TOPIC, NATIONAL_TITLE = "最低收购价", "2024年小麦最低收购价"
 ARTICLE_HEADER = "分类,主题,标题,问法,答案,地区,来源,发布日期,可信度,状态\n"
 
-pytestmark = pytest.mark.xfail(strict=True, reason="item 1: import ignores the overwritten article's region")
 
 
 def _upload(token: str, name: str, data: bytes) -> FormData:
@@ -82,3 +80,21 @@ async def test_item01_knowledge_import_checks_the_overwritten_article(knowledge,
         assert not report.ok
         assert any("不能修改" in message for problem in report.problems for message in problem.reasons)
         session.rollback()
+
+
+async def test_item01_officer_may_still_import_and_update_articles_of_their_region(knowledge, tmp_path) -> None:
+    from knowledge.catalog.lookup import find_region
+    from knowledge.files.articles import import_articles
+
+    path = tmp_path / "a.csv"
+    for answer in ("到乡镇便民服务中心缴费，以当地公示为准。", "到村委会缴费，以当地公示为准。"):
+        path.write_text(ARTICLE_HEADER + f"医保,城乡居民医保,藁城区医保缴费地点,,{answer},藁城区,藁城区医保局,"
+                        "2026-11-01,U,已发布\n", encoding="utf-8")
+        with knowledge() as session:
+            scope = {region.id for region in [find_region(session, "藁城区")]}
+            report = import_articles(session, path, "gaocheng", scope=scope)
+            assert report.ok, report.problems
+            session.commit()
+    with knowledge() as session:
+        article = session.scalars(select(Article).where(Article.title == "藁城区医保缴费地点")).one()
+        assert article.answer.startswith("到村委会")
