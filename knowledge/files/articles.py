@@ -39,9 +39,19 @@ ARTICLE_REQUIRED = ("category", "topic", "title", "answer", "source")
 YAML_SUFFIXES = (".yml", ".yaml")
 
 
+def _refuse_aliases(text: str) -> None:
+    # An alias (*name) repeats an anchored node by reference: ten levels of ten make a billion
+    # strings once a field is read as text. Officers' files never need them.
+    for event in yaml.parse(text):
+        if isinstance(event, yaml.AliasEvent):
+            line = event.start_mark.line + 1
+            raise ImportFileError(f"第{line}行：YAML 文件里不能使用锚点和引用（& 和 *），请把内容直接写出来")
+
+
 def _yaml_articles(path: Path) -> Tuple[List[Tuple[int, Dict[str, Any]]], Dict[str, List[str]]]:
     text = decode_text(path.read_bytes())
     try:
+        _refuse_aliases(text)
         root = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

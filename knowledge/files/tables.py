@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,12 @@ from knowledge.fields import clean_text
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+# An .xlsx is a zip: a small upload can unpack to gigabytes (a "zip bomb"). A county's price sheet
+# of 100,000 rows unpacks to well under this.
+MAX_XLSX_UNPACKED_BYTES = 64 * 1024 * 1024
+# No column name is longer; longer header cells are refused before any cleaning (the bracket regex
+# below would be quadratic in a cell of thousands of unclosed brackets).
+MAX_HEADER_CELL_LENGTH = 100
 
 
 class ImportFileError(ValueError):
@@ -92,9 +99,23 @@ def _csv_rows(path: Path) -> Iterator[Tuple[int, List[Any]]]:
         raise ImportFileError(f"第{line}行 CSV 格式有误：{error}") from error
 
 
+def _check_unpacked_size(path: Path) -> None:
+    # Python's zipfile never inflates a member past the size the archive declares, so the declared
+    # sizes bound the work openpyxl can be made to do.
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ImportFileError(f"Excel 文件打不开：{error}") from error
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise ImportFileError(f"Excel 文件解压后太大（{unpacked // (1024 * 1024)} MB，最多 "
+                              f"{MAX_XLSX_UNPACKED_BYTES // (1024 * 1024)} MB），请分成几个文件上传")
+
+
 def _excel_rows(path: Path) -> Iterator[Tuple[int, List[Any]]]:
     import openpyxl
 
+    _check_unpacked_size(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a damaged or mislabelled file
@@ -141,6 +162,9 @@ def read_table(path: Path, headers: Dict[str, Tuple[str, ...]], required: Sequen
             header_line = line
             problems = []
             for index, cell in enumerate(cells):
+                if len(clean_text(cell)) > MAX_HEADER_CELL_LENGTH:
+                    problems.append(f"第{index + 1}列的列名太长（{len(clean_text(cell))} 字），不像表头")
+                    continue
                 name = lookup.get(_header_key(cell))
                 if name is None:
                     continue  # extra columns (一级分类, 产地, 规格 …) are kept out, not refused
