@@ -13,12 +13,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.unavailable import unavailable
+
 PG_ADMIN_URL = os.environ.get("KNOWLEDGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def under_ci() -> bool:
-    """True in CI, where a missing service (PostgreSQL, the browser) is a failure rather than a skip."""
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 class PostgresServer:
@@ -56,9 +53,6 @@ def postgres_server() -> Iterator[PostgresServer]:
         with server.admin.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:  # any driver or network error means "not available"
-        message = f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {error}"
-        if under_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {error}")
     yield server
     server.admin.dispose()

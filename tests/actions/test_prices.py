@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.asked_dates import as_of_date
 from actions.prices import ActionAnswerPrice, ValidatePriceForm
 from actions.trends import ActionAnswerPriceTrend
-from tests.actions.conftest import make_tracker, message, responses, run_action
+from tests.actions.conftest import DOMAIN, make_tracker, message, responses, run_action
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_as_of_date(words, expected) -> None:
 )
 def test_price_form_checks_the_product(knowledge_factory, value, expected, said) -> None:
     dispatcher = CollectingDispatcher()
-    result = ValidatePriceForm().validate_product(value, dispatcher, make_tracker("inform"), {})
+    result = ValidatePriceForm().validate_product(value, dispatcher, make_tracker("inform"), DOMAIN)
     assert result == {"product": expected}
     assert responses(dispatcher) == said
 
@@ -166,7 +166,8 @@ def test_price_form_checks_the_product(knowledge_factory, value, expected, said)
 )
 def test_price_form_keeps_the_last_product_only_for_follow_ups(knowledge_factory, intent, entities, expected) -> None:
     tracker = make_tracker(intent, entities=entities, slots={"product": "玉米"})
-    assert ValidatePriceForm().validate_product("玉米", CollectingDispatcher(), tracker, {}) == {"product": expected}
+    result = ValidatePriceForm().validate_product("玉米", CollectingDispatcher(), tracker, DOMAIN)
+    assert result == {"product": expected}
 
 
 async def test_price_form_ends_quietly_when_the_farmer_asked_something_else(knowledge_factory) -> None:

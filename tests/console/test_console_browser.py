@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from console.app import create_app
 from knowledge.models import ConversationReview, Market, PriceRecord, Product
+from scripts.chromium import PHONE_VIEWPORT, launch
+from scripts.demo_knowledge import TODAY
+from scripts.demo_people import PASSWORD
 from settings import PROJECT_ROOT
-from tests.browser import PHONE_VIEWPORT, launch
-from tests.conftest import TODAY
-from tests.console.demo_data import PASSWORD
 
 
 async def test_log_in_edit_a_price_review_a_conversation_and_export(

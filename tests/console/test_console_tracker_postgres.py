@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from console.tracker import ConversationFilter, TrackerReader
-from tests.console.tracker_data import conversations
+from scripts.demo_conversations import conversations
 from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.postgres

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.webchat import SENDER_COOKIE
+from scripts.chromium import PHONE_VIEWPORT, launch
 from settings import Settings
-from tests.browser import PHONE_VIEWPORT, launch
 
 pytestmark = pytest.mark.integration
 # Rasa answers in well under a second once warm; the first answer loads the model's pipeline.
