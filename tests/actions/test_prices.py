@@ -60,8 +60,11 @@ async def test_trend_names_direction_and_source(knowledge_factory) -> None:
     tracker = make_tracker("ask_price_trend", slots={"product": "猪肉"}, text="猪肉价格走势")
     dispatcher, _ = await run_action(ActionAnswerPriceTrend(), tracker)
     trend = message(dispatcher, "utter_price_trend")
-    assert trend["source"] and trend["first_date"] < trend["last_date"]
-    assert any(word in trend["movement"] for word in ("涨", "跌", "持平"))
+    # Monthly national bulletins: the last two records, 24.63 → 20.71 元/公斤.
+    assert (trend["first_date"], trend["last_date"]) == ("2024-10-31", "2025-03-04")
+    assert (trend["first_price"], trend["last_price"]) == ("12.32元/斤", "10.36元/斤")
+    assert trend["movement"] == "跌了15.9%"
+    assert trend["source"]
 
 
 async def test_comparison_between_places(knowledge_factory) -> None:
@@ -72,8 +75,10 @@ async def test_comparison_between_places(knowledge_factory) -> None:
         text="北京和河北大白菜哪里贵",
     )
     dispatcher, _ = await run_action(ActionAnswerPriceTrend(), tracker)
-    assert responses(dispatcher)[0] in ("utter_price_comparison", "utter_price_trend", "utter_price_trend_single")
-    assert responses(dispatcher)[-1] == "utter_feedback"
+    # Two places named: a comparison, not a trend. Only Beijing's market has cabbage prices in the seed.
+    assert responses(dispatcher) == ["utter_price_comparison", "utter_feedback"]
+    comparison = message(dispatcher, "utter_price_comparison")
+    assert comparison["lines"] == "\n北京新发地农产品批发市场 均价0.58元/斤（0.55–0.60）（2025-02-08）"
 
 
 @pytest.mark.parametrize(
