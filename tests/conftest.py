@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Awaitable, Callable
 
 import pytest
+from aiohttp import web
 
 from scripts.chromium import CHROMIUM
 from scripts.demo_knowledge import build_knowledge_db
@@ -30,6 +32,16 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def seeded_db_url(seeded_template: Path, tmp_path: Path) -> str:
     """This test's own copy of the seeded knowledge DB: no other test sees what it writes."""
     return copy_database(seeded_template, tmp_path / "knowledge.db")
+
+
+@pytest.fixture
+def serve(aiohttp_server) -> Callable[[web.Application], Awaitable[str]]:
+    """Serves an aiohttp app on a free local port for the test; returns its base URL (without the last slash)."""
+    async def start(app: web.Application) -> str:
+        server = await aiohttp_server(app)
+        return str(server.make_url("")).rstrip("/")
+
+    return start
 
 
 @pytest.fixture

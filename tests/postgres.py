@@ -7,6 +7,8 @@ those tests are skipped.
 from __future__ import annotations
 
 import os
+import uuid
+from contextlib import contextmanager
 from typing import Iterator, Optional
 
 import pytest
@@ -35,6 +37,15 @@ class PostgresServer:
             suffix = f" TEMPLATE {template}" if template else ""
             connection.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
         return self.url(name)
+
+    @contextmanager
+    def throwaway(self, prefix: str) -> Iterator[str]:
+        """A new empty database with a unique name starting with `prefix`, dropped afterwards; yields its URL."""
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        try:
+            yield self.create(name)
+        finally:
+            self.drop(name)
 
     def drop(self, name: str) -> None:
         """Drop database `name`, closing any connection a failed test left open."""

@@ -17,14 +17,13 @@ from settings import PROJECT_ROOT
 
 
 async def test_log_in_edit_a_price_review_a_conversation_and_export(
-    chromium, aiohttp_server, console_settings, knowledge, tmp_path
+    chromium, serve, console_settings, knowledge, tmp_path
 ) -> None:
     from playwright.async_api import async_playwright
 
     app = create_app(console_settings, nlu_dir=PROJECT_ROOT / "data" / "nlu", upload_dir=tmp_path / "uploads",
                      today=lambda: TODAY)
-    server = await aiohttp_server(app)
-    base = str(server.make_url("")).rstrip("/")
+    base = await serve(app)
     with knowledge() as session:
         record_id = session.scalars(
             select(PriceRecord.id).join(Product).join(Market)

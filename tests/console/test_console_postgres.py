@@ -2,7 +2,6 @@
 the dashboard. Skipped without PostgreSQL; a failure under CI."""
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from typing import Iterator
 
@@ -33,13 +32,9 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def postgres_knowledge(postgres_server: PostgresServer) -> Iterator[str]:
     """A throwaway PostgreSQL knowledge DB, migrated, seeded and with the console's people."""
-    name = f"xx_console_test_{uuid.uuid4().hex[:8]}"
-    url = postgres_server.create(name)
-    try:
+    with postgres_server.throwaway("xx_console_test") as url:
         add_people(build_knowledge_db(url))
         yield url
-    finally:
-        postgres_server.drop(name)
 
 
 async def test_console_flows_on_postgresql(aiohttp_client, postgres_knowledge, tracker_path, tmp_path) -> None:

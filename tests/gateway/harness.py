@@ -42,20 +42,18 @@ class FakeRasa:
 
 
 @pytest.fixture
-async def fake_rasa(aiohttp_server) -> FakeRasa:
+async def fake_rasa(serve) -> FakeRasa:
     """A fake Rasa REST channel on a free local port."""
     fake = FakeRasa()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
+    fake.url = await serve(fake.app())
     return fake
 
 
 @pytest.fixture
-async def fake_telegram(aiohttp_server) -> FakeTelegram:
+async def fake_telegram(serve) -> FakeTelegram:
     """A fake Bot API server on a free local port."""
     fake = FakeTelegram()
-    server = await aiohttp_server(fake.app())
-    fake.base_url = str(server.make_url("")).rstrip("/")
+    fake.base_url = await serve(fake.app())
     return fake
 
 

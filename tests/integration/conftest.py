@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Dict, Iterator
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from settings import PROJECT_ROOT
 from tests.conftest import copy_database
@@ -79,3 +80,10 @@ def rasa_stack(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) 
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+async def ask(client: TestClient, text: str) -> str:
+    """Ask through the web chat (the client has loaded the page); returns the bot's replies as one text."""
+    response = await client.post("/api/messages", json={"message": text})
+    assert response.status == 200
+    return "\n".join(reply["text"] for reply in (await response.json())["replies"])
