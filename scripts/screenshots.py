@@ -1,6 +1,6 @@
 """Screenshots of the console's main pages for the README, taken in headless Debian Chromium.
 
-Builds throwaway databases (the seed, the test people, and conversations written by Rasa's own
+Builds throwaway databases (the seed, the demo people, and conversations written by Rasa's own
 SQLTrackerStore), serves the console on a free local port and saves PNGs under docs/screenshots/.
 Run: .venv/bin/python scripts/screenshots.py
 """
@@ -26,11 +26,11 @@ from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
 from console.app import create_app  # noqa: E402
 from knowledge.db import make_engine, make_session_factory, session_scope  # noqa: E402
 from knowledge.models import HandoffTicket  # noqa: E402
+from scripts.chromium import DESKTOP_VIEWPORT, PHONE_VIEWPORT, launch  # noqa: E402
+from scripts.demo_conversations import DAY, action, bot, conversations, product, user  # noqa: E402
+from scripts.demo_knowledge import TODAY, build_knowledge_db  # noqa: E402
+from scripts.demo_people import PASSWORD, add_people  # noqa: E402
 from settings import Settings  # noqa: E402
-from tests.browser import DESKTOP_VIEWPORT, PHONE_VIEWPORT, launch  # noqa: E402
-from tests.conftest import TODAY, build_seeded_sqlite  # noqa: E402
-from tests.console.demo_data import PASSWORD, add_people  # noqa: E402
-from tests.console.tracker_data import DAY, action, bot, conversations, product, user  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 PAGES = (("dashboard", "/"), ("prices", "/prices"), ("conversations", "/conversations"),
@@ -115,7 +115,7 @@ async def main() -> None:
     if not chinese_font_installed():
         logger.warning("No Chinese font: install fonts-wqy-microhei (or fonts-noto-cjk), or the text shows as boxes")
     with tempfile.TemporaryDirectory() as folder:
-        knowledge_url = build_seeded_sqlite(Path(folder) / "knowledge.db")
+        knowledge_url = build_knowledge_db(f"sqlite:///{Path(folder) / 'knowledge.db'}")
         add_people(knowledge_url)
         answer_one_ticket(knowledge_url)
         await write_tracker(Path(folder) / "tracker.db")

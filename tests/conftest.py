@@ -1,55 +1,51 @@
-"""Fixtures shared by every suite: a migrated and seeded knowledge DB on SQLite."""
+"""Fixtures shared by every suite: the seeded knowledge DB on SQLite, built once and copied for each test."""
 from __future__ import annotations
 
-import datetime as dt
+import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import Awaitable, Callable
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
+from aiohttp import web
 
-from knowledge import migrate
-from knowledge.db import make_engine, make_session_factory, session_scope
-from knowledge.seed import seed
-from tests.browser import require_chromium
+from scripts.chromium import CHROMIUM
+from scripts.demo_knowledge import build_knowledge_db
 from tests.postgres import postgres_server  # noqa: F401 (shared by every suite that uses PostgreSQL)
-
-# Seed data is dated; tests that look at staleness use this "today".
-TODAY = dt.date(2026, 11, 22)
+from tests.unavailable import unavailable
 
 
-def build_seeded_sqlite(path: Path) -> str:
-    """Create a SQLite knowledge DB at `path`, migrated to head and seeded; returns its URL."""
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with session_scope(make_session_factory(engine)) as session:
-        seed(session, today=TODAY)
-    engine.dispose()
-    return url
+def copy_database(template: Path, path: Path) -> str:
+    """Copy the SQLite database file `template` to `path`; returns the copy's URL."""
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(scope="session")
-def seeded_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """URL of a seeded SQLite knowledge DB shared by the session (tests must not write to it)."""
-    return build_seeded_sqlite(tmp_path_factory.mktemp("knowledge") / "knowledge.db")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated and seeded SQLite knowledge DB, built once per session; tests write only to copies of it."""
+    path = tmp_path_factory.mktemp("knowledge") / "template.db"
+    build_knowledge_db(f"sqlite:///{path}")
+    return path
 
 
 @pytest.fixture
-def seeded_session(seeded_db_url: str) -> Iterator[Session]:
-    """A session on the shared seeded DB, rolled back afterwards."""
-    engine = make_engine(seeded_db_url)
-    factory: sessionmaker = make_session_factory(engine)
-    session = factory()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
-        engine.dispose()
+def seeded_db_url(seeded_template: Path, tmp_path: Path) -> str:
+    """This test's own copy of the seeded knowledge DB: no other test sees what it writes."""
+    return copy_database(seeded_template, tmp_path / "knowledge.db")
+
+
+@pytest.fixture
+def serve(aiohttp_server) -> Callable[[web.Application], Awaitable[str]]:
+    """Serves an aiohttp app on a free local port for the test; returns its base URL (without the last slash)."""
+    async def start(app: web.Application) -> str:
+        server = await aiohttp_server(app)
+        return str(server.make_url("")).rstrip("/")
+
+    return start
 
 
 @pytest.fixture
 def chromium() -> None:
-    """Skip (or, under CI, fail) a browser test when Debian's chromium is not installed."""
-    require_chromium()
+    """Debian's chromium, which the browser tests drive: a skip without it, a failure under CI."""
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")

@@ -7,18 +7,17 @@ those tests are skipped.
 from __future__ import annotations
 
 import os
+import uuid
+from contextlib import contextmanager
 from typing import Iterator, Optional
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.unavailable import unavailable
+
 PG_ADMIN_URL = os.environ.get("KNOWLEDGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def under_ci() -> bool:
-    """True in CI, where a missing service (PostgreSQL, the browser) is a failure rather than a skip."""
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 class PostgresServer:
@@ -39,6 +38,15 @@ class PostgresServer:
             connection.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
         return self.url(name)
 
+    @contextmanager
+    def throwaway(self, prefix: str) -> Iterator[str]:
+        """A new empty database with a unique name starting with `prefix`, dropped afterwards; yields its URL."""
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        try:
+            yield self.create(name)
+        finally:
+            self.drop(name)
+
     def drop(self, name: str) -> None:
         """Drop database `name`, closing any connection a failed test left open."""
         with self.admin.connect() as connection:
@@ -56,9 +64,6 @@ def postgres_server() -> Iterator[PostgresServer]:
         with server.admin.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:  # any driver or network error means "not available"
-        message = f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {error}"
-        if under_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {error}")
     yield server
     server.admin.dispose()

@@ -1,31 +1,28 @@
-"""Fixtures for the action tests: a seeded SQLite knowledge DB the actions read, and tracker builders."""
+"""Fixtures for the action tests: the real domain, a seeded knowledge DB of each test's own that the actions
+read, and tracker builders."""
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
+from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import sessionmaker
 
 import actions.knowledge_access as knowledge_access
-from knowledge import migrate
-from knowledge.db import make_engine, make_session_factory, session_scope
-from knowledge.seed import seed
+from knowledge.db import make_engine, make_session_factory
+from settings import PROJECT_ROOT
 
-SEED_TODAY = dt.date(2026, 11, 22)
+# The domain as Rasa sends it to the action server with every call.
+DOMAIN: Dict[str, Any] = Domain.load(str(PROJECT_ROOT / "domain.yml")).as_dict()
 
 
 @pytest.fixture
-def knowledge_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker]:
-    """A fresh migrated and seeded knowledge DB per test; the actions' session factory points at it."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'knowledge.db'}")
-    migrate.upgrade(engine)
+def knowledge_factory(seeded_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker]:
+    """The actions' session factory, pointed at this test's own seeded knowledge DB."""
+    engine = make_engine(seeded_db_url)
     factory = make_session_factory(engine)
-    with session_scope(factory) as session:
-        seed(session, today=SEED_TODAY)
     monkeypatch.setattr(knowledge_access, "_factory", lambda: factory)
     yield factory
     engine.dispose()
@@ -54,7 +51,7 @@ def make_tracker(
 async def run_action(action: Any, tracker: Tracker) -> tuple[CollectingDispatcher, List[Dict[str, Any]]]:
     """Run one action with a fresh dispatcher; returns the dispatcher and the events."""
     dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker, {})
+    events = await action.run(dispatcher, tracker, DOMAIN)
     return dispatcher, events
 
 

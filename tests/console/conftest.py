@@ -12,19 +12,20 @@ from aiohttp.test_utils import TestClient
 
 from console.app import create_app
 from knowledge.db import make_engine, make_session_factory
+from scripts.demo_conversations import write_tracker_store
+from scripts.demo_knowledge import TODAY
+from scripts.demo_people import ACCOUNTS, PASSWORD, add_people
 from settings import PROJECT_ROOT, Settings
-from tests.conftest import TODAY, build_seeded_sqlite
-from tests.console.demo_data import ACCOUNTS, PASSWORD, add_people
-from tests.console.tracker_data import write_tracker_store
+from tests.conftest import copy_database
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
-def console_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded knowledge DB with the console's people, built once and copied per test."""
+def console_template(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeded knowledge DB with the console's people, built once and copied per test."""
     path = tmp_path_factory.mktemp("console") / "template.db"
-    add_people(build_seeded_sqlite(path))
+    add_people(copy_database(seeded_template, path))
     return path
 
 
@@ -39,9 +40,7 @@ def tracker_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def knowledge_url(console_template: Path, tmp_path: Path) -> str:
     """This test's own copy of the console knowledge DB."""
-    path = tmp_path / "knowledge.db"
-    shutil.copyfile(console_template, path)
-    return f"sqlite:///{path}"
+    return copy_database(console_template, tmp_path / "knowledge.db")
 
 
 @pytest.fixture

@@ -10,21 +10,20 @@ from sqlalchemy import select
 
 from console.app import create_app
 from knowledge.models import ConversationReview, Market, PriceRecord, Product
+from scripts.chromium import PHONE_VIEWPORT, launch
+from scripts.demo_knowledge import TODAY
+from scripts.demo_people import PASSWORD
 from settings import PROJECT_ROOT
-from tests.browser import PHONE_VIEWPORT, launch
-from tests.conftest import TODAY
-from tests.console.demo_data import PASSWORD
 
 
 async def test_log_in_edit_a_price_review_a_conversation_and_export(
-    chromium, aiohttp_server, console_settings, knowledge, tmp_path
+    chromium, serve, console_settings, knowledge, tmp_path
 ) -> None:
     from playwright.async_api import async_playwright
 
     app = create_app(console_settings, nlu_dir=PROJECT_ROOT / "data" / "nlu", upload_dir=tmp_path / "uploads",
                      today=lambda: TODAY)
-    server = await aiohttp_server(app)
-    base = str(server.make_url("")).rstrip("/")
+    base = await serve(app)
     with knowledge() as session:
         record_id = session.scalars(
             select(PriceRecord.id).join(Product).join(Market)

@@ -6,7 +6,7 @@ import datetime as dt
 from console.dashboard import dashboard_figures
 from console.tracker import TrackerReader
 from knowledge.models import HandoffTicket
-from tests.conftest import TODAY
+from scripts.demo_knowledge import TODAY
 from tests.console.conftest import sign_in
 
 

@@ -7,8 +7,8 @@ import re
 from aiohttp import web
 
 from console.app import create_app
+from scripts.demo_knowledge import TODAY
 from settings import PROJECT_ROOT, Settings
-from tests.conftest import TODAY
 from tests.console.conftest import csrf_of, sign_in
 
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")

@@ -14,8 +14,8 @@ from console.app import create_app
 from console.telegram_files import ONLY_IN_TELEGRAM, file_base_url
 from knowledge.catalog.lookup import find_region
 from knowledge.models import Farmer, FarmerAttachment, HandoffTicket
+from scripts.demo_knowledge import TODAY
 from settings import PROJECT_ROOT, Settings
-from tests.conftest import TODAY
 from tests.console.conftest import sign_in
 from tests.gateway.fake_telegram import TOKEN, FakeTelegram
 from tests.gateway.harness import fake_telegram

@@ -2,7 +2,6 @@
 the dashboard. Skipped without PostgreSQL; a failure under CI."""
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from typing import Iterator
 
@@ -11,8 +10,7 @@ from aiohttp import FormData
 from sqlalchemy import select
 
 from console.app import create_app
-from knowledge import migrate
-from knowledge.db import make_engine, make_session_factory, session_scope
+from knowledge.db import make_engine, make_session_factory
 from knowledge.models import (
     Article,
     AuditLog,
@@ -22,11 +20,10 @@ from knowledge.models import (
     MessageCorrection,
     PriceRecord,
 )
-from knowledge.seed import seed
+from scripts.demo_knowledge import TODAY, build_knowledge_db
+from scripts.demo_people import add_people
 from settings import PROJECT_ROOT, Settings
-from tests.conftest import TODAY
 from tests.console.conftest import sign_in
-from tests.console.demo_data import add_people
 from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -35,18 +32,9 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def postgres_knowledge(postgres_server: PostgresServer) -> Iterator[str]:
     """A throwaway PostgreSQL knowledge DB, migrated, seeded and with the console's people."""
-    name = f"xx_console_test_{uuid.uuid4().hex[:8]}"
-    url = postgres_server.create(name)
-    try:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        with session_scope(make_session_factory(engine)) as session:
-            seed(session, today=TODAY)
-        engine.dispose()
-        add_people(url)
+    with postgres_server.throwaway("xx_console_test") as url:
+        add_people(build_knowledge_db(url))
         yield url
-    finally:
-        postgres_server.drop(name)
 
 
 async def test_console_flows_on_postgresql(aiohttp_client, postgres_knowledge, tracker_path, tmp_path) -> None:

@@ -3,7 +3,6 @@ Rasa's SQLTrackerStore, read through a read-only session. Skipped without Postgr
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Iterator
 
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from console.tracker import ConversationFilter, TrackerReader
-from tests.console.tracker_data import conversations
+from scripts.demo_conversations import conversations
 from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -23,10 +22,10 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def postgres_tracker(postgres_server: PostgresServer) -> Iterator[str]:
     """A throwaway PostgreSQL database holding the test conversations, written by Rasa; yields its URL."""
-    name = f"xx_tracker_test_{uuid.uuid4().hex[:8]}"
-    url = make_url(postgres_server.create(name))
-    try:
-        store = SQLTrackerStore(dialect="postgresql", host=url.host, port=url.port, db=name, username=url.username)
+    with postgres_server.throwaway("xx_tracker_test") as created:
+        url = make_url(created)
+        store = SQLTrackerStore(dialect="postgresql", host=url.host, port=url.port, db=url.database,
+                                username=url.username)
 
         async def save_all() -> None:
             for sender_id, events in conversations().items():
@@ -34,9 +33,7 @@ def postgres_tracker(postgres_server: PostgresServer) -> Iterator[str]:
 
         asyncio.run(save_all())
         store.engine.dispose()
-        yield url.render_as_string(hide_password=False)
-    finally:
-        postgres_server.drop(name)
+        yield created
 
 
 def test_filters_and_transcripts_on_postgresql(postgres_tracker: str) -> None:

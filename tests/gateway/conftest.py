@@ -1,25 +1,24 @@
-"""Gateway fixtures: the harness (fake Rasa, fake Bot API, the gateway) and a knowledge DB per test module."""
+"""Gateway fixtures: the harness (fake Rasa, fake Bot API, the gateway) and a knowledge DB of each test's own."""
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from bot.knowledge_access import KnowledgeStore
-from tests.conftest import build_seeded_sqlite
 from tests.gateway.harness import fake_rasa, fake_telegram, start_gateway
 
 __all__ = ["fake_rasa", "fake_telegram", "start_gateway"]
 
 
-@pytest.fixture(scope="module")
-def kb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A seeded SQLite knowledge DB for one test module (tests add farmers, pushes and prices to it)."""
-    return build_seeded_sqlite(Path(tmp_path_factory.mktemp("gateway")) / "knowledge.db")
+@pytest.fixture
+def kb_url(seeded_db_url: str) -> str:
+    """The gateway's knowledge DB: this test's own seeded copy (tests add farmers, pushes and prices to it)."""
+    return seeded_db_url
 
 
 @pytest.fixture
-def store(kb_url: str) -> KnowledgeStore:
+def store(kb_url: str) -> Iterator[KnowledgeStore]:
     """Direct access to the gateway's knowledge DB."""
     knowledge = KnowledgeStore.from_url(kb_url)
     yield knowledge

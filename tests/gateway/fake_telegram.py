@@ -14,7 +14,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from aiohttp import web
 
@@ -94,30 +94,24 @@ class FakeTelegram:
             self._changed.notify_all()
         return update
 
-    async def wait_for(self, method: str, count: int = 1, timeout: float = WAIT_SECONDS) -> List[Call]:
-        """Wait until `method` has been called at least `count` times; returns those calls."""
+    async def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
+        """Wait until `condition()` holds (it is checked after every call the bot makes); fails after `timeout`."""
         deadline = time.monotonic() + timeout
         async with self._changed:
-            while len(self.calls_to(method)) < count:
+            while not condition():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     seen = [call.method for call in self.calls if call.method != "getUpdates"]
-                    raise AssertionError(f"{method} called {len(self.calls_to(method))} times, not {count}: {seen}")
+                    raise AssertionError(f"no {what} after {timeout:.0f}s; calls: {seen}")
                 try:
                     await asyncio.wait_for(self._changed.wait(), remaining)
                 except asyncio.TimeoutError:
                     continue
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = WAIT_SECONDS) -> List[Call]:
+        """Wait until `method` has been called at least `count` times; returns those calls."""
+        await self.wait_until(lambda: len(self.calls_to(method)) >= count, f"{count} calls of {method}", timeout)
         return self.calls_to(method)
-
-    async def settle(self, quiet_seconds: float = 0.5) -> None:
-        """Wait until the bot has made no call for `quiet_seconds` (to check that nothing more is sent)."""
-        def made() -> int:
-            return sum(1 for call in self.calls if call.method != "getUpdates")
-
-        last = -1
-        while last != made():
-            last = made()
-            await asyncio.sleep(quiet_seconds)
 
     # --- the HTTP side ----------------------------------------------------------------------------
 
@@ -224,6 +218,15 @@ def text(user_id: int, body: str, chat_id: Optional[int] = None, chat_type: str 
         length = len(body.split()[0])
         content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
     return message(user_id, chat_id, chat_type, **content)
+
+
+STICKER = {"file_id": "s1", "file_unique_id": "su1", "width": 512, "height": 512, "is_animated": False,
+           "is_video": False, "type": "regular"}
+
+
+def sticker(user_id: int) -> Dict[str, Any]:
+    """A sticker in the user's private chat."""
+    return message(user_id, sticker=STICKER)
 
 
 def mention(user_id: int, body: str, group_id: int) -> Dict[str, Any]:

@@ -13,8 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import SCHEDULER_KEY, TELEGRAM_KEY, create_app
 from bot.push_scheduler import PushScheduler
+from bot.telegram_chat import STICKER_REPLY
 from settings import Settings
-from tests.gateway.fake_telegram import TOKEN, FakeTelegram
+from tests.gateway.fake_telegram import TOKEN, FakeTelegram, sticker
 
 
 class FakeRasa:
@@ -41,20 +42,18 @@ class FakeRasa:
 
 
 @pytest.fixture
-async def fake_rasa(aiohttp_server) -> FakeRasa:
+async def fake_rasa(serve) -> FakeRasa:
     """A fake Rasa REST channel on a free local port."""
     fake = FakeRasa()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
+    fake.url = await serve(fake.app())
     return fake
 
 
 @pytest.fixture
-async def fake_telegram(aiohttp_server) -> FakeTelegram:
+async def fake_telegram(serve) -> FakeTelegram:
     """A fake Bot API server on a free local port."""
     fake = FakeTelegram()
-    server = await aiohttp_server(fake.app())
-    fake.base_url = str(server.make_url("")).rstrip("/")
+    fake.base_url = await serve(fake.app())
     return fake
 
 
@@ -99,3 +98,18 @@ async def start_gateway(fake_telegram: FakeTelegram, kb_url: str) -> AsyncIterat
     yield start
     for client in clients:
         await client.close()
+
+
+async def handled_so_far(fake_telegram: FakeTelegram, user_id: int) -> None:
+    """Wait until the gateway is done with every update `user_id` has sent so far, and with all it sends for them.
+
+    The gateway handles each user's updates one at a time, in order (bot/update_order.py): once it has answered
+    a sticker sent now, the earlier updates are finished. A test that checks that nothing more was sent waits
+    for this answer, not for a pause that may be too short.
+    """
+    def stickers_answered() -> int:
+        return fake_telegram.sent_texts(user_id).count(STICKER_REPLY)
+
+    before = stickers_answered()
+    await fake_telegram.enqueue(sticker(user_id))
+    await fake_telegram.wait_until(lambda: stickers_answered() > before, f"answer to the sticker of {user_id}")

@@ -14,6 +14,7 @@ from bot.telegram_chat import DOCUMENT_REPLY, PHOTO_REPLY, STICKER_REPLY, VOICE_
 from bot.telegram_service import COMMANDS
 from settings import Settings
 from tests.gateway import fake_telegram as tg
+from tests.gateway.harness import handled_so_far
 
 FARMER = 5551001
 
@@ -88,10 +89,8 @@ async def test_voice_message_asks_to_type_and_offers_an_officer(start_gateway, f
 async def test_photo_sticker_and_document_get_a_clear_reply(start_gateway, fake_rasa, fake_telegram) -> None:
     await start_gateway(fake_rasa.url)
     photo = [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]
-    sticker = {"file_id": "s1", "file_unique_id": "su1", "width": 512, "height": 512, "is_animated": False,
-               "is_video": False, "type": "regular"}
     document = {"file_id": "d1", "file_unique_id": "du1", "file_name": "价格.xlsx"}
-    for content in ({"photo": photo}, {"sticker": sticker}, {"document": document}):
+    for content in ({"photo": photo}, {"sticker": tg.STICKER}, {"document": document}):
         await fake_telegram.enqueue(tg.message(FARMER, **content))
     sent = await fake_telegram.wait_for("sendMessage", 3)
     assert [call.params["text"] for call in sent] == [PHOTO_REPLY, STICKER_REPLY, DOCUMENT_REPLY]
@@ -161,9 +160,8 @@ async def test_long_reply_is_split_at_4096_on_line_ends(start_gateway, fake_rasa
     fake_rasa.reply = [{"text": long_text, "buttons": [{"title": "👍 有用", "payload": "/feedback"}]}]
     await start_gateway(fake_rasa.url)
     await fake_telegram.enqueue(tg.text(FARMER, "玉米"))
-    await fake_telegram.wait_for("sendMessage", 2)
-    await fake_telegram.settle()
-    parts = fake_telegram.calls_to("sendMessage")
+    await handled_so_far(fake_telegram, FARMER)
+    parts = fake_telegram.calls_to("sendMessage")[:-1]  # the last answers the sticker
     assert len(parts) == 2
     assert all(len(part.params["text"]) <= 4096 for part in parts)
     assert "\n".join(part.params["text"] for part in parts) == long_text
@@ -207,17 +205,20 @@ async def test_group_messages_are_answered_only_when_addressed_each_member_on_th
     await fake_telegram.enqueue(tg.text(FARMER, "大家好", chat_id=group, chat_type="group"))
     await fake_telegram.enqueue(tg.mention(FARMER, "玉米多少钱", group))
     await fake_telegram.enqueue(tg.mention(FARMER + 7, "小麦呢", group))
-    await fake_telegram.wait_for("sendMessage", 2)
-    await fake_telegram.settle()
-    assert [item["message"] for item in fake_rasa.received] == ["玉米多少钱", "小麦呢"]
-    assert [item["sender"] for item in fake_rasa.received] == [f"tg-{FARMER}", f"tg-{FARMER + 7}"]
-    assert all(str(call.params["chat_id"]) == str(group) for call in fake_telegram.calls_to("sendMessage"))
+    await handled_so_far(fake_telegram, FARMER)
+    await handled_so_far(fake_telegram, FARMER + 7)
+    # Two members are answered concurrently, so in either order.
+    assert sorted((item["sender"], item["message"]) for item in fake_rasa.received) == \
+        sorted([(f"tg-{FARMER}", "玉米多少钱"), (f"tg-{FARMER + 7}", "小麦呢")])
+    # Answered in the group, never in private (where only the stickers were answered).
+    assert len(fake_telegram.sent_texts(group)) == 2
+    assert fake_telegram.sent_texts(FARMER) == fake_telegram.sent_texts(FARMER + 7) == [STICKER_REPLY]
     # A reply to one of the bot's messages is addressed to it too.
     bot_message = {"message_id": 1, "date": 0, "chat": tg.chat(group, "group"),
                    "from": {"id": tg.BOT_ID, "is_bot": True, "first_name": "乡信"}, "text": "玉米：…"}
     await fake_telegram.enqueue(tg.text(FARMER, "那鸡蛋呢", chat_id=group, chat_type="group",
                                         reply_to_message=bot_message))
-    await fake_telegram.wait_for("sendMessage", 3)
+    await fake_telegram.wait_until(lambda: len(fake_telegram.sent_texts(group)) == 3, "third answer in the group")
     assert fake_rasa.received[-1]["message"] == "那鸡蛋呢"
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.telegram_chat import HELP
+from bot.telegram_chat import HELP, STICKER_REPLY
 from tests.gateway import fake_telegram as tg
+from tests.gateway.harness import handled_so_far
 
 FARMER = 5553001
 GROUP = -100300400
@@ -19,8 +20,8 @@ async def test_help_answers_with_the_command_list_without_asking_rasa(start_gate
     assert str(sent[0].params["chat_id"]) == str(FARMER)
     for command in ("/price", "/subscribe", "/unsubscribe", "/human", "/start"):
         assert command in HELP
-    await fake_telegram.settle()
-    assert len(fake_telegram.calls_to("sendMessage")) == 1
+    await handled_so_far(fake_telegram, FARMER)
+    assert fake_telegram.sent_texts(FARMER) == [HELP, STICKER_REPLY]
     assert fake_rasa.received == []
 
 

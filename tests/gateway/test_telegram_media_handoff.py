@@ -14,6 +14,7 @@ from knowledge.models import FarmerAttachment, HandoffTicket
 from knowledge.people.farmers import find_farmer
 from tests.actions.conftest import make_tracker, run_action
 from tests.gateway import fake_telegram as tg
+from tests.gateway.harness import handled_so_far
 
 FARMER = 5552001
 
@@ -132,7 +133,7 @@ async def test_media_in_a_group_that_is_not_for_the_bot_is_not_noted(
     await fake_telegram.enqueue(tg.message(farmer, chat_id=group, chat_type="group", photo=photo))
     await fake_telegram.enqueue(tg.mention(farmer, "在吗", group))
     await fake_telegram.wait_for("sendMessage")
-    await fake_telegram.settle()
+    await handled_so_far(fake_telegram, farmer)
     assert _attachments(store, farmer) == []
 
 

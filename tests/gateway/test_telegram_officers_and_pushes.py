@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from bot.knowledge_access import KnowledgeStore
@@ -15,7 +14,6 @@ from knowledge.files.prices import import_prices
 from knowledge.models import AuditLog, Farmer, HandoffTicket, PriceRecord, Product, Push, Subscription, utcnow
 from knowledge.people.accounts import create_account, issue_telegram_link_code
 from knowledge.people.farmers import find_farmer
-from tests.conftest import build_seeded_sqlite
 from tests.gateway import fake_telegram as tg
 
 OFFICER_TG = 6660001
@@ -318,9 +316,3 @@ async def test_officer_answer_reaches_telegram_and_web_chat_farmers(start_gatewa
             ticket = session.get(HandoffTicket, ticket_id)
             assert ticket.status == "delivered" and ticket.delivered_at is not None
     assert await gateway.scheduler.run_once() == 0
-
-
-@pytest.fixture
-def kb_url(tmp_path: Path) -> str:
-    """A knowledge DB of each test's own: pushes depend on every subscription in the database."""
-    return build_seeded_sqlite(tmp_path / "knowledge.db")

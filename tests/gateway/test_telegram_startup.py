@@ -15,6 +15,7 @@ from bot.app import SCHEDULER_KEY, TELEGRAM_KEY, create_app
 from bot.logging_setup import configure_logging
 from settings import Settings
 from tests.gateway import fake_telegram as tg
+from tests.gateway.harness import handled_so_far
 
 FARMER = 5552001
 
@@ -71,8 +72,7 @@ async def test_bot_token_and_personal_numbers_never_reach_the_log(gateway_log, f
     try:
         await asyncio.wait_for(client.app[TELEGRAM_KEY].ready.wait(), 30)
         await fake_telegram.enqueue(tg.text(FARMER, "我电话13812345678，身份证110101199003071234"))
-        await fake_telegram.wait_for("sendMessage")
-        await fake_telegram.settle()
+        await handled_so_far(fake_telegram, FARMER)
     finally:
         await client.close()
     log = stream.getvalue()
@@ -87,7 +87,8 @@ async def test_rejected_token_is_logged_without_the_token_and_not_retried(
 ) -> None:
     settings, stream = gateway_log("999999:WRONG-TOKEN-VALUE")
     client = await aiohttp_client(create_app(settings))
-    await asyncio.sleep(1.0)  # several retry periods
+    # The start loop (which would sleep and try again after any other failure) has ended: no retry can come.
+    await asyncio.wait_for(asyncio.shield(client.app[TELEGRAM_KEY]._task), 10)
     assert len(fake_telegram.calls_to("getMe")) == 1
     assert not client.app[TELEGRAM_KEY].ready.is_set()
     # Pushes are not sent through a bot that is not up (they wait, pending, instead of failing).
@@ -107,11 +108,10 @@ async def test_webhook_mode_without_a_secret_keeps_telegram_off_and_the_web_chat
                         push_interval_seconds=0)
     with caplog.at_level(logging.INFO, logger="bot"):
         client = await aiohttp_client(create_app(settings))
-        await asyncio.sleep(0.3)  # time enough for a Telegram start to call the Bot API
     refusals = [record for record in caplog.records if "TELEGRAM_WEBHOOK_SECRET" in record.getMessage()]
     assert len(refusals) == 1 and refusals[0].levelno == logging.ERROR
     assert "Telegram is off" in refusals[0].getMessage() and "web chat is still served" in refusals[0].getMessage()
-    assert fake_telegram.calls == [], "no getMe, no setWebhook"
+    # No Telegram service was made, so nothing can call the Bot API.
     assert TELEGRAM_KEY not in client.app
     # Nobody can post updates: the webhook route does not exist.
     update = {"update_id": 1, **tg.text(FARMER, "玉米多少钱")}
@@ -121,3 +121,4 @@ async def test_webhook_mode_without_a_secret_keeps_telegram_off_and_the_web_chat
     answer = await client.post("/api/messages", json={"message": "玉米多少钱一斤"})
     assert (await answer.json())["replies"][0]["text"] == "玉米：1.00–1.05元/斤"
     assert [item["message"] for item in fake_rasa.received] == ["玉米多少钱一斤"]
+    assert fake_telegram.calls == [], "no getMe, no setWebhook"

@@ -70,14 +70,13 @@ async def test_rasa_error_status_gives_an_apology(aiohttp_client, fake_rasa, kb_
 
 
 @pytest.mark.parametrize("body", ["<html>502 Bad Gateway</html>", '{"error": "no"}', "[1, 2]"])
-async def test_an_answer_that_is_not_rasas_gives_an_apology(aiohttp_client, aiohttp_server, kb_url, body) -> None:
+async def test_an_answer_that_is_not_rasas_gives_an_apology(aiohttp_client, serve, kb_url, body) -> None:
     async def not_rasa(_request: web.Request) -> web.Response:
         return web.Response(text=body, content_type="text/html")
 
     impostor = web.Application()
     impostor.router.add_post("/webhooks/rest/webhook", not_rasa)
-    server = await aiohttp_server(impostor)
-    client = await _chat_client(aiohttp_client, str(server.make_url("")).rstrip("/"), kb_url)
+    client = await _chat_client(aiohttp_client, await serve(impostor), kb_url)
     response = await client.post("/api/messages", json={"message": "玉米多少钱"})
     assert response.status == 200
     assert (await response.json())["replies"][0]["text"] == APOLOGY

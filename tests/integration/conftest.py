@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Dict, Iterator
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from settings import PROJECT_ROOT
-from tests.conftest import build_seeded_sqlite
+from tests.conftest import copy_database
 
 MODEL = PROJECT_ROOT / "models" / "xiangxin.tar.gz"
 START_TIMEOUT_SECONDS = 240
@@ -40,12 +41,12 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, str]]:
+def rasa_stack(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, str]]:
     """A real action server and Rasa server over a fresh seeded knowledge DB; yields their URLs."""
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test trains it first).")
     workdir = tmp_path_factory.mktemp("rasa_stack")
-    knowledge_url = build_seeded_sqlite(workdir / "knowledge.db")
+    knowledge_url = copy_database(seeded_template, workdir / "knowledge.db")
     rasa_port, actions_port = _free_port(), _free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
@@ -79,3 +80,10 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, s
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+async def ask(client: TestClient, text: str) -> str:
+    """Ask through the web chat (the client has loaded the page); returns the bot's replies as one text."""
+    response = await client.post("/api/messages", json={"message": text})
+    assert response.status == 200
+    return "\n".join(reply["text"] for reply in (await response.json())["replies"])

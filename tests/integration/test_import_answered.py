@@ -11,6 +11,7 @@ from knowledge.cli import main as knowledge_cli
 from knowledge.db import make_engine
 from knowledge.models import Market, PriceRecord
 from settings import Settings
+from tests.integration.conftest import ask
 
 pytestmark = pytest.mark.integration
 SOURCE, MARKET = "藁城区信息员", "藁城集市"
@@ -40,19 +41,13 @@ async def test_imported_prices_are_answered_at_once_and_bad_files_change_nothing
     bad.write_text(header + f"苞米,藁城集市,藁城,1.30,1.25,1.20,元/斤,{yesterday},藁城区信息员\n", encoding="utf-8")
     assert knowledge_cli(["--db", knowledge_db_url, "import-prices", str(bad)]) != 0
     assert "第2行" in capsys.readouterr().err
-    before = await _ask(client, "藁城玉米多少钱一斤")
+    before = await ask(client, "藁城玉米多少钱一斤")
     assert "1.25" not in before
 
     good = tmp_path / "good.csv"
     good.write_text(header + f"苞米,藁城集市,藁城,1.20,1.25,1.30,元/斤,{yesterday},藁城区信息员\n", encoding="utf-8")
     assert knowledge_cli(["--db", knowledge_db_url, "import-prices", str(good)]) == 0
-    answer = await _ask(client, "藁城玉米多少钱一斤")
+    answer = await ask(client, "藁城玉米多少钱一斤")
     assert "均价1.25元/斤（1.20–1.30）" in answer, answer
     assert yesterday in answer and "藁城区信息员" in answer
     assert "仅供参考" not in answer  # a day-old price is not stale
-
-
-async def _ask(client, text: str) -> str:
-    response = await client.post("/api/messages", json={"message": text})
-    assert response.status == 200
-    return "\n".join(reply["text"] for reply in (await response.json())["replies"])

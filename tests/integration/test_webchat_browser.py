@@ -11,8 +11,8 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.webchat import SENDER_COOKIE
+from scripts.chromium import PHONE_VIEWPORT, launch
 from settings import Settings
-from tests.browser import PHONE_VIEWPORT, launch
 
 pytestmark = pytest.mark.integration
 # Rasa answers in well under a second once warm; the first answer loads the model's pipeline.
@@ -28,14 +28,13 @@ async def _send(page, text: str) -> None:
     assert (await answered.value).status == 200
 
 
-async def test_price_question_buttons_and_html_as_text_on_a_phone(chromium, aiohttp_server, rasa_stack) -> None:
+async def test_price_question_buttons_and_html_as_text_on_a_phone(chromium, serve, rasa_stack) -> None:
     from playwright.async_api import async_playwright, expect
 
     # The gateway shares the action server's knowledge DB; its push scheduler is not under test here.
     settings = Settings(rasa_url=rasa_stack["rasa_url"], rasa_timeout_seconds=30,
                         knowledge_db_url=rasa_stack["knowledge_db_url"], push_interval_seconds=0)
-    server = await aiohttp_server(create_app(settings))
-    base = str(server.make_url("")).rstrip("/")
+    base = await serve(create_app(settings))
     errors: List[str] = []
 
     async with async_playwright() as playwright:
@@ -88,14 +87,13 @@ async def test_price_question_buttons_and_html_as_text_on_a_phone(chromium, aioh
 
 
 async def test_a_farmer_arriving_by_another_sites_link_keeps_the_conversation(
-    chromium, aiohttp_server, seeded_db_url
+    chromium, serve, seeded_db_url
 ) -> None:
     from playwright.async_api import async_playwright
 
     # Only the page is loaded here, so no Rasa is needed.
     settings = Settings(rasa_url="http://127.0.0.1:9", knowledge_db_url=seeded_db_url, push_interval_seconds=0)
-    chat = await aiohttp_server(create_app(settings))
-    chat_url = str(chat.make_url("/"))
+    chat_url = f"{await serve(create_app(settings))}/"
 
     async def village_page(_request: web.Request) -> web.Response:
         return web.Response(text=f'<a id="chat" href="{chat_url}">乡信</a>', content_type="text/html")
@@ -103,7 +101,7 @@ async def test_a_farmer_arriving_by_another_sites_link_keeps_the_conversation(
     village = web.Application()
     village.router.add_get("/", village_page)
     # localhost and 127.0.0.1 are different sites to the browser.
-    village_url = str((await aiohttp_server(village)).make_url("/")).replace("127.0.0.1", "localhost")
+    village_url = f"{await serve(village)}/".replace("127.0.0.1", "localhost")
 
     async with async_playwright() as playwright:
         browser = await launch(playwright)

@@ -21,13 +21,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge import migrate
 from knowledge.db import make_engine, make_session_factory, session_scope
-from knowledge.seed import seed
+from scripts.demo_knowledge import TODAY, build_knowledge_db
 from tests.postgres import PostgresServer
 
-# Seed data is dated; every test that looks at "today" (staleness, future dates) uses this one.
-TODAY = dt.date(2026, 11, 22)
 _RUN_ID = uuid.uuid4().hex[:8]
 _counter = itertools.count()
 
@@ -52,16 +49,6 @@ class KnowledgeDB:
             yield session
 
 
-def _migrate_and_seed(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        migrate.upgrade(engine)
-        with session_scope(make_session_factory(engine)) as session:
-            seed(session, today=TODAY)
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest) -> str:
     """The database backend a test runs on."""
@@ -76,13 +63,12 @@ def database_maker(
     folder = tmp_path_factory.mktemp(f"kb-{backend}")
     server: Optional[PostgresServer] = None
     if backend == "sqlite":
-        template_path = folder / "template.db"
-        _migrate_and_seed(f"sqlite:///{template_path}")
+        template_path: Path = request.getfixturevalue("seeded_template")
     else:
         server = request.getfixturevalue("postgres_server")
         template_name = f"xx_kb_test_{_RUN_ID}_template"
         server.drop(template_name)
-        _migrate_and_seed(server.create(template_name))
+        build_knowledge_db(server.create(template_name))
 
     @contextmanager
     def make(seeded: bool = True) -> Iterator[KnowledgeDB]:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -20,22 +18,8 @@ PHONE_VIEWPORT = {"width": 390, "height": 844}
 DESKTOP_VIEWPORT = {"width": 1280, "height": 900}
 
 
-def under_ci() -> bool:
-    """True in CI, where a missing browser is a failure rather than a skip."""
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-
-
 async def launch(playwright):
     """Launch the system Chromium headless."""
     if not CHROMIUM.exists():
         raise FileNotFoundError(f"{CHROMIUM} not found: apt-get install chromium (CI does this in .ci/run)")
     return await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
-
-
-def require_chromium() -> None:
-    """Skip the test (or, under CI, fail it) when Debian's chromium is not installed."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if under_ci():
-            pytest.fail(message)
-        pytest.skip(message)

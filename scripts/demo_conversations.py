@@ -1,4 +1,5 @@
-"""Conversations written into a tracker store by Rasa's own SQLTrackerStore, so the schema is the real one."""
+"""The demo conversations of the console tests and the screenshots, written into a tracker store by Rasa's own
+SQLTrackerStore, so the schema is the real one."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-# Two days before the knowledge tests' "today" (2026-11-22), in UTC.
+# Two days before the demo's "today" (scripts/demo_knowledge.py, 2026-11-22), in UTC.
 DAY = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.timezone.utc).timestamp()
 PRICE_ANSWER_ID = "price-1a2b3c4d"
 SCRIPT_MESSAGE = "<script>alert(1)</script>我电话13812345678，身份证110101199003071234"

@@ -1,4 +1,4 @@
-"""The people of the console tests and screenshots: accounts of every role, farmers, tickets and feedback."""
+"""The demo people of the console tests and the screenshots: accounts of every role, farmers, tickets and feedback."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,9 +8,9 @@ from knowledge.catalog.lookup import find_region
 from knowledge.db import make_engine, make_session_factory, session_scope
 from knowledge.models import Farmer, FarmerAttachment, Feedback, HandoffTicket
 from knowledge.people.accounts import create_account
-from tests.console.tracker_data import DAY, PRICE_ANSWER_ID
+from scripts.demo_conversations import DAY, PRICE_ANSWER_ID
 
-PASSWORD = "correct-horse-9"
+PASSWORD = "correct-horse-9"  # noqa: S105 (the demo accounts' password, in throwaway databases only)
 # username → (role, region)
 ACCOUNTS: Dict[str, tuple] = {
     "admin": ("admin", None),
