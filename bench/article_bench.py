@@ -52,7 +52,7 @@ def load_article_set(path: Path = ARTICLE_SET) -> List[ArticleQuestion]:
 
 def score_article_set(session: Session, questions: Sequence[ArticleQuestion]) -> Dict[str, Any]:
     """Top-1 and top-3 overall and per topic, the mean search time, and every question not right at top-1."""
-    from knowledge.articles import search_articles, topic_aliases
+    from knowledge.articles.search import search_articles, topic_aliases
 
     aliases = topic_aliases(session)
     by_topic: Dict[str, List[int]] = defaultdict(list)  # rank of the labelled article per question, 0 = missed

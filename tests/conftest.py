@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Iterator
 
 import pytest
 from aiohttp import web
+from sqlalchemy.orm import Session
 
+from knowledge.db import make_engine, make_session_factory
 from scripts.chromium import CHROMIUM
 from scripts.demo_knowledge import build_knowledge_db
 from tests.postgres import postgres_server  # noqa: F401 (shared by every suite that uses PostgreSQL)
@@ -32,6 +34,19 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def seeded_db_url(seeded_template: Path, tmp_path: Path) -> str:
     """This test's own copy of the seeded knowledge DB: no other test sees what it writes."""
     return copy_database(seeded_template, tmp_path / "knowledge.db")
+
+
+@pytest.fixture
+def seeded_session(seeded_db_url: str) -> Iterator[Session]:
+    """A session on this test's own copy of the seeded knowledge DB."""
+    engine = make_engine(seeded_db_url)
+    session = make_session_factory(engine)()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+        engine.dispose()
 
 
 @pytest.fixture
