@@ -182,20 +182,33 @@ def read_table(path: Path, headers: Dict[str, Tuple[str, ...]], required: Sequen
             continue
         if _is_blank(cells):
             continue
-        body.append((line, {name: cells[index] if index < len(cells) else None for index, name in columns.items()}))
+        body.append((line, {name: _without_formula_guard(cells[index]) if index < len(cells) else None
+                            for index, name in columns.items()}))
     if not header_line:
         return None, [RowProblem(1, ["文件是空的，没有表头"])]
     return Table(header_line, list(columns.values()), body), []
+
+
+# Excel runs a cell that starts with one of these as a formula (CSV injection). Exported text gets
+# a leading apostrophe, which Excel shows as text; reading a file takes it off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+        return format(value.normalize(), "f")  # a number, negative or not, is no formula
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _without_formula_guard(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
