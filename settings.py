@@ -55,6 +55,8 @@ class Settings:
     gateway_port: int = field(default_factory=lambda: _env_int("GATEWAY_PORT", 8080))
     console_host: str = field(default_factory=lambda: _env("CONSOLE_HOST", "127.0.0.1"))
     console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 8000))
+    # Keys the HMAC that turns a web chat cookie into the farmer's sender id; several gateways must share it.
+    webchat_secret_key: str = field(default_factory=lambda: _env("WEBCHAT_SECRET_KEY", ""))
     console_secret_key: str = field(default_factory=lambda: _env("CONSOLE_SECRET_KEY", ""))
     # Behind HTTPS (production) the session cookie must carry the Secure flag; plain http locally.
     console_secure_cookies: bool = field(

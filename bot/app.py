@@ -16,7 +16,8 @@ from bot.push_scheduler import PushScheduler, push_timezone
 from bot.rasa_client import RasaClient
 from bot.telegram_chat import TelegramChat
 from bot.telegram_service import TelegramService, build_application, webhook_path
-from bot.webchat import CONVERSATION_KEY, STORE_KEY, add_webchat_routes
+from bot.webchat import CONVERSATION_KEY, IDENTITY_KEY, STORE_KEY, add_webchat_routes
+from bot.webchat_identity import WebchatIdentity
 from settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
                 store.dispose()
 
     app.cleanup_ctx.append(gateway)
+    app[IDENTITY_KEY] = WebchatIdentity(settings.webchat_secret_key)
     add_webchat_routes(app)
     if with_telegram and settings.telegram_webhook_url:
         async def telegram_webhook(request: web.Request) -> web.Response:

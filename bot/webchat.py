@@ -3,42 +3,62 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from functools import partial
 from pathlib import Path
 
 from aiohttp import web
 
-from bot.conversation import Conversation
+from bot.conversation import Conversation, mask_sender
 from bot.knowledge_access import KnowledgeStore
+from bot.webchat_identity import WebchatIdentity
+from knowledge.farmers import move_farmer
 from knowledge.pushes import take_webchat_pushes
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-SENDER_COOKIE = "xiangxin_chat"
+CHAT_COOKIE = "xiangxin_chat"
 CONVERSATION_KEY = web.AppKey("conversation", Conversation)
 STORE_KEY = web.AppKey("knowledge_store", KnowledgeStore)
+IDENTITY_KEY = web.AppKey("webchat_identity", WebchatIdentity)
 # Chinese stays readable in responses and logs of the browser's network panel.
 json_response = partial(web.json_response, dumps=partial(json.dumps, ensure_ascii=False))
 
 
 def _sender_id(request: web.Request) -> str:
-    cookie = request.cookies.get(SENDER_COOKIE, "")
-    return cookie if cookie.startswith("web-") and len(cookie) < 80 else ""
+    """The sender id behind the request's chat cookie; empty without a valid cookie."""
+    return request.app[IDENTITY_KEY].sender_for(request.cookies.get(CHAT_COOKIE, "")) or ""
+
+
+async def _move_legacy_farmer(request: web.Request, legacy: str, sender: str) -> bool:
+    """Carry a farmer from an old cookie (which was their sender id) over to the new sender id; False on DB errors.
+
+    The old id stops working once moved: it was shown to officers, so it must not stay a credential.
+    """
+    try:
+        moved = await request.app[STORE_KEY].run(lambda session: move_farmer(session, legacy, sender))
+    except Exception:  # the page still loads; the old cookie is kept and the move tried on the next visit
+        logger.exception("Could not move a web chat farmer to their new sender id")
+        return False
+    if moved:
+        logger.info("Web chat farmer moved from an old-style cookie to sender %s", mask_sender(sender))
+    return True
 
 
 async def chat_page(request: web.Request) -> web.StreamResponse:
-    """The chat page; gives the browser a stable, random conversation id on first visit."""
+    """The chat page; gives the browser a random secret cookie on first visit (or in place of an old-style one)."""
     response = web.FileResponse(STATIC_DIR / "webchat.html")
-    if not _sender_id(request):
-        # Lax, not Strict: a farmer who follows a link from another site (a village page, a search result)
-        # must arrive with the cookie, or a new one would replace it and lose the conversation and any
-        # officer's answer waiting for it. Lax cookies still never ride along on another site's POST or fetch.
-        response.set_cookie(
-            SENDER_COOKIE, "web-" + secrets.token_urlsafe(16),
-            max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
-        )
+    cookie = request.cookies.get(CHAT_COOKIE, "")
+    if _sender_id(request):
+        return response
+    identity = request.app[IDENTITY_KEY]
+    fresh = identity.new_cookie()
+    if identity.is_legacy(cookie) and not await _move_legacy_farmer(request, cookie, identity.sender_for(fresh)):
+        return response
+    # Lax, not Strict: a farmer who follows a link from another site (a village page, a search result)
+    # must arrive with the cookie, or a new one would replace it and lose the conversation and any
+    # officer's answer waiting for it. Lax cookies still never ride along on another site's POST or fetch.
+    response.set_cookie(CHAT_COOKIE, fresh, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
     return response
 
 

@@ -62,6 +62,20 @@ def remember_farmer(
     return farmer
 
 
+def move_farmer(session: Session, old_sender_id: str, new_sender_id: str) -> bool:
+    """Give the farmer known as `old_sender_id` a new sender id (region, subscriptions and pushes go along).
+
+    True when a farmer was moved; nothing happens when there is none or the new id is taken. The caller commits.
+    """
+    farmer = find_farmer(session, old_sender_id)
+    if farmer is None or find_farmer(session, new_sender_id) is not None:
+        return False
+    farmer.sender_id = new_sender_id
+    farmer.updated_by = new_sender_id[:64]
+    session.flush()
+    return True
+
+
 def set_farmer_region(session: Session, farmer: Farmer, region: Region) -> None:
     """Store the farmer's region (their village, township, county …); audited, the caller commits."""
     before = farmer.region.name if farmer.region is not None else None

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from bot.app import SCHEDULER_KEY, create_app
 from bot.conversation import TOO_FAST
-from bot.webchat import SENDER_COOKIE
+from bot.webchat import CHAT_COOKIE, IDENTITY_KEY
+from knowledge.farmers import find_farmer
 from knowledge.models import Farmer, HandoffTicket, utcnow
 from settings import Settings
 from tests.gateway import fake_telegram as tg
@@ -35,11 +36,10 @@ def _answered_ticket(sender: str):
     return work
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 3: the web chat cookie is the sender id")
 async def test_item03_webchat_cookie_is_not_the_sender_id(aiohttp_client, fake_rasa, kb_url, store, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     client = await aiohttp_client(create_app(_settings(kb_url, fake_rasa.url)))
-    cookie = (await client.get("/")).cookies[SENDER_COOKIE].value
+    cookie = (await client.get("/")).cookies[CHAT_COOKIE].value
     await client.post("/api/messages", json={"message": "玉米多少钱"})
     sender = fake_rasa.received[0]["sender"]
     assert sender.startswith("web-"), "the console tells web farmers by this prefix"
@@ -47,13 +47,22 @@ async def test_item03_webchat_cookie_is_not_the_sender_id(aiohttp_client, fake_r
     assert cookie not in caplog.text
 
     # Whoever read the sender id (console paths, audit log, logs) and sets it as their cookie is not that farmer:
-    # they neither post as them nor take their officer's answers.
+    # they neither post as them nor take their officer's answers, and the page gives them a cookie of their own.
     store.run_blocking(_answered_ticket(sender))
-    client.session.cookie_jar.update_cookies({SENDER_COOKIE: sender})
+    await client.server.app[SCHEDULER_KEY].run_once()
+    client.session.cookie_jar.clear()
+    client.session.cookie_jar.update_cookies({CHAT_COOKIE: sender})
+    assert (await client.post("/api/messages", json={"message": "我是谁"})).status == 400
+    assert len(fake_rasa.received) == 1
+    assert (await (await client.get("/api/messages/pending")).json())["messages"] == []
+    await client.get("/")
     await client.post("/api/messages", json={"message": "我是谁"})
-    assert fake_rasa.received[-1]["sender"] != sender
-    stolen = await client.get("/api/messages/pending")
-    assert (await stolen.json())["messages"] == []
+    assert fake_rasa.received[-1]["sender"] not in (sender, cookie)
+    assert store.run_blocking(lambda session: find_farmer(session, sender)) is not None
+
+    client.session.cookie_jar.clear()
+    client.session.cookie_jar.update_cookies({CHAT_COOKIE: cookie})
+    assert len((await (await client.get("/api/messages/pending")).json())["messages"]) == 1
 
 
 @pytest.mark.xfail(strict=True, reason="issue 13 item 5: the web chat limits each cookie, and new cookies are free")
@@ -114,3 +123,28 @@ async def test_item11_farmer_first_seen_in_a_group_gets_pushes_privately(start_g
     assert await gateway.scheduler.run_once() == 1
     assert any("追施尿素" in text for text in fake_telegram.sent_texts(FARMER_TG))
     assert not any("追施尿素" in text for text in fake_telegram.sent_texts(GROUP))
+
+
+async def test_a_farmer_with_an_old_style_cookie_keeps_their_answers(aiohttp_client, fake_rasa, kb_url,
+                                                                              store) -> None:
+    legacy = "web-Q2hhbmdlZEJ5Q29va2llcw"
+    store.run_blocking(lambda session: session.add(Farmer(sender_id=legacy, channel="webchat")))
+    store.run_blocking(_answered_ticket(legacy))
+    app = create_app(_settings(kb_url, fake_rasa.url))
+    client = await aiohttp_client(app)
+    client.session.cookie_jar.update_cookies({CHAT_COOKIE: legacy})
+    page = await client.get("/")
+    cookie = page.cookies[CHAT_COOKIE].value
+    sender = app[IDENTITY_KEY].sender_for(cookie)
+    assert sender and legacy not in (cookie, sender)
+    assert store.run_blocking(lambda session: find_farmer(session, sender).id) is not None
+    assert store.run_blocking(lambda session: find_farmer(session, legacy)) is None
+    await app[SCHEDULER_KEY].run_once()
+    waiting = (await (await client.get("/api/messages/pending")).json())["messages"]
+    assert len(waiting) == 1 and "追施尿素" in waiting[0]["text"]
+
+    # Whoever still holds the old id (it was shown to officers) is a new visitor from now on.
+    client.session.cookie_jar.clear()
+    client.session.cookie_jar.update_cookies({CHAT_COOKIE: legacy})
+    other = (await client.get("/")).cookies[CHAT_COOKIE].value
+    assert other != cookie and store.run_blocking(lambda session: find_farmer(session, sender)) is not None

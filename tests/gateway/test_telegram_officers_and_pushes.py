@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.knowledge_access import KnowledgeStore
 from bot.push_scheduler import CHINA_STANDARD_TIME, PushScheduler
+from bot.webchat import CHAT_COOKIE, IDENTITY_KEY
 from knowledge.accounts import create_account, issue_telegram_link_code
 from knowledge.farmers import find_farmer
 from knowledge.importing import import_prices
@@ -287,7 +288,7 @@ async def test_officer_answer_reaches_telegram_and_web_chat_farmers(start_gatewa
     farmer = FARMER_TG + 40
     gateway = await start_gateway(fake_rasa.url)
     page = await gateway.client.get("/")
-    web_sender = page.cookies["xiangxin_chat"].value
+    web_sender = gateway.app[IDENTITY_KEY].sender_for(page.cookies[CHAT_COOKIE].value)
 
     def tickets(session) -> tuple:
         ids = []
