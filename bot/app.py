@@ -7,7 +7,7 @@ from typing import AsyncIterator, Optional
 import aiohttp
 from aiohttp import web
 
-from bot.conversation import Conversation
+from bot.conversation import Conversation, RateLimiter
 from bot.farmer_directory import FarmerDirectory
 from bot.knowledge_access import KnowledgeStore
 from bot.logging_setup import configure_logging
@@ -16,7 +16,7 @@ from bot.push_scheduler import PushScheduler, push_timezone
 from bot.rasa_client import RasaClient
 from bot.telegram_chat import TelegramChat
 from bot.telegram_service import TelegramService, build_application, webhook_path
-from bot.webchat import CONVERSATION_KEY, IDENTITY_KEY, STORE_KEY, add_webchat_routes
+from bot.webchat import CONVERSATION_KEY, IDENTITY_KEY, PROXIES_KEY, STORE_KEY, add_webchat_routes
 from bot.webchat_identity import WebchatIdentity
 from settings import Settings, load_settings
 
@@ -54,7 +54,9 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
         async with aiohttp.ClientSession(headers=headers) as session:
             farmers = FarmerDirectory(store)
             conversation = Conversation(
-                RasaClient(session, settings.rasa_url, settings.rasa_timeout_seconds), farmers=farmers
+                RasaClient(session, settings.rasa_url, settings.rasa_timeout_seconds), farmers=farmers,
+                # Generous: a village information station puts many farmers behind one address.
+                address_limiter=RateLimiter(settings.webchat_messages_per_minute_per_address),
             )
             app[HTTP_SESSION_KEY] = session
             app[CONVERSATION_KEY] = conversation
@@ -88,6 +90,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
 
     app.cleanup_ctx.append(gateway)
     app[IDENTITY_KEY] = WebchatIdentity(settings.webchat_secret_key)
+    app[PROXIES_KEY] = frozenset(settings.gateway_trusted_proxies)
     add_webchat_routes(app)
     if with_telegram and settings.telegram_webhook_url:
         async def telegram_webhook(request: web.Request) -> web.Response:

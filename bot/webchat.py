@@ -21,6 +21,7 @@ CHAT_COOKIE = "xiangxin_chat"
 CONVERSATION_KEY = web.AppKey("conversation", Conversation)
 STORE_KEY = web.AppKey("knowledge_store", KnowledgeStore)
 IDENTITY_KEY = web.AppKey("webchat_identity", WebchatIdentity)
+PROXIES_KEY = web.AppKey("trusted_proxies", frozenset)
 # Chinese stays readable in responses and logs of the browser's network panel.
 json_response = partial(web.json_response, dumps=partial(json.dumps, ensure_ascii=False))
 
@@ -28,6 +29,22 @@ json_response = partial(web.json_response, dumps=partial(json.dumps, ensure_asci
 def _sender_id(request: web.Request) -> str:
     """The sender id behind the request's chat cookie; empty without a valid cookie."""
     return request.app[IDENTITY_KEY].sender_for(request.cookies.get(CHAT_COOKIE, "")) or ""
+
+
+def client_address(request: web.Request) -> str:
+    """The browser's address: the peer, or behind trusted proxies the nearest X-Forwarded-For entry they did not add.
+
+    Entries further left are whatever the client chose to send, so they are never believed.
+    """
+    proxies = request.app[PROXIES_KEY]
+    address = request.remote or ""
+    if address not in proxies:
+        return address
+    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+        hop = hop.strip()
+        if hop and hop not in proxies:
+            return hop
+    return address
 
 
 async def _move_legacy_farmer(request: web.Request, legacy: str, sender: str) -> bool:
@@ -76,7 +93,8 @@ async def post_message(request: web.Request) -> web.Response:
     except (ValueError, AttributeError):
         return json_response({"error": "消息格式不对。"}, status=400)
     conversation = request.app[CONVERSATION_KEY]
-    replies = await conversation.handle_text(sender, text, {"channel": "webchat"})
+    replies = await conversation.handle_text(sender, text, {"channel": "webchat"},
+                                             client_address=client_address(request))
     return json_response({"replies": [reply.to_json() for reply in replies]})
 
 

@@ -13,7 +13,6 @@ def _asked(question: str) -> list:
     return [{"event": "user", "text": question, "parse_data": {"intent": {"name": "nlu_fallback"}}, "timestamp": 0.5}]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 5: every /request_human opens a new ticket")
 async def test_item05_request_human_reuses_the_open_ticket(knowledge_factory) -> None:
     first = make_tracker("request_human", slots={"region": "石家庄"}, text="转人工", events=_asked("宅基地怎么批"))
     dispatcher, _ = await run_action(ActionRequestHuman(), first)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 from sqlalchemy import func, select
 
 from bot.app import SCHEDULER_KEY, create_app
 from bot.conversation import TOO_FAST
-from bot.webchat import CHAT_COOKIE, IDENTITY_KEY
+from bot.webchat import CHAT_COOKIE, IDENTITY_KEY, PROXIES_KEY, client_address
 from knowledge.farmers import find_farmer
 from knowledge.models import Farmer, HandoffTicket, utcnow
 from settings import Settings
@@ -65,7 +67,6 @@ async def test_item03_webchat_cookie_is_not_the_sender_id(aiohttp_client, fake_r
     assert len((await (await client.get("/api/messages/pending")).json())["messages"]) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 5: the web chat limits each cookie, and new cookies are free")
 async def test_item05_new_cookies_from_one_address_share_its_rate_limit(aiohttp_client, fake_rasa, kb_url, store,
                                                                          monkeypatch) -> None:
     monkeypatch.setenv("WEBCHAT_MESSAGES_PER_MINUTE_PER_ADDRESS", "5")
@@ -148,3 +149,17 @@ async def test_a_farmer_with_an_old_style_cookie_keeps_their_answers(aiohttp_cli
     client.session.cookie_jar.update_cookies({CHAT_COOKIE: legacy})
     other = (await client.get("/")).cookies[CHAT_COOKIE].value
     assert other != cookie and store.run_blocking(lambda session: find_farmer(session, sender)) is not None
+
+
+@pytest.mark.parametrize(("peer", "forwarded", "expected"), [
+    ("10.0.0.5", "1.2.3.4", "10.0.0.5"),  # not a proxy of ours: its header is the client's own word
+    ("10.0.0.1", "6.6.6.6, 1.2.3.4", "1.2.3.4"),  # the entry our proxy added, not the one the client sent
+    ("10.0.0.1", "1.2.3.4, 10.0.0.2", "1.2.3.4"),  # through two proxies of ours
+    ("10.0.0.1", "", "10.0.0.1"),
+])
+def test_client_address_believes_x_forwarded_for_only_from_trusted_proxies(peer, forwarded, expected) -> None:
+    app = web.Application()
+    app[PROXIES_KEY] = frozenset({"10.0.0.1", "10.0.0.2"})
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    request = make_mocked_request("POST", "/api/messages", headers=headers, app=app).clone(remote=peer)
+    assert client_address(request) == expected
