@@ -55,6 +55,8 @@ class Settings:
     )
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
     rasa_api_token: str = field(default_factory=lambda: _env("RASA_API_TOKEN", ""))
+    # Shared by the gateway and Rasa's gateway channel: Rasa answers only calls that carry it.
+    rasa_webhook_secret: str = field(default_factory=lambda: _env("RASA_WEBHOOK_SECRET", ""))
     rasa_timeout_seconds: int = field(default_factory=lambda: _env_int("RASA_TIMEOUT_SECONDS", 4))
     gateway_host: str = field(default_factory=lambda: _env("GATEWAY_HOST", "127.0.0.1"))
     gateway_port: int = field(default_factory=lambda: _env_int("GATEWAY_PORT", 8080))

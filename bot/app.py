@@ -54,7 +54,8 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
         async with aiohttp.ClientSession(headers=headers) as session:
             farmers = FarmerDirectory(store)
             conversation = Conversation(
-                RasaClient(session, settings.rasa_url, settings.rasa_timeout_seconds), farmers=farmers,
+                RasaClient(session, settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_webhook_secret),
+                farmers=farmers,
                 # Generous: a village information station puts many farmers behind one address.
                 address_limiter=RateLimiter(settings.webchat_messages_per_minute_per_address),
             )
@@ -104,6 +105,9 @@ def main() -> None:
     """Run the gateway until interrupted."""
     settings = load_settings()
     configure_logging(settings)
+    if not settings.rasa_webhook_secret:
+        logger.error("RASA_WEBHOOK_SECRET is not set: Rasa's gateway channel refuses every message without it, "
+                     "so farmers get only apologies. make run generates it into var/local.env.")
     if not settings.telegram_bot_token:
         logger.info("Telegram is off: TELEGRAM_BOT_TOKEN is not set. The web chat is still served.")
     elif settings.telegram_webhook_url and settings.telegram_webhook_secret:

@@ -32,6 +32,14 @@ def find_farmer(session: Session, sender_id: str) -> Optional[Farmer]:
     return session.scalars(select(Farmer).where(Farmer.sender_id == sender_id)).first()
 
 
+SENDER_CHANNELS = {"tg-": "telegram", "web-": "webchat"}
+
+
+def channel_of_sender(sender_id: str) -> str:
+    """The channel a sender id belongs to, from the prefix the gateway gives it ("rest" for any other)."""
+    return next((channel for prefix, channel in SENDER_CHANNELS.items() if sender_id.startswith(prefix)), "rest")
+
+
 def remember_farmer(
     session: Session,
     sender_id: str,

@@ -34,7 +34,6 @@ async def test_item05_request_human_reuses_the_open_ticket(knowledge_factory) ->
     assert message(dispatcher, "utter_handoff_created")["ticket"] != ticket_id
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 8: the actions take the push chat from the message metadata")
 @pytest.mark.parametrize(("sender", "channel"), [("web-5f3a", "webchat"), ("tg-4242", "telegram")])
 async def test_item08_push_chat_is_not_taken_from_message_metadata(knowledge_factory, sender, channel) -> None:
     # Anyone who reaches Rasa could otherwise subscribe any Telegram chat (a stranger's, a group) to pushes.

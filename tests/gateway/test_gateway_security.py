@@ -163,3 +163,12 @@ def test_client_address_believes_x_forwarded_for_only_from_trusted_proxies(peer,
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     request = make_mocked_request("POST", "/api/messages", headers=headers, app=app).clone(remote=peer)
     assert client_address(request) == expected
+
+
+async def test_item08_the_gateway_sends_rasa_the_webhook_secret(aiohttp_client, fake_rasa, kb_url) -> None:
+    settings = Settings(rasa_url=fake_rasa.url, knowledge_db_url=kb_url, push_interval_seconds=0,
+                        rasa_webhook_secret="s3cret")
+    client = await aiohttp_client(create_app(settings))
+    await client.get("/")
+    await client.post("/api/messages", json={"message": "玉米多少钱"})
+    assert fake_rasa.secrets == ["s3cret"]

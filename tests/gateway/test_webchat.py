@@ -75,7 +75,7 @@ async def test_an_answer_that_is_not_rasas_gives_an_apology(aiohttp_client, aioh
         return web.Response(text=body, content_type="text/html")
 
     impostor = web.Application()
-    impostor.router.add_post("/webhooks/rest/webhook", not_rasa)
+    impostor.router.add_post("/webhooks/gateway/webhook", not_rasa)
     server = await aiohttp_server(impostor)
     client = await _chat_client(aiohttp_client, str(server.make_url("")).rstrip("/"), kb_url)
     response = await client.post("/api/messages", json={"message": "玉米多少钱"})

@@ -11,7 +11,6 @@ pytestmark = pytest.mark.integration
 WEBHOOK = "/webhooks/gateway/webhook"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 8: Rasa's REST webhook accepts anyone who can reach it")
 async def test_item08_rasa_webhook_requires_the_gateway_secret(rasa_stack) -> None:
     body = {"sender": "tg-4242", "message": "玉米多少钱一斤", "metadata": {"channel": "telegram", "chat_id": "-100999"}}
     secret = os.environ.get("RASA_WEBHOOK_SECRET", "")
