@@ -20,7 +20,6 @@ def farmer_for(session: Session, tracker: Tracker, region_name: Optional[str] = 
         # and have pushes sent there. The gateway records the chat when the farmer writes to it privately.
         channel=channel_of_sender(tracker.sender_id),
         display_name=metadata.get("display_name"),
-        update_chat=False,
     )
     if region_name:
         set_farmer_region_by_name(session, farmer, region_name)

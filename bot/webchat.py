@@ -12,7 +12,7 @@ from bot.conversation import Conversation, mask_sender
 from bot.knowledge_access import KnowledgeStore
 from bot.webchat_identity import WebchatIdentity
 from knowledge.farmers import move_farmer
-from knowledge.pushes import take_webchat_pushes
+from knowledge.pushes import acknowledge_webchat_pushes, offer_webchat_pushes
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +20,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 CHAT_COOKIE = "xiangxin_chat"
 CONVERSATION_KEY = web.AppKey("conversation", Conversation)
 STORE_KEY = web.AppKey("knowledge_store", KnowledgeStore)
+# More than a page could have been offered in one poll is not an acknowledgement.
+MAX_ACKNOWLEDGED = 200
 IDENTITY_KEY = web.AppKey("webchat_identity", WebchatIdentity)
 PROXIES_KEY = web.AppKey("trusted_proxies", frozenset)
 # Chinese stays readable in responses and logs of the browser's network panel.
@@ -99,18 +101,36 @@ async def post_message(request: web.Request) -> web.Response:
 
 
 async def pending_messages(request: web.Request) -> web.Response:
-    """Pushes waiting for this browser (an officer's answer, price alerts), handed over once."""
+    """Pushes waiting for this browser (an officer's answer, price alerts), offered until the page acknowledges them."""
     sender = _sender_id(request)
-    # Another site may send the farmer here by a link (the Lax cookie rides along): taking the pushes then
-    # would show them as raw JSON instead of in the chat. Browsers without Sec-Fetch-Site are let through.
+    # Another site may send the farmer here by a link (the Lax cookie rides along): the pushes would show
+    # as raw JSON instead of in the chat. Browsers without Sec-Fetch-Site are let through.
     if not sender or request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
         return json_response({"messages": []})
     try:
-        texts = await request.app[STORE_KEY].run(lambda session: take_webchat_pushes(session, sender))
+        offered = await request.app[STORE_KEY].run(lambda session: offer_webchat_pushes(session, sender))
     except Exception:  # the page polls again later; the pushes stay pending
         logger.exception("Could not read pending pushes for the web chat")
         return json_response({"messages": []}, status=503)
-    return json_response({"messages": [{"text": text, "buttons": []} for text in texts]})
+    return json_response({"messages": [{"id": push_id, "text": text, "buttons": []} for push_id, text in offered]})
+
+
+async def delivered_messages(request: web.Request) -> web.Response:
+    """The page showed these pushes (`{"ids": [...]}`): only now are they delivered (an answered ticket too)."""
+    sender = _sender_id(request)
+    if not sender:
+        return json_response({"error": "请先刷新页面。"}, status=400)
+    # As for messages: a JSON body, which another site cannot send with the farmer's cookie.
+    if request.content_type != "application/json":
+        return json_response({"error": "unsupported content type"}, status=415)
+    try:
+        ids = (await request.json()).get("ids")
+    except (ValueError, AttributeError):
+        ids = None
+    if not isinstance(ids, list) or len(ids) > MAX_ACKNOWLEDGED or not all(type(item) is int for item in ids):
+        return json_response({"error": "格式不对。"}, status=400)
+    count = await request.app[STORE_KEY].run(lambda session: acknowledge_webchat_pushes(session, sender, ids))
+    return json_response({"delivered": count})
 
 
 async def health(_request: web.Request) -> web.Response:
@@ -123,5 +143,6 @@ def add_webchat_routes(app: web.Application) -> None:
     app.router.add_get("/", chat_page, name="webchat")
     app.router.add_post("/api/messages", post_message, name="webchat_message")
     app.router.add_get("/api/messages/pending", pending_messages, name="webchat_pending")
+    app.router.add_post("/api/messages/delivered", delivered_messages, name="webchat_delivered")
     app.router.add_get("/healthz", health, name="health")
     app.router.add_static("/static/", STATIC_DIR, name="static")

@@ -46,23 +46,24 @@ def remember_farmer(
     channel: str,
     chat_id: Optional[str] = None,
     display_name: Optional[str] = None,
-    update_chat: bool = True,
+    private_chat: bool = True,
 ) -> Farmer:
     """Find or create the farmer; keep the chat to push to and the name current. The caller commits.
 
-    `update_chat=False` keeps a stored chat id (a message from a group should not move the farmer's
-    pushes from their private chat into the group); a farmer seen for the first time gets it anyway.
+    Pushes (officers' answers included) are personal, so only the farmer's private chat with the bot is
+    stored: `private_chat=False` (a message from a group) never stores or changes it. A farmer first seen
+    in a group has no push chat, and their pushes wait until they write to the bot privately.
     """
     farmer = find_farmer(session, sender_id)
     chat = str(chat_id) if chat_id is not None else None
     name = (display_name or "").strip()[:64] or None
     if farmer is None:
-        farmer = Farmer(sender_id=sender_id, channel=(channel or "rest")[:16], chat_id=chat, display_name=name,
-                        updated_by=sender_id[:64])
+        farmer = Farmer(sender_id=sender_id, channel=(channel or "rest")[:16], chat_id=chat if private_chat else None,
+                        display_name=name, updated_by=sender_id[:64])
         session.add(farmer)
         session.flush()
         return farmer
-    if chat is not None and (update_chat or farmer.chat_id is None) and farmer.chat_id != chat:
+    if chat is not None and private_chat and farmer.chat_id != chat:
         farmer.chat_id = chat
     if name is not None and farmer.display_name != name:
         farmer.display_name = name

@@ -84,7 +84,6 @@ async def test_item05_new_cookies_from_one_address_share_its_rate_limit(aiohttp_
     assert farmers_after - farmers_before == 5, "a refused message creates no farmer row"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 11: a web chat push counts as delivered when the GET returns")
 async def test_item11_webchat_push_is_delivered_only_when_acknowledged(aiohttp_client, fake_rasa, kb_url,
                                                                        store) -> None:
     client = await aiohttp_client(create_app(_settings(kb_url, fake_rasa.url)))
@@ -108,7 +107,6 @@ async def test_item11_webchat_push_is_delivered_only_when_acknowledged(aiohttp_c
     assert (await (await client.get("/api/messages/pending")).json())["messages"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 11: a farmer first seen in a group gets their pushes there")
 async def test_item11_farmer_first_seen_in_a_group_gets_pushes_privately(start_gateway, fake_rasa, fake_telegram,
                                                                          store) -> None:
     gateway = await start_gateway(fake_rasa.url)
@@ -172,3 +170,16 @@ async def test_item08_the_gateway_sends_rasa_the_webhook_secret(aiohttp_client, 
     await client.get("/")
     await client.post("/api/messages", json={"message": "玉米多少钱"})
     assert fake_rasa.secrets == ["s3cret"]
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"ids": "1"}, 400), ({"ids": [1.5]}, 400), ({"ids": [True]}, 400), ({"ids": list(range(201))}, 400),
+    (["ids"], 400), ({"ids": []}, 200),
+])
+async def test_acknowledgements_must_be_a_short_list_of_push_ids(aiohttp_client, fake_rasa, kb_url, body,
+                                                                 status) -> None:
+    client = await aiohttp_client(create_app(_settings(kb_url, fake_rasa.url)))
+    assert (await client.post("/api/messages/delivered", json={"ids": []})).status == 400, "no cookie yet"
+    await client.get("/")
+    assert (await client.post("/api/messages/delivered", data={"ids": "1"})).status == 415
+    assert (await client.post("/api/messages/delivered", json=body)).status == status

@@ -312,6 +312,7 @@ async def test_officer_answer_reaches_telegram_and_web_chat_farmers(start_gatewa
     assert (await cross_site.json())["messages"] == []
     first = await (await gateway.client.get("/api/messages/pending")).json()
     assert len(first["messages"]) == 1 and "追施尿素" in first["messages"][0]["text"]
+    await gateway.client.post("/api/messages/delivered", json={"ids": [first["messages"][0]["id"]]})
     again = await (await gateway.client.get("/api/messages/pending")).json()
     assert again["messages"] == []
     with store._factory() as session:
