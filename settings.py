@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 VAR_DIR = PROJECT_ROOT / "var"
@@ -25,6 +26,10 @@ def _env_int(name: str, default: int) -> int:
         return int(raw) if raw else default
     except ValueError as error:
         raise SystemExit(f"Environment variable {name} must be a whole number, got {raw!r}") from error
+
+
+def _env_list(name: str) -> Tuple[str, ...]:
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
 
 def _env_percent(name: str, default: str) -> Decimal:
@@ -50,11 +55,21 @@ class Settings:
     )
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
     rasa_api_token: str = field(default_factory=lambda: _env("RASA_API_TOKEN", ""))
+    # Shared by the gateway and Rasa's gateway channel: Rasa answers only calls that carry it.
+    rasa_webhook_secret: str = field(default_factory=lambda: _env("RASA_WEBHOOK_SECRET", ""))
     rasa_timeout_seconds: int = field(default_factory=lambda: _env_int("RASA_TIMEOUT_SECONDS", 4))
     gateway_host: str = field(default_factory=lambda: _env("GATEWAY_HOST", "127.0.0.1"))
     gateway_port: int = field(default_factory=lambda: _env_int("GATEWAY_PORT", 8080))
+    # Messages a minute from one client address to the web chat, whatever cookies it sends.
+    webchat_messages_per_minute_per_address: int = field(
+        default_factory=lambda: _env_int("WEBCHAT_MESSAGES_PER_MINUTE_PER_ADDRESS", 120)
+    )
+    # Reverse proxies in front of the gateway: from these peers, the client address is taken from X-Forwarded-For.
+    gateway_trusted_proxies: Tuple[str, ...] = field(default_factory=lambda: _env_list("GATEWAY_TRUSTED_PROXIES"))
     console_host: str = field(default_factory=lambda: _env("CONSOLE_HOST", "127.0.0.1"))
     console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 8000))
+    # Keys the HMAC that turns a web chat cookie into the farmer's sender id; several gateways must share it.
+    webchat_secret_key: str = field(default_factory=lambda: _env("WEBCHAT_SECRET_KEY", ""))
     console_secret_key: str = field(default_factory=lambda: _env("CONSOLE_SECRET_KEY", ""))
     # Behind HTTPS (production) the session cookie must carry the Secure flag; plain http locally.
     console_secure_cookies: bool = field(

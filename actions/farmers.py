@@ -7,20 +7,19 @@ from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
 from knowledge.models import Farmer
-from knowledge.people.farmers import remember_farmer, set_farmer_region_by_name
+from knowledge.people.farmers import channel_of_sender, remember_farmer, set_farmer_region_by_name
 
 
 def farmer_for(session: Session, tracker: Tracker, region_name: Optional[str] = None) -> Farmer:
-    """The farmer talking in this conversation, with channel, chat id and name from the message metadata."""
+    """The farmer talking in this conversation; created (without a push chat) if the gateway has not yet."""
     metadata = tracker.latest_message.get("metadata") or {}
     farmer = remember_farmer(
         session,
         tracker.sender_id,
-        channel=str(metadata.get("channel") or tracker.get_latest_input_channel() or "rest"),
-        chat_id=metadata.get("chat_id"),
+        # Never the channel or chat id of the metadata: whoever reached Rasa could name any Telegram chat
+        # and have pushes sent there. The gateway records the chat when the farmer writes to it privately.
+        channel=channel_of_sender(tracker.sender_id),
         display_name=metadata.get("display_name"),
-        # The gateway keeps the chat id current; an action only fills it in for a new farmer.
-        update_chat=False,
     )
     if region_name:
         set_farmer_region_by_name(session, farmer, region_name)

@@ -15,6 +15,7 @@ from actions.farmers import farmer_for
 from actions.knowledge_access import knowledge_session
 from knowledge.catalog.lookup import region_chain
 from knowledge.handoff.attachments import HANDOFF_WINDOW, attach_to_ticket, describe_attachments, recent_unhanded
+from knowledge.handoff.tickets import MAX_QUESTION_CHARS, add_question, open_ticket_of
 from knowledge.models import Account, FarmerAttachment, HandoffTicket, Region, Role
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,10 @@ def officer_for(session: Session, region: Optional[Region]) -> Optional[Account]
 
 
 class ActionRequestHuman(Action):
-    """Opens a HandoffTicket for the farmer's region and tells them who answers and roughly when."""
+    """Hands the question to the officers of the farmer's region and tells them who answers and roughly when.
+
+    A farmer with a ticket still waiting for an answer gets the question added to it, not a second ticket.
+    """
 
     def name(self) -> str:
         return "action_request_human"
@@ -89,31 +93,40 @@ class ActionRequestHuman(Action):
     ) -> List[Dict[str, Any]]:
         with knowledge_session() as session:
             farmer = farmer_for(session, tracker, tracker.get_slot("region"))
-            officer = officer_for(session, farmer.region)
             # Voice messages and photos the gateway noted reach Rasa only as "转给信息员"; the ticket takes them along.
             media = recent_unhanded(session, farmer.id)
             question = question_to_hand_over(tracker, media)
-            ticket = HandoffTicket(
-                farmer=farmer,
-                question=question[:2000],
-                conversation_id=tracker.sender_id,
-                region=farmer.region,
-                assignee=officer,
-            )
-            session.add(ticket)
-            session.flush()
+            ticket = open_ticket_of(session, farmer.id)
+            added = ticket is not None
+            if ticket is None:
+                ticket = HandoffTicket(
+                    farmer=farmer,
+                    question=question[:MAX_QUESTION_CHARS],
+                    conversation_id=tracker.sender_id,
+                    region=farmer.region,
+                    assignee=officer_for(session, farmer.region),
+                )
+                session.add(ticket)
+                session.flush()
+            else:
+                add_question(ticket, question, NO_QUESTION)
+                if question == NO_QUESTION:
+                    # Nothing new was asked: remind the farmer of what the ticket already asks.
+                    question = ticket.question.split("\n")[0]
             attached = attach_to_ticket(session, ticket, media)
-            if officer is not None:
-                who = f"{farmer.region.name}的信息员{officer.display_name or officer.username}"
-            elif farmer.region is not None:
-                who = f"{farmer.region.name}的信息员"
+            officer, region = ticket.assignee, ticket.region
+            if officer is not None and region is not None:
+                who = f"{region.name}的信息员{officer.display_name or officer.username}"
+            elif region is not None:
+                who = f"{region.name}的信息员"
             else:
                 who = "乡镇信息员"
             ticket_id = ticket.id
-        logger.info("Handoff ticket %s opened for %s with %d attachment(s)", ticket_id, tracker.sender_id, attached)
+        logger.info("Handoff ticket %s %s with %d attachment(s)", ticket_id, "added to" if added else "opened",
+                    attached)
         dispatcher.utter_message(
-            response="utter_handoff_created", who=who, ticket=ticket_id, question=told_to_the_farmer(question),
-            when=REPLY_TIME + "，",
+            response="utter_handoff_added" if added else "utter_handoff_created", who=who, ticket=ticket_id,
+            question=told_to_the_farmer(question), when=REPLY_TIME + "，",
         )
         return []
 

@@ -7,7 +7,7 @@ from typing import AsyncIterator, Optional
 import aiohttp
 from aiohttp import web
 
-from bot.conversation import Conversation
+from bot.conversation import Conversation, RateLimiter
 from bot.farmer_directory import FarmerDirectory
 from bot.knowledge_access import KnowledgeStore
 from bot.logging_setup import configure_logging
@@ -16,7 +16,8 @@ from bot.push_scheduler import PushScheduler, push_timezone
 from bot.rasa_client import RasaClient
 from bot.telegram_chat import TelegramChat
 from bot.telegram_service import TelegramService, build_application, webhook_path
-from bot.webchat import CONVERSATION_KEY, STORE_KEY, add_webchat_routes
+from bot.webchat import CONVERSATION_KEY, IDENTITY_KEY, PROXIES_KEY, STORE_KEY, add_webchat_routes
+from bot.webchat_identity import WebchatIdentity
 from settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,10 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
         async with aiohttp.ClientSession(headers=headers) as session:
             farmers = FarmerDirectory(store)
             conversation = Conversation(
-                RasaClient(session, settings.rasa_url, settings.rasa_timeout_seconds), farmers=farmers
+                RasaClient(session, settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_webhook_secret),
+                farmers=farmers,
+                # Generous: a village information station puts many farmers behind one address.
+                address_limiter=RateLimiter(settings.webchat_messages_per_minute_per_address),
             )
             app[HTTP_SESSION_KEY] = session
             app[CONVERSATION_KEY] = conversation
@@ -86,6 +90,8 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
                 store.dispose()
 
     app.cleanup_ctx.append(gateway)
+    app[IDENTITY_KEY] = WebchatIdentity(settings.webchat_secret_key)
+    app[PROXIES_KEY] = frozenset(settings.gateway_trusted_proxies)
     add_webchat_routes(app)
     if with_telegram and settings.telegram_webhook_url:
         async def telegram_webhook(request: web.Request) -> web.Response:
@@ -99,6 +105,9 @@ def main() -> None:
     """Run the gateway until interrupted."""
     settings = load_settings()
     configure_logging(settings)
+    if not settings.rasa_webhook_secret:
+        logger.error("RASA_WEBHOOK_SECRET is not set: Rasa's gateway channel refuses every message without it, "
+                     "so farmers get only apologies. make run generates it into var/local.env.")
     if not settings.telegram_bot_token:
         logger.info("Telegram is off: TELEGRAM_BOT_TOKEN is not set. The web chat is still served.")
     elif settings.telegram_webhook_url and settings.telegram_webhook_secret:

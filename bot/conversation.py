@@ -65,11 +65,14 @@ class Conversation:
     """Channel-independent handling of one incoming message."""
 
     def __init__(
-        self, rasa: RasaClient, limiter: Optional[RateLimiter] = None, farmers: Optional[FarmerDirectory] = None
+        self, rasa: RasaClient, limiter: Optional[RateLimiter] = None, farmers: Optional[FarmerDirectory] = None,
+        address_limiter: Optional[RateLimiter] = None,
     ) -> None:
         self._rasa = rasa
         self._limiter = limiter or RateLimiter()
         self._farmers = farmers
+        # Per client address, for channels whose sender id costs nothing to renew (the web chat's cookie).
+        self._address_limiter = address_limiter
 
     async def _with_farmer(self, sender: str, metadata: Dict[str, Any], private: bool) -> Dict[str, Any]:
         """The metadata plus the farmer's stored region; the farmer is remembered on the way."""
@@ -86,11 +89,14 @@ class Conversation:
         return {**metadata, "region": region} if region else metadata
 
     async def handle_text(
-        self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None, private: bool = True
+        self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None, private: bool = True,
+        client_address: Optional[str] = None,
     ) -> List[Reply]:
         """The replies to one message; never raises for Rasa failures.
 
         `private` is False for a message from a group: the farmer's push chat is then left as it was.
+        `client_address` (web chat) is limited too, since a new cookie is a new sender. Only a message that
+        passes every limit reaches the knowledge DB (farmer row) and Rasa (tracker).
         """
         text = (text or "").strip()
         if not text:
@@ -99,6 +105,10 @@ class Conversation:
             return [Reply(TOO_LONG)]
         if not self._limiter.allow(sender):
             logger.info("Rate limit reached for sender %s", mask_sender(sender))
+            return [Reply(TOO_FAST)]
+        limiter = self._address_limiter
+        if client_address is not None and limiter is not None and not limiter.allow(client_address):
+            logger.info("Rate limit reached for client address %s", client_address)
             return [Reply(TOO_FAST)]
         metadata = await self._with_farmer(sender, dict(metadata or {}), private)
         try:

@@ -22,7 +22,7 @@ class FarmerDirectory:
         """Record the farmer (and, from a private chat, where to push to); returns their stored region name."""
 
         def work(session) -> Optional[str]:
-            farmer = remember_farmer(session, sender, channel, chat_id, display_name, update_chat=private)
+            farmer = remember_farmer(session, sender, channel, chat_id, display_name, private_chat=private)
             return farmer.region.name if farmer.region is not None else None
 
         return await self._store.run(work)

@@ -65,7 +65,7 @@ class MediaNotes:
         """
 
         def work(session) -> None:
-            farmer = remember_farmer(session, sender, channel, chat_id, display_name, update_chat=private)
+            farmer = remember_farmer(session, sender, channel, chat_id, display_name, private_chat=private)
             remember_attachment(session, farmer.id, media)
 
         try:

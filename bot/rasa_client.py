@@ -1,4 +1,4 @@
-"""Client of Rasa's REST channel (/webhooks/rest/webhook), over one shared aiohttp session."""
+"""Client of Rasa's gateway channel (/webhooks/gateway/webhook, rasa_extensions/), over one shared aiohttp session."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +10,8 @@ import aiohttp
 from bot.replies import Reply, from_rasa
 
 logger = logging.getLogger(__name__)
+# The header Rasa's gateway channel (rasa_extensions/gateway_channel.py) checks.
+SECRET_HEADER = "X-Gateway-Secret"  # noqa: S105 (the header's name, not a secret)
 
 
 class RasaUnavailable(Exception):
@@ -19,16 +21,18 @@ class RasaUnavailable(Exception):
 class RasaClient:
     """Sends a farmer's message to Rasa and returns the bot's replies."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout_seconds: float) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout_seconds: float, secret: str) -> None:
         self._session = session
-        self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self._url = base_url.rstrip("/") + "/webhooks/gateway/webhook"
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._headers = {SECRET_HEADER: secret}
 
     async def send(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Reply]:
         """Post one message; raises RasaUnavailable on timeout, connection error or a non-200 answer."""
         body = {"sender": sender, "message": text, "metadata": metadata or {}}
         try:
-            async with self._session.post(self._url, json=body, timeout=self._timeout) as response:
+            async with self._session.post(self._url, json=body, timeout=self._timeout,
+                                          headers=self._headers) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
                 messages: Any = await response.json(content_type=None)

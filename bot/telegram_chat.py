@@ -81,6 +81,11 @@ def sender_id(user: User) -> str:
     return f"tg-{user.id}"
 
 
+def private_chat_id(chat: Chat) -> Optional[str]:
+    """The chat to push to, when this is the farmer's private chat with the bot (never a group's)."""
+    return str(chat.id) if chat.type == Chat.PRIVATE else None
+
+
 def rasa_payload(intent: str, **entities: str) -> str:
     """A Rasa button-style payload ("/ask_price{"product":"玉米"}") for a command's arguments."""
     values = {name: value for name, value in entities.items() if value}
@@ -200,7 +205,8 @@ class TelegramChat:
         """
         user, chat = update.effective_user, update.effective_chat
         name = name.strip()[:32]
-        region = await self._farmers.set_region_by_name(sender_id(user), CHANNEL, str(chat.id), name) if name else None
+        region = await self._farmers.set_region_by_name(sender_id(user), CHANNEL, private_chat_id(chat), name) \
+            if name else None
         if region is None:
             if not insist:
                 return False
@@ -317,7 +323,7 @@ class TelegramChat:
         if chat.type != Chat.PRIVATE and self.addressed_text(message, context.bot.username, context.bot.id) is None:
             return
         region = await self._farmers.set_region_near(
-            sender_id(user), CHANNEL, str(chat.id), message.location.latitude, message.location.longitude
+            sender_id(user), CHANNEL, private_chat_id(chat), message.location.latitude, message.location.longitude
         )
         context.user_data.pop(AWAITING_REGION, None)
         if region is None:

@@ -3,42 +3,81 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from functools import partial
 from pathlib import Path
 
 from aiohttp import web
 
-from bot.conversation import Conversation
+from bot.conversation import Conversation, mask_sender
 from bot.knowledge_access import KnowledgeStore
-from knowledge.outbox.queue import take_webchat_pushes
+from bot.webchat_identity import WebchatIdentity
+from knowledge.outbox.queue import acknowledge_webchat_pushes, offer_webchat_pushes
+from knowledge.people.farmers import move_farmer
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-SENDER_COOKIE = "xiangxin_chat"
+CHAT_COOKIE = "xiangxin_chat"
 CONVERSATION_KEY = web.AppKey("conversation", Conversation)
 STORE_KEY = web.AppKey("knowledge_store", KnowledgeStore)
+# More than a page could have been offered in one poll is not an acknowledgement.
+MAX_ACKNOWLEDGED = 200
+IDENTITY_KEY = web.AppKey("webchat_identity", WebchatIdentity)
+PROXIES_KEY = web.AppKey("trusted_proxies", frozenset)
 # Chinese stays readable in responses and logs of the browser's network panel.
 json_response = partial(web.json_response, dumps=partial(json.dumps, ensure_ascii=False))
 
 
 def _sender_id(request: web.Request) -> str:
-    cookie = request.cookies.get(SENDER_COOKIE, "")
-    return cookie if cookie.startswith("web-") and len(cookie) < 80 else ""
+    """The sender id behind the request's chat cookie; empty without a valid cookie."""
+    return request.app[IDENTITY_KEY].sender_for(request.cookies.get(CHAT_COOKIE, "")) or ""
+
+
+def client_address(request: web.Request) -> str:
+    """The browser's address: the peer, or behind trusted proxies the nearest X-Forwarded-For entry they did not add.
+
+    Entries further left are whatever the client chose to send, so they are never believed.
+    """
+    proxies = request.app[PROXIES_KEY]
+    address = request.remote or ""
+    if address not in proxies:
+        return address
+    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+        hop = hop.strip()
+        if hop and hop not in proxies:
+            return hop
+    return address
+
+
+async def _move_legacy_farmer(request: web.Request, legacy: str, sender: str) -> bool:
+    """Carry a farmer from an old cookie (which was their sender id) over to the new sender id; False on DB errors.
+
+    The old id stops working once moved: it was shown to officers, so it must not stay a credential.
+    """
+    try:
+        moved = await request.app[STORE_KEY].run(lambda session: move_farmer(session, legacy, sender))
+    except Exception:  # the page still loads; the old cookie is kept and the move tried on the next visit
+        logger.exception("Could not move a web chat farmer to their new sender id")
+        return False
+    if moved:
+        logger.info("Web chat farmer moved from an old-style cookie to sender %s", mask_sender(sender))
+    return True
 
 
 async def chat_page(request: web.Request) -> web.StreamResponse:
-    """The chat page; gives the browser a stable, random conversation id on first visit."""
+    """The chat page; gives the browser a random secret cookie on first visit (or in place of an old-style one)."""
     response = web.FileResponse(STATIC_DIR / "webchat.html")
-    if not _sender_id(request):
-        # Lax, not Strict: a farmer who follows a link from another site (a village page, a search result)
-        # must arrive with the cookie, or a new one would replace it and lose the conversation and any
-        # officer's answer waiting for it. Lax cookies still never ride along on another site's POST or fetch.
-        response.set_cookie(
-            SENDER_COOKIE, "web-" + secrets.token_urlsafe(16),
-            max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
-        )
+    cookie = request.cookies.get(CHAT_COOKIE, "")
+    if _sender_id(request):
+        return response
+    identity = request.app[IDENTITY_KEY]
+    fresh = identity.new_cookie()
+    if identity.is_legacy(cookie) and not await _move_legacy_farmer(request, cookie, identity.sender_for(fresh)):
+        return response
+    # Lax, not Strict: a farmer who follows a link from another site (a village page, a search result)
+    # must arrive with the cookie, or a new one would replace it and lose the conversation and any
+    # officer's answer waiting for it. Lax cookies still never ride along on another site's POST or fetch.
+    response.set_cookie(CHAT_COOKIE, fresh, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
     return response
 
 
@@ -56,23 +95,42 @@ async def post_message(request: web.Request) -> web.Response:
     except (ValueError, AttributeError):
         return json_response({"error": "消息格式不对。"}, status=400)
     conversation = request.app[CONVERSATION_KEY]
-    replies = await conversation.handle_text(sender, text, {"channel": "webchat"})
+    replies = await conversation.handle_text(sender, text, {"channel": "webchat"},
+                                             client_address=client_address(request))
     return json_response({"replies": [reply.to_json() for reply in replies]})
 
 
 async def pending_messages(request: web.Request) -> web.Response:
-    """Pushes waiting for this browser (an officer's answer, price alerts), handed over once."""
+    """Pushes waiting for this browser (an officer's answer, price alerts), offered until the page acknowledges them."""
     sender = _sender_id(request)
-    # Another site may send the farmer here by a link (the Lax cookie rides along): taking the pushes then
-    # would show them as raw JSON instead of in the chat. Browsers without Sec-Fetch-Site are let through.
+    # Another site may send the farmer here by a link (the Lax cookie rides along): the pushes would show
+    # as raw JSON instead of in the chat. Browsers without Sec-Fetch-Site are let through.
     if not sender or request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
         return json_response({"messages": []})
     try:
-        texts = await request.app[STORE_KEY].run(lambda session: take_webchat_pushes(session, sender))
+        offered = await request.app[STORE_KEY].run(lambda session: offer_webchat_pushes(session, sender))
     except Exception:  # the page polls again later; the pushes stay pending
         logger.exception("Could not read pending pushes for the web chat")
         return json_response({"messages": []}, status=503)
-    return json_response({"messages": [{"text": text, "buttons": []} for text in texts]})
+    return json_response({"messages": [{"id": push_id, "text": text, "buttons": []} for push_id, text in offered]})
+
+
+async def delivered_messages(request: web.Request) -> web.Response:
+    """The page showed these pushes (`{"ids": [...]}`): only now are they delivered (an answered ticket too)."""
+    sender = _sender_id(request)
+    if not sender:
+        return json_response({"error": "请先刷新页面。"}, status=400)
+    # As for messages: a JSON body, which another site cannot send with the farmer's cookie.
+    if request.content_type != "application/json":
+        return json_response({"error": "unsupported content type"}, status=415)
+    try:
+        ids = (await request.json()).get("ids")
+    except (ValueError, AttributeError):
+        ids = None
+    if not isinstance(ids, list) or len(ids) > MAX_ACKNOWLEDGED or not all(type(item) is int for item in ids):
+        return json_response({"error": "格式不对。"}, status=400)
+    count = await request.app[STORE_KEY].run(lambda session: acknowledge_webchat_pushes(session, sender, ids))
+    return json_response({"delivered": count})
 
 
 async def health(_request: web.Request) -> web.Response:
@@ -85,5 +143,6 @@ def add_webchat_routes(app: web.Application) -> None:
     app.router.add_get("/", chat_page, name="webchat")
     app.router.add_post("/api/messages", post_message, name="webchat_message")
     app.router.add_get("/api/messages/pending", pending_messages, name="webchat_pending")
+    app.router.add_post("/api/messages/delivered", delivered_messages, name="webchat_delivered")
     app.router.add_get("/healthz", health, name="health")
     app.router.add_static("/static/", STATIC_DIR, name="static")

@@ -10,7 +10,7 @@ import secrets
 import sys
 from pathlib import Path
 
-NAMES = ("RASA_API_TOKEN", "CONSOLE_SECRET_KEY", "TELEGRAM_WEBHOOK_SECRET")
+NAMES = ("RASA_API_TOKEN", "RASA_WEBHOOK_SECRET", "CONSOLE_SECRET_KEY", "TELEGRAM_WEBHOOK_SECRET", "WEBCHAT_SECRET_KEY")
 
 
 def main(path: str) -> None:

@@ -52,12 +52,31 @@
     input.value = "";
     send(text);
   });
-  // Pushes (an information officer's answer, price alerts) wait on the server until the page asks.
+  // Pushes (an information officer's answer, price alerts) wait on the server until the page asks, and
+  // count as delivered only once the page says it showed them; unacknowledged ones come again.
   var POLL_MS = 30000;
+  var shown = {};
+  function acknowledge(ids) {
+    if (!ids.length) { return Promise.resolve(); }
+    return fetch("/api/messages/delivered", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ids: ids })
+    });
+  }
   function poll() {
     fetch("/api/messages/pending", { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
-      .then(function (data) { data.messages.forEach(function (m) { show(m.text, "bot push", m.buttons); }); })
+      .then(function (data) {
+        var ids = [];
+        data.messages.forEach(function (m) {
+          // Offered again after a lost acknowledgement: shown once on this page, acknowledged again.
+          if (!shown[m.id]) { show(m.text, "bot push", m.buttons); shown[m.id] = true; }
+          ids.push(m.id);
+        });
+        return acknowledge(ids);
+      })
       .catch(function () { /* offline for now: the next poll asks again */ })
       .then(function () { setTimeout(poll, POLL_MS); });
   }

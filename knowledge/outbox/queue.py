@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -21,6 +21,9 @@ from knowledge.models import Farmer, HandoffTicket, Push, utcnow
 
 PUSH_LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 6
+
+# claimed_by of a push offered to a web chat page and not yet acknowledged by it.
+WEBCHAT_CLAIM = "webchat"
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,9 @@ def claim_telegram_pushes(session: Session, worker: str, limit: int = 50,
     candidates = session.execute(
         select(Push.id, Farmer.chat_id)
         .join(Farmer, Farmer.id == Push.farmer_id)
-        .where(_claimable(now), Farmer.channel == "telegram", Farmer.chat_id.isnot(None))
+        # Only private chats (positive ids; groups and channels have negative ones): a push is personal.
+        .where(_claimable(now), Farmer.channel == "telegram", Farmer.chat_id.isnot(None),
+               ~Farmer.chat_id.startswith("-"))
         .order_by(Push.next_attempt_at, Push.id)
         .limit(limit)
     ).all()
@@ -167,27 +172,45 @@ def release_claims(session: Session, push_ids: List[int]) -> None:
         )
 
 
-def take_webchat_pushes(session: Session, sender_id: str, now: Optional[dt.datetime] = None) -> List[str]:
-    """The pending pushes of a web chat farmer, marked delivered as they are handed to the page."""
+def _webchat_farmer_pushes(sender_id: str):
+    return select(Push.id).join(Farmer, Farmer.id == Push.farmer_id).where(Farmer.sender_id == sender_id)
+
+
+def offer_webchat_pushes(session: Session, sender_id: str, now: Optional[dt.datetime] = None) -> List[Tuple[int, str]]:
+    """(id, text) of the pushes a web chat farmer's page should show, oldest first.
+
+    Pending ones are claimed for the web chat first (so an officer's answer can no longer be rewritten:
+    the page shows the text of the row it claimed), but stay undelivered until the page acknowledges
+    them (`acknowledge_webchat_pushes`); until then every poll offers them again.
+    """
     now = now or utcnow()
-    push_ids = session.scalars(
-        select(Push.id)
-        .join(Farmer, Farmer.id == Push.farmer_id)
-        .where(Farmer.sender_id == sender_id, Push.status == "pending")
+    session.execute(
+        update(Push)
+        .where(Push.id.in_(_webchat_farmer_pushes(sender_id)), Push.status == "pending")
+        .values(status="sending", claimed_by=WEBCHAT_CLAIM, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(
+        select(Push.id, Push.text)
+        .where(Push.id.in_(_webchat_farmer_pushes(sender_id)), Push.status == "sending",
+               Push.claimed_by == WEBCHAT_CLAIM)
         .order_by(Push.id)
     ).all()
-    taken: Dict[int, str] = {}
-    for push_id in push_ids:
-        won = session.execute(
-            update(Push).where(Push.id == push_id, Push.status == "pending")
-            .values(status="sending", claimed_by="webchat", claimed_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if won:
-            mark_sent(session, push_id, now)
-            taken[push_id] = ""
-    # As for Telegram: the text of the row we claimed, not one read before the claim.
-    return [job.text for job in _claimed_jobs(session, taken)]
+    return [(row.id, row.text) for row in rows]
+
+
+def acknowledge_webchat_pushes(session: Session, sender_id: str, push_ids: List[int],
+                               now: Optional[dt.datetime] = None) -> int:
+    """Mark delivered the pushes the farmer's page showed (only this farmer's, only offered ones); returns how many."""
+    now = now or utcnow()
+    shown = session.scalars(
+        select(Push.id)
+        .where(Push.id.in_(_webchat_farmer_pushes(sender_id)), Push.id.in_(push_ids), Push.status == "sending",
+               Push.claimed_by == WEBCHAT_CLAIM)
+    ).all()
+    for push_id in shown:
+        mark_sent(session, push_id, now)
+    return len(shown)
 
 
 def push_counts(session: Session) -> Dict[str, int]:

@@ -32,34 +32,57 @@ def find_farmer(session: Session, sender_id: str) -> Optional[Farmer]:
     return session.scalars(select(Farmer).where(Farmer.sender_id == sender_id)).first()
 
 
+SENDER_CHANNELS = {"tg-": "telegram", "web-": "webchat"}
+
+
+def channel_of_sender(sender_id: str) -> str:
+    """The channel a sender id belongs to, from the prefix the gateway gives it ("rest" for any other)."""
+    return next((channel for prefix, channel in SENDER_CHANNELS.items() if sender_id.startswith(prefix)), "rest")
+
+
 def remember_farmer(
     session: Session,
     sender_id: str,
     channel: str,
     chat_id: Optional[str] = None,
     display_name: Optional[str] = None,
-    update_chat: bool = True,
+    private_chat: bool = True,
 ) -> Farmer:
     """Find or create the farmer; keep the chat to push to and the name current. The caller commits.
 
-    `update_chat=False` keeps a stored chat id (a message from a group should not move the farmer's
-    pushes from their private chat into the group); a farmer seen for the first time gets it anyway.
+    Pushes (officers' answers included) are personal, so only the farmer's private chat with the bot is
+    stored: `private_chat=False` (a message from a group) never stores or changes it. A farmer first seen
+    in a group has no push chat, and their pushes wait until they write to the bot privately.
     """
     farmer = find_farmer(session, sender_id)
     chat = str(chat_id) if chat_id is not None else None
     name = (display_name or "").strip()[:64] or None
     if farmer is None:
-        farmer = Farmer(sender_id=sender_id, channel=(channel or "rest")[:16], chat_id=chat, display_name=name,
-                        updated_by=sender_id[:64])
+        farmer = Farmer(sender_id=sender_id, channel=(channel or "rest")[:16], chat_id=chat if private_chat else None,
+                        display_name=name, updated_by=sender_id[:64])
         session.add(farmer)
         session.flush()
         return farmer
-    if chat is not None and (update_chat or farmer.chat_id is None) and farmer.chat_id != chat:
+    if chat is not None and private_chat and farmer.chat_id != chat:
         farmer.chat_id = chat
     if name is not None and farmer.display_name != name:
         farmer.display_name = name
     session.flush()
     return farmer
+
+
+def move_farmer(session: Session, old_sender_id: str, new_sender_id: str) -> bool:
+    """Give the farmer known as `old_sender_id` a new sender id (region, subscriptions and pushes go along).
+
+    True when a farmer was moved; nothing happens when there is none or the new id is taken. The caller commits.
+    """
+    farmer = find_farmer(session, old_sender_id)
+    if farmer is None or find_farmer(session, new_sender_id) is not None:
+        return False
+    farmer.sender_id = new_sender_id
+    farmer.updated_by = new_sender_id[:64]
+    session.flush()
+    return True
 
 
 def set_farmer_region(session: Session, farmer: Farmer, region: Region) -> None:

@@ -109,13 +109,21 @@ async def test_an_old_question_does_not_stand_for_a_new_photo(knowledge_factory)
     assert ticket.question == "（农户发来一张照片）"
 
 
+def _answer(factory, ticket: HandoffTicket) -> None:
+    """An officer answers the ticket: the farmer's next request for a person opens a new one."""
+    with session_scope(factory) as session:
+        session.get(HandoffTicket, ticket.id).status = "answered"
+
+
 async def test_old_media_and_media_of_an_earlier_ticket_stay_behind(knowledge_factory) -> None:
     _send(knowledge_factory, SentMedia("voice", "too-old", duration_seconds=5), minutes_ago=45)
     _send(knowledge_factory, SentMedia("voice", "someone-else"), sender="tg-999")
     first = await _ask_for_a_person(knowledge_factory, [_typed("宅基地怎么批", minutes_ago=1)])
     assert first.question == "宅基地怎么批" and first.attachments == []
+    _answer(knowledge_factory, first)
     _send(knowledge_factory, SentMedia("photo", "p-4"))
     second = await _ask_for_a_person(knowledge_factory)
+    _answer(knowledge_factory, second)
     third = await _ask_for_a_person(knowledge_factory)
     assert [a.telegram_file_id for a in second.attachments] == ["p-4"]
     assert third.attachments == [] and third.question == NO_QUESTION

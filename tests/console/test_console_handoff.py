@@ -11,7 +11,13 @@ from sqlalchemy import select
 from knowledge.catalog.lookup import find_region
 from knowledge.models import Account, AuditLog, Farmer, HandoffTicket, Push, utcnow
 from knowledge.outbox.handoff_answers import enqueue_handoff_answers
-from knowledge.outbox.queue import claim_telegram_pushes, mark_failed, mark_sent, take_webchat_pushes
+from knowledge.outbox.queue import (
+    acknowledge_webchat_pushes,
+    claim_telegram_pushes,
+    mark_failed,
+    mark_sent,
+    offer_webchat_pushes,
+)
 from tests.console.conftest import sign_in
 
 
@@ -121,7 +127,9 @@ async def test_a_changed_answer_rewrites_the_waiting_push(client, knowledge) -> 
     push = _push(knowledge, 1)
     assert "改正后的回答" in push.text and "第一次的回答" not in push.text
     with knowledge() as session:
-        assert take_webchat_pushes(session, "web-5f3a") == [push.text]  # the web chat farmer gets the new one
+        (offered_id, text), = offer_webchat_pushes(session, "web-5f3a")
+        assert text == push.text  # the web chat farmer gets the new one
+        acknowledge_webchat_pushes(session, "web-5f3a", [offered_id])
         session.commit()
         assert session.get(HandoffTicket, 1).status == "delivered"
         answers = session.scalars(select(AuditLog).where(AuditLog.action == "answer")).all()

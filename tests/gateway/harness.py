@@ -19,25 +19,27 @@ from tests.gateway.fake_telegram import TOKEN, FakeTelegram, sticker
 
 
 class FakeRasa:
-    """Records what the gateway posts and answers like Rasa's REST channel."""
+    """Records what the gateway posts (and the secret it sends) and answers like Rasa's gateway channel."""
 
     def __init__(self) -> None:
         self.received: List[Dict[str, Any]] = []
+        self.secrets: List[str] = []
         self.reply: List[Dict[str, Any]] = [{"recipient_id": "x", "text": "玉米：1.00–1.05元/斤"}]
         self.delay = 0.0
         self.status = 200
         self.url = ""
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST /webhooks/rest/webhook."""
+        """POST /webhooks/gateway/webhook."""
         self.received.append(await request.json())
+        self.secrets.append(request.headers.get("X-Gateway-Secret", ""))
         await asyncio.sleep(self.delay)
         return web.json_response(self.reply, status=self.status)
 
     def app(self) -> web.Application:
         """The fake's aiohttp app."""
         app = web.Application()
-        app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        app.router.add_post("/webhooks/gateway/webhook", self.webhook)
         return app
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.knowledge_access import KnowledgeStore
 from bot.push_scheduler import CHINA_STANDARD_TIME, PushScheduler
+from bot.webchat import CHAT_COOKIE, IDENTITY_KEY
 from knowledge.files.prices import import_prices
 from knowledge.models import AuditLog, Farmer, HandoffTicket, PriceRecord, Product, Push, Subscription, utcnow
 from knowledge.people.accounts import create_account, issue_telegram_link_code
@@ -285,7 +286,7 @@ async def test_officer_answer_reaches_telegram_and_web_chat_farmers(start_gatewa
     farmer = FARMER_TG + 40
     gateway = await start_gateway(fake_rasa.url)
     page = await gateway.client.get("/")
-    web_sender = page.cookies["xiangxin_chat"].value
+    web_sender = gateway.app[IDENTITY_KEY].sender_for(page.cookies[CHAT_COOKIE].value)
 
     def tickets(session) -> tuple:
         ids = []
@@ -309,6 +310,7 @@ async def test_officer_answer_reaches_telegram_and_web_chat_farmers(start_gatewa
     assert (await cross_site.json())["messages"] == []
     first = await (await gateway.client.get("/api/messages/pending")).json()
     assert len(first["messages"]) == 1 and "追施尿素" in first["messages"][0]["text"]
+    await gateway.client.post("/api/messages/delivered", json={"ids": [first["messages"][0]["id"]]})
     again = await (await gateway.client.get("/api/messages/pending")).json()
     assert again["messages"] == []
     with store._factory() as session:

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.conversation import APOLOGY, MAX_MESSAGE_CHARS, TOO_FAST, TOO_LONG, RateLimiter
-from bot.webchat import SENDER_COOKIE
+from bot.webchat import CHAT_COOKIE
 from settings import Settings
 
 
@@ -75,7 +75,7 @@ async def test_an_answer_that_is_not_rasas_gives_an_apology(aiohttp_client, serv
         return web.Response(text=body, content_type="text/html")
 
     impostor = web.Application()
-    impostor.router.add_post("/webhooks/rest/webhook", not_rasa)
+    impostor.router.add_post("/webhooks/gateway/webhook", not_rasa)
     client = await _chat_client(aiohttp_client, await serve(impostor), kb_url)
     response = await client.post("/api/messages", json={"message": "玉米多少钱"})
     assert response.status == 200
@@ -103,7 +103,7 @@ async def test_chat_cookie_is_httponly_and_lax(aiohttp_client, fake_rasa, kb_url
     # Lax keeps the conversation of a farmer who arrives by a link from another site (Strict replaced it).
     client = await aiohttp_client(create_app(_settings(kb_url, fake_rasa.url)))
     page = await client.get("/")
-    cookie = page.cookies[SENDER_COOKIE]
+    cookie = page.cookies[CHAT_COOKIE]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
 
 

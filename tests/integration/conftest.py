@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -54,6 +55,11 @@ def rasa_stack(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) 
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
         encoding="utf-8",
     )
+    # As under `make run`, Rasa and the gateways of the tests share the webhook secret through the environment
+    # (gateways read it when the tests build their Settings).
+    webhook_secret = secrets.token_urlsafe(32)
+    previous_secret = os.environ.get("RASA_WEBHOOK_SECRET")
+    os.environ["RASA_WEBHOOK_SECRET"] = webhook_secret
     env = dict(os.environ, KNOWLEDGE_DB_URL=knowledge_url, SANIC_HOST="127.0.0.1", RASA_TELEMETRY_ENABLED="false")
     rasa_bin = str(Path(sys.executable).parent / "rasa")
     commands = {
@@ -73,6 +79,10 @@ def rasa_stack(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) 
         yield {"rasa_url": f"http://127.0.0.1:{rasa_port}", "tracker_db": str(workdir / "tracker.db"),
                "knowledge_db_url": knowledge_url}
     finally:
+        if previous_secret is None:
+            os.environ.pop("RASA_WEBHOOK_SECRET", None)
+        else:
+            os.environ["RASA_WEBHOOK_SECRET"] = previous_secret
         for process, _log in processes.values():
             process.terminate()
         for process, _log in processes.values():

@@ -9,8 +9,10 @@ from typing import List
 import pytest
 from aiohttp import web
 
-from bot.app import create_app
-from bot.webchat import SENDER_COOKIE
+from bot.app import SCHEDULER_KEY, create_app
+from bot.knowledge_access import KnowledgeStore
+from bot.webchat import CHAT_COOKIE, IDENTITY_KEY
+from knowledge.models import Farmer, HandoffTicket, utcnow
 from scripts.chromium import PHONE_VIEWPORT, launch
 from settings import Settings
 
@@ -117,5 +119,52 @@ async def test_a_farmer_arriving_by_another_sites_link_keeps_the_conversation(
             await context.close()
         finally:
             await browser.close()
-    assert before[SENDER_COOKIE].startswith("web-")
-    assert after[SENDER_COOKIE] == before[SENDER_COOKIE]
+    assert before[CHAT_COOKIE]
+    assert after[CHAT_COOKIE] == before[CHAT_COOKIE]
+
+
+async def test_an_officers_answer_is_shown_once_and_delivered_when_the_page_acknowledges_it(
+    chromium, serve, seeded_db_url
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    # Only the page and its polls: no Rasa is needed.
+    kb_url = seeded_db_url
+    app = create_app(Settings(rasa_url="http://127.0.0.1:9", knowledge_db_url=kb_url, push_interval_seconds=0))
+    chat_url = await serve(app) + "/"
+    store = KnowledgeStore.from_url(kb_url)
+
+    def answered_ticket(sender: str):
+        def work(session) -> int:
+            ticket = HandoffTicket(farmer=Farmer(sender_id=sender, channel="webchat"), question="玉米叶子发黄怎么办",
+                                   conversation_id=sender, status="answered", answer="可能缺氮，建议追施尿素。",
+                                   answered_at=utcnow())
+            session.add(ticket)
+            session.flush()
+            return ticket.id
+        return work
+
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        try:
+            context = await browser.new_context(viewport=PHONE_VIEWPORT, locale="zh-CN", is_mobile=True)
+            page = await context.new_page()
+            # The first poll finds nothing: the answer is written after it.
+            async with page.expect_response(lambda response: response.url.endswith("/api/messages/pending")):
+                await page.goto(chat_url)
+            cookie = {cookie["name"]: cookie["value"] for cookie in await context.cookies()}[CHAT_COOKIE]
+            ticket_id = store.run_blocking(answered_ticket(app[IDENTITY_KEY].sender_for(cookie)))
+            await app[SCHEDULER_KEY].run_once()
+            # The page polls as it loads, shows the answer, then acknowledges it.
+            async with page.expect_response(lambda response: response.url.endswith("/api/messages/delivered")) as ack:
+                await page.reload()
+            assert (await ack.value).status == 200
+            await expect(page.locator("#log .msg.push")).to_have_count(1)
+            await expect(page.locator("#log .msg.push")).to_contain_text("追施尿素")
+            await context.close()
+        finally:
+            await browser.close()
+    try:
+        assert store.run_blocking(lambda session: session.get(HandoffTicket, ticket_id).status) == "delivered"
+    finally:
+        store.dispose()

@@ -17,11 +17,12 @@ from knowledge.outbox.handoff_answers import enqueue_handoff_answers
 from knowledge.outbox.price_alerts import enqueue_price_alerts
 from knowledge.outbox.queue import (
     MAX_ATTEMPTS,
+    acknowledge_webchat_pushes,
     claim_telegram_pushes,
     enqueue_push,
     mark_failed,
     mark_sent,
-    take_webchat_pushes,
+    offer_webchat_pushes,
 )
 from knowledge.people.accounts import create_account
 from knowledge.people.farmers import region_near, remember_farmer, set_farmer_region_by_name
@@ -124,7 +125,7 @@ def test_a_push_rewritten_as_it_is_claimed_is_sent_with_the_new_text(kb, channel
         if channel == "telegram":
             texts = [job.text for job in claim_telegram_pushes(session, "gateway")]
         else:
-            texts = take_webchat_pushes(session, "web-1")
+            texts = [text for _id, text in offer_webchat_pushes(session, "web-1")]
     assert texts == ["新的回答"], "the gateway sends the text of the row it claimed"
 
 
@@ -162,8 +163,11 @@ def test_answered_tickets_are_delivered_once_and_marked_delivered(kb):
         assert enqueue_handoff_answers(session) == 0
         job = claim_telegram_pushes(session, "a")[0]
         mark_sent(session, job.id)
-        assert take_webchat_pushes(session, "web-abc")[0].endswith("到村委会登记。")
-        assert take_webchat_pushes(session, "web-abc") == []
+        (offered_id, text), = offer_webchat_pushes(session, "web-abc")
+        assert text.endswith("到村委会登记。")
+        assert acknowledge_webchat_pushes(session, "tg-1", [offered_id]) == 0, "only the farmer's own page"
+        assert acknowledge_webchat_pushes(session, "web-abc", [offered_id]) == 1
+        assert offer_webchat_pushes(session, "web-abc") == []
     with kb.scope() as session:
         statuses = sorted(session.scalars(select(HandoffTicket.status)).all())
     assert statuses == ["delivered", "delivered", "open"]
@@ -172,8 +176,15 @@ def test_answered_tickets_are_delivered_once_and_marked_delivered(kb):
 def test_farmer_is_remembered_and_a_group_does_not_move_their_chat(kb):
     with kb.scope() as session:
         farmer = remember_farmer(session, "tg-9", "telegram", "9", "老李")
-        remember_farmer(session, "tg-9", "telegram", "-100", "老李", update_chat=False)
+        remember_farmer(session, "tg-9", "telegram", "-100", "老李", private_chat=False)
         assert farmer.chat_id == "9"
+        assert remember_farmer(session, "tg-10", "telegram", "-100", "老张", private_chat=False).chat_id is None
+        # A group chat stored for a farmer by an earlier version is never pushed to.
+        earlier = Farmer(sender_id="tg-11", channel="telegram", chat_id="-100")
+        session.add(earlier)
+        session.flush()
+        enqueue_push(session, "handoff:99", "handoff_answer", earlier.id, "您的回复")
+        assert claim_telegram_pushes(session, "gateway") == []
         assert set_farmer_region_by_name(session, farmer, "藁城").name == "藁城区"
         assert set_farmer_region_by_name(session, farmer, "火星") is None
         audit = session.scalars(select(AuditLog.after).where(AuditLog.entity == "farmer")).one()
