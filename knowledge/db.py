@@ -17,6 +17,10 @@ from settings import load_settings
 
 logger = logging.getLogger(__name__)
 
+# The names bot/, actions/ and console/ type what they hold with, so that only knowledge/ imports SQLAlchemy.
+DbSession = Session
+SessionFactory = sessionmaker
+
 
 def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets the gateway, the action server and the console read while an import writes;
