@@ -10,7 +10,7 @@ from aiohttp import web
 
 from console.nlu_export import DomainNames
 from console.telegram_files import TelegramFiles
-from console.tracker import TrackerReader
+from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import SessionFactory
 
 

@@ -9,7 +9,7 @@ import logging
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 import yaml
 from sqlalchemy import select
@@ -30,6 +30,14 @@ _EARTH_RADIUS_KM = 6371.0
 def find_farmer(session: Session, sender_id: str) -> Optional[Farmer]:
     """The farmer with this sender id, if they have talked to the bot before."""
     return session.scalars(select(Farmer).where(Farmer.sender_id == sender_id)).first()
+
+
+def farmers_by_sender(session: Session, sender_ids: Iterable[str]) -> Dict[str, Farmer]:
+    """Farmer rows by sender id, for the senders that have one."""
+    ids = list(sender_ids)
+    if not ids:
+        return {}
+    return {farmer.sender_id: farmer for farmer in session.scalars(select(Farmer).where(Farmer.sender_id.in_(ids)))}
 
 
 def remember_farmer(
