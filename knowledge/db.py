@@ -74,6 +74,17 @@ def session_scope(factory: sessionmaker) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def dry_run_scope(factory: sessionmaker) -> Iterator[Session]:
+    """A session whose work is always rolled back: for checks that add rows they must not keep."""
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
 # SQLite has no decimal type; prices are stored to 4 places, well within a double's precision.
 warnings.filterwarnings("ignore", message=r".*does \*not\* support Decimal objects natively")
 

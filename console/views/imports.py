@@ -16,7 +16,7 @@ from console.context import ConsoleContext, console_context
 from console.permissions import region_scope
 from console.security import CurrentUser, current_user, flash, require
 from console.uploads import UploadError, discard, stage, staged_path, suffix_of
-from knowledge.db import DbSession
+from knowledge.db import DbSession, dry_run_scope, session_scope
 from knowledge.files.articles import check_article_file, import_articles
 from knowledge.files.prices import PRICE_ANY_OF, PRICE_HEADERS, PRICE_REQUIRED, check_price_rows, import_prices
 from knowledge.files.tables import ImportFileError, ImportReport, RowProblem, read_table
@@ -78,14 +78,12 @@ def preview_file(db: DbSession, user: CurrentUser, kind: str, path: Path, today)
 
 
 def _checked_preview(context: ConsoleContext, user: CurrentUser, kind: str, path: Path) -> Preview:
-    db = context.sessions()
-    try:
-        return preview_file(db, user, kind, path, context.today())
-    except ImportFileError as error:
-        return Preview(problems=[RowProblem(0, [str(error)])])
-    finally:
-        db.rollback()  # a preview never writes: markets it would create stay unsaved
-        db.close()
+    # A preview never writes: markets it would create stay unsaved.
+    with dry_run_scope(context.sessions) as db:
+        try:
+            return preview_file(db, user, kind, path, context.today())
+        except ImportFileError as error:
+            return Preview(problems=[RowProblem(0, [str(error)])])
 
 
 def _import_file(
@@ -93,20 +91,12 @@ def _import_file(
 ) -> Tuple[Preview, Optional[ImportReport]]:
     """Check again (the knowledge base may have changed since the preview), then import in one transaction."""
     importer = import_prices if kind == "prices" else import_articles
-    db = context.sessions()
-    try:
+    with session_scope(context.sessions) as db:
         preview = preview_file(db, user, kind, path, context.today())
         report = None if preview.problems else importer(db, path, user.username, today=context.today())
         if report is None or not report.ok:
-            db.rollback()
-        else:
-            db.commit()
+            db.rollback()  # all or nothing: a file with any bad row writes none
         return preview, report
-    except BaseException:
-        db.rollback()
-        raise
-    finally:
-        db.close()
 
 
 @require(Role.ADMIN, Role.OFFICER)
