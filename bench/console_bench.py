@@ -25,9 +25,9 @@ from typing import Any, Callable, Dict, List
 from sqlalchemy import create_engine, insert
 
 from bench.knowledge_bench import percentiles
-from console.dashboard import dashboard_figures
-from console.tracker import EVENTS, ConversationFilter, TrackerReader
 from knowledge import migrate
+from knowledge.conversations.dashboard import dashboard_figures
+from knowledge.conversations.tracker import EVENTS, ConversationFilter, TrackerReader
 from knowledge.db import make_engine, make_session_factory, session_scope
 
 FULL_CONVERSATIONS = 20_000

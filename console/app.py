@@ -16,7 +16,6 @@ from console.nlu_export import load_domain_names
 from console.security import CsrfRejected, Forbidden, csrf_middleware, session_storage, user_middleware
 from console.telegram_files import TelegramFiles
 from console.templating import setup_templates, template_context, template_context_middleware
-from console.tracker import TrackerReader
 from console.uploads import MAX_UPLOAD_BYTES
 from console.views import (
     accounts,
@@ -30,6 +29,7 @@ from console.views import (
     imports,
     prices,
 )
+from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import make_engine, make_session_factory
 from settings import PROJECT_ROOT, VAR_DIR, Settings, load_settings
 

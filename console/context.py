@@ -7,18 +7,18 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from aiohttp import web
-from sqlalchemy.orm import sessionmaker
 
 from console.nlu_export import DomainNames
 from console.telegram_files import TelegramFiles
-from console.tracker import TrackerReader
+from knowledge.conversations.tracker import TrackerReader
+from knowledge.db import SessionFactory
 
 
 @dataclass
 class ConsoleContext:
     """The app-wide resources of the console."""
 
-    sessions: sessionmaker
+    sessions: SessionFactory
     tracker: TrackerReader
     nlu_dir: Path
     domain: DomainNames

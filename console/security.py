@@ -17,10 +17,10 @@ from typing import Awaitable, Callable, Optional
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
-from sqlalchemy.orm import sessionmaker
 
-from knowledge.db import session_scope
-from knowledge.models import Account, Role
+from knowledge.db import SessionFactory, session_scope
+from knowledge.models import Role
+from knowledge.people.accounts import active_account
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,6 @@ class CurrentUser:
     def role_name(self) -> str:
         """The role in Chinese."""
         return ROLE_NAMES.get(self.role, self.role)
-
-    def has_role(self, *roles: str) -> bool:
-        """True when the account has one of `roles`."""
-        return self.role in roles
 
 
 class Forbidden(web.HTTPForbidden):
@@ -114,10 +110,10 @@ async def end_session(request: web.Request) -> None:
     session.invalidate()
 
 
-def _load_user(factory: sessionmaker, account_id: int) -> Optional[CurrentUser]:
+def _load_user(factory: SessionFactory, account_id: int) -> Optional[CurrentUser]:
     with session_scope(factory) as db:
-        account = db.get(Account, account_id)
-        if account is None or not account.active:
+        account = active_account(db, account_id)
+        if account is None:
             return None
         return CurrentUser(
             id=account.id,
@@ -129,7 +125,7 @@ def _load_user(factory: sessionmaker, account_id: int) -> Optional[CurrentUser]:
         )
 
 
-def user_middleware(factory_of: Callable[[web.Application], sessionmaker]) -> Callable:
+def user_middleware(factory_of: Callable[[web.Application], SessionFactory]) -> Callable:
     """Middleware that puts the signed-in account (or None) on request[USER_KEY]; `factory_of` finds the DB."""
 
     @web.middleware

@@ -4,12 +4,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from knowledge.models import AuditLog, utcnow
+from knowledge.paging import Page, fetch_page
 
 
 def _plain(value: Any) -> Any:
@@ -65,3 +66,33 @@ def record_changes(
     if rows:
         session.execute(insert(AuditLog.__table__), rows)
     return len(rows)
+
+
+def audit_page(
+    session: Session,
+    entity: str = "",
+    actor: str = "",
+    entity_id: Optional[int] = None,
+    since: Optional[dt.date] = None,
+    until: Optional[dt.date] = None,
+    number: int = 1,
+    size: int = 50,
+) -> Page:
+    """Audit entries, newest first, of one kind of row (and one row), by one person, between two days (inclusive)."""
+    statement = select(AuditLog)
+    if entity:
+        statement = statement.where(AuditLog.entity == entity)
+    if actor:
+        statement = statement.where(AuditLog.actor == actor.strip())
+    if entity_id is not None:
+        statement = statement.where(AuditLog.entity_id == entity_id)
+    if since is not None:
+        statement = statement.where(AuditLog.at >= dt.datetime.combine(since, dt.time()))
+    if until is not None:
+        statement = statement.where(AuditLog.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
+    return fetch_page(session, statement, [AuditLog.at.desc(), AuditLog.id.desc()], number, size)
+
+
+def audited_entities(session: Session) -> List[str]:
+    """The kinds of rows the audit log has entries for, for the filter menu."""
+    return list(session.scalars(select(AuditLog.entity).distinct().order_by(AuditLog.entity)).all())

@@ -17,6 +17,10 @@ from settings import load_settings
 
 logger = logging.getLogger(__name__)
 
+# The names bot/, actions/ and console/ type what they hold with, so that only knowledge/ imports SQLAlchemy.
+DbSession = Session
+SessionFactory = sessionmaker
+
 
 def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets the gateway, the action server and the console read while an import writes;
@@ -67,6 +71,17 @@ def session_scope(factory: sessionmaker) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        session.close()
+
+
+@contextmanager
+def dry_run_scope(factory: sessionmaker) -> Iterator[Session]:
+    """A session whose work is always rolled back: for checks that add rows they must not keep."""
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
         session.close()
 
 

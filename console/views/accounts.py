@@ -3,23 +3,27 @@ from __future__ import annotations
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from console.context import console_context
 from console.security import ROLE_NAMES, current_user, flash, require
 from console.views.forms import checkbox
-from knowledge.audit import record_change
 from knowledge.db import session_scope
 from knowledge.models import Account, Role, utcnow
-from knowledge.people.accounts import LINK_CODE_TTL, AccountError, create_account, issue_telegram_link_code
+from knowledge.people.accounts import (
+    LINK_CODE_TTL,
+    AccountError,
+    account_by_id,
+    all_accounts,
+    create_account,
+    issue_telegram_link_code,
+    set_account_active,
+    unlock_account,
+)
 
 
 def _accounts_page(request: web.Request, db, error: str = "", values=None, status: int = 200) -> web.Response:
-    accounts = db.scalars(select(Account).options(joinedload(Account.region)).order_by(Account.role,
-                                                                                         Account.username)).all()
     return aiohttp_jinja2.render_template("accounts.html", request, {
-        "accounts": accounts, "roles": ROLE_NAMES, "error": error, "values": values or {}, "now": utcnow(),
+        "accounts": all_accounts(db), "roles": ROLE_NAMES, "error": error, "values": values or {}, "now": utcnow(),
     }, status=status)
 
 
@@ -52,7 +56,7 @@ async def account_create(request: web.Request) -> web.Response:
 
 
 def _account(db, request: web.Request) -> Account:
-    account = db.get(Account, int(request.match_info["account_id"]))
+    account = account_by_id(db, int(request.match_info["account_id"]))
     if account is None:
         raise web.HTTPNotFound(text="没有这个账号")
     return account
@@ -68,11 +72,7 @@ async def account_set_active(request: web.Request) -> web.Response:
         account = _account(db, request)
         if account.id == user.id and not active:
             raise web.HTTPBadRequest(text="不能停用自己的账号")
-        if account.active != active:
-            record_change(db, user.username, "update", "account", account.id, {"active": account.active},
-                          {"active": active})
-            account.active = active
-            account.updated_by = user.username
+        set_account_active(db, account, active, user.username)
         message = f"{account.username} 已{'启用' if active else '停用'}"
     await flash(request, message)
     raise web.HTTPFound("/accounts")
@@ -84,11 +84,7 @@ async def account_unlock(request: web.Request) -> web.Response:
     user = current_user(request)
     with session_scope(console_context(request).sessions) as db:
         account = _account(db, request)
-        record_change(db, user.username, "unlock", "account", account.id,
-                      {"locked_until": account.locked_until.isoformat() if account.locked_until else None}, None)
-        account.locked_until = None
-        account.failed_logins = 0
-        account.updated_by = user.username
+        unlock_account(db, account, user.username)
         message = f"{account.username} 已解锁"
     await flash(request, message)
     raise web.HTTPFound("/accounts")
@@ -105,7 +101,7 @@ def _telegram_page(request: web.Request, account: Account, code: str = "") -> we
 async def _telegram(request: web.Request, account_id: int) -> web.Response:
     user = current_user(request)
     with session_scope(console_context(request).sessions) as db:
-        account = db.get(Account, account_id)
+        account = account_by_id(db, account_id)
         if account is None:
             raise web.HTTPNotFound(text="没有这个账号")
         if account.role != Role.OFFICER and account.id != user.id:

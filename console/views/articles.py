@@ -5,8 +5,6 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload
 
 from console.context import console_context, page_number
 from console.permissions import check_edit_region, region_scope
@@ -19,7 +17,8 @@ from knowledge.articles.entry import (
     save_article,
     update_article,
 )
-from knowledge.db import session_scope
+from knowledge.articles.listing import article_by_id, article_page, article_titled
+from knowledge.db import DbSession, session_scope
 from knowledge.models import Article, Role
 
 PAGE_SIZE = 50
@@ -36,30 +35,23 @@ async def article_list(request: web.Request) -> web.Response:
     page = page_number(request)
     query = request.query
     with session_scope(console_context(request).sessions) as db:
-        statement = select(Article).options(joinedload(Article.region))
-        words = query.get("q", "").strip()
-        if words:
-            statement = statement.where(or_(*(column.contains(words, autoescape=True)
-                                              for column in (Article.title, Article.topic, Article.questions))))
-        if query.get("category") in CATEGORY_LABELS:
-            statement = statement.where(Article.category == query["category"])
-        if query.get("status") in STATUS_LABELS:
-            statement = statement.where(Article.status == query["status"])
-        total = db.scalar(select(func.count()).select_from(statement.subquery()))
-        articles = db.scalars(statement.order_by(Article.category, Article.topic, Article.id)
-                              .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).unique().all()
+        found = article_page(
+            db, words=query.get("q", ""),
+            category=query["category"] if query.get("category") in CATEGORY_LABELS else None,
+            status=query["status"] if query.get("status") in STATUS_LABELS else None, number=page, size=PAGE_SIZE,
+        )
         scope = region_scope(db, user)
-        editable = {article.id for article in articles if user.role == Role.ADMIN or (
+        editable = {article.id for article in found.rows if user.role == Role.ADMIN or (
             user.role == Role.OFFICER and article.region_id is not None and scope is not None
             and article.region_id in scope)}
     return aiohttp_jinja2.render_template("articles.html", request, {
-        "articles": articles, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
+        "articles": found.rows, "total": found.total, "page": page, "pages": found.pages,
         "query": query, "editable": editable, "categories": CATEGORY_LABELS, "statuses": STATUS_LABELS,
     })
 
 
-def _article(db: Session, request: web.Request) -> Article:
-    article = db.get(Article, int(request.match_info["article_id"]))
+def _article(db: DbSession, request: web.Request) -> Article:
+    article = article_by_id(db, int(request.match_info["article_id"]))
     if article is None:
         raise web.HTTPNotFound(text="没有这篇文章")
     return article
@@ -117,8 +109,7 @@ async def article_create(request: web.Request) -> web.Response:
         if check.article is None:
             return _render_form(request, None, form, check.errors, status=400)
         check_edit_region(db, user, check.article.region.id if check.article.region else None, "这篇文章")
-        existing = db.scalars(select(Article).where(
-            Article.topic == check.article.topic, Article.title == check.article.title)).first()
+        existing = article_titled(db, check.article.topic, check.article.title)
         if existing is not None:
             check_edit_region(db, user, existing.region_id, "同名的已有文章")
         article, created = save_article(db, check.article, user.username)

@@ -2,17 +2,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Optional
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import func, select
 
 from console.context import console_context, page_number
 from console.security import require
+from knowledge.audit import audit_page, audited_entities
 from knowledge.db import session_scope
-from knowledge.models import AuditLog, Role
+from knowledge.models import Role
 
 PAGE_SIZE = 50
+
+
+def _day(text: str) -> Optional[dt.date]:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 @require(Role.ADMIN, Role.OFFICER)
@@ -21,25 +29,13 @@ async def audit_list(request: web.Request) -> web.Response:
     page = page_number(request)
     query = request.query
     with session_scope(console_context(request).sessions) as db:
-        statement = select(AuditLog)
-        if query.get("entity"):
-            statement = statement.where(AuditLog.entity == query["entity"])
-        if query.get("actor"):
-            statement = statement.where(AuditLog.actor == query["actor"].strip())
-        if query.get("entity_id", "").isdigit():
-            statement = statement.where(AuditLog.entity_id == int(query["entity_id"]))
-        for name, compare in (("since", AuditLog.at.__ge__), ("until", AuditLog.at.__lt__)):
-            try:
-                day = dt.date.fromisoformat(query.get(name, ""))
-            except ValueError:
-                continue
-            edge = dt.datetime.combine(day + dt.timedelta(days=1 if name == "until" else 0), dt.time())
-            statement = statement.where(compare(edge))
-        total = db.scalar(select(func.count()).select_from(statement.subquery()))
-        entries = db.scalars(statement.order_by(AuditLog.at.desc(), AuditLog.id.desc())
-                             .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-        entities = db.scalars(select(AuditLog.entity).distinct().order_by(AuditLog.entity)).all()
+        entries = audit_page(
+            db, entity=query.get("entity", ""), actor=query.get("actor", ""),
+            entity_id=int(query["entity_id"]) if query.get("entity_id", "").isdigit() else None,
+            since=_day(query.get("since", "")), until=_day(query.get("until", "")), number=page, size=PAGE_SIZE,
+        )
+        entities = audited_entities(db)
     return aiohttp_jinja2.render_template("audit.html", request, {
-        "entries": entries, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
+        "entries": entries.rows, "total": entries.total, "page": page, "pages": entries.pages,
         "query": query, "entities": entities,
     })

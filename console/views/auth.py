@@ -6,13 +6,12 @@ from typing import Optional, Tuple
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy.orm import sessionmaker
 
 from console.context import console_context
-from console.login import attempt_login, change_password
 from console.security import USER_KEY, current_user, end_session, flash, require, start_session
-from knowledge.db import session_scope
-from knowledge.models import Account
+from knowledge.db import SessionFactory, session_scope
+from knowledge.people.accounts import account_by_id
+from knowledge.people.login import attempt_login, change_password
 
 
 def _safe_next(target: str) -> str:
@@ -28,7 +27,7 @@ async def login_page(request: web.Request) -> web.Response:
                                                                   "next": _safe_next(request.query.get("next", "/"))})
 
 
-def _check_login(factory: sessionmaker, username: str, password: str) -> Tuple[Optional[int], str]:
+def _check_login(factory: SessionFactory, username: str, password: str) -> Tuple[Optional[int], str]:
     with session_scope(factory) as db:
         result = attempt_login(db, username, password)
         return (result.account.id if result.account is not None else None), result.error
@@ -61,9 +60,9 @@ async def password_page(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template("password.html", request, {"error": ""})
 
 
-def _change(factory: sessionmaker, account_id: int, current: str, new: str, repeated: str) -> str:
+def _change(factory: SessionFactory, account_id: int, current: str, new: str, repeated: str) -> str:
     with session_scope(factory) as db:
-        return change_password(db, db.get(Account, account_id), current, new, repeated)
+        return change_password(db, account_by_id(db, account_id), current, new, repeated)
 
 
 @require()

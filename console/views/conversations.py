@@ -4,43 +4,39 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any, Dict, Optional, Set
+from typing import Any, Dict, Optional
 from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from console.context import ConsoleContext, console_context, page_number
 from console.nlu_export import AnnotationError, annotate, check_annotation, export_corrections, known_examples
 from console.permissions import region_scope
-from console.review import (
+from console.security import CurrentUser, Forbidden, current_user, flash, require
+from console.views.forms import checkbox, region_choices
+from knowledge.conversations.filters import add_knowledge_filters
+from knowledge.conversations.review import (
     ReviewError,
     all_corrections,
     corrections_for,
-    farmers_by_sender,
-    flagged_ids,
+    feedback_by_answer,
     negative_feedback,
-    negative_feedback_ids,
     review_for,
-    reviewed_ids,
     reviews_for,
     save_correction,
-    senders_in_region,
-    tagged_ids,
-    ticket_conversation_ids,
     update_review,
 )
-from console.security import CurrentUser, Forbidden, current_user, flash, require
-from console.tracker import CHANNEL_NAMES, ConversationFilter
-from console.views.forms import checkbox, region_choices
-from knowledge.db import session_scope
-from knowledge.models import Farmer, Feedback, HandoffTicket, Region, Role
+from knowledge.conversations.tracker import ConversationFilter
+from knowledge.db import DbSession, session_scope
+from knowledge.handoff.inbox import conversation_tickets
+from knowledge.models import Role
+from knowledge.people.farmers import farmers_by_sender, find_farmer
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
 REVIEWERS = (Role.ADMIN, Role.REVIEWER)
+CHANNEL_NAMES = {"telegram": "Telegram", "web": "网页聊天", "other": "其他"}
 
 
 def _day_start(text: str, extra_days: int = 0) -> Optional[float]:
@@ -51,11 +47,7 @@ def _day_start(text: str, extra_days: int = 0) -> Optional[float]:
     return dt.datetime.combine(day, dt.time(), dt.timezone.utc).timestamp()
 
 
-def _narrow(current: Optional[Set[str]], allowed: Set[str]) -> Set[str]:
-    return set(allowed) if current is None else current & allowed
-
-
-def build_filter(db: Session, query: Dict[str, str]) -> ConversationFilter:
+def build_filter(db: DbSession, query: Dict[str, str]) -> ConversationFilter:
     """The tracker-side filter for the list's query string, with the knowledge-DB sets resolved."""
     wanted = ConversationFilter(
         since=_day_start(query.get("since", "")), until=_day_start(query.get("until", ""), 1),
@@ -66,23 +58,12 @@ def build_filter(db: Session, query: Dict[str, str]) -> ConversationFilter:
         wanted.confidence_below = float(query["confidence_below"]) if query.get("confidence_below") else None
     except ValueError:
         wanted.confidence_below = None
-    if wanted.handed_off:
-        wanted.also_handed_off = ticket_conversation_ids(db)
-    if query.get("negative") == "1":
-        wanted.only_senders = _narrow(wanted.only_senders, negative_feedback_ids(db))
-    if query.get("reviewed") == "yes":
-        wanted.only_senders = _narrow(wanted.only_senders, reviewed_ids(db))
-    elif query.get("reviewed") == "no":
-        wanted.except_senders |= reviewed_ids(db)
-    if query.get("tag", "").strip():
-        wanted.only_senders = _narrow(wanted.only_senders, tagged_ids(db, query["tag"]))
-    if query.get("flagged") == "1":
-        wanted.only_senders = _narrow(wanted.only_senders, flagged_ids(db))
-    if query.get("region", "").isdigit():
-        region = db.get(Region, int(query["region"]))
-        if region is not None:
-            wanted.only_senders = _narrow(wanted.only_senders, senders_in_region(db, region))
-    return wanted
+    return add_knowledge_filters(
+        db, wanted, negative_feedback=query.get("negative") == "1",
+        reviewed={"yes": True, "no": False}.get(query.get("reviewed", "")), tag=query.get("tag", ""),
+        flagged=query.get("flagged") == "1",
+        region_id=int(query["region"]) if query.get("region", "").isdigit() else None,
+    )
 
 
 def _list_values(context: ConsoleContext, query: Dict[str, str], page: int) -> Dict[str, Any]:
@@ -114,25 +95,23 @@ async def conversation_list(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template("conversations.html", request, values)
 
 
-def may_read_conversation(db: Session, user: CurrentUser, sender_id: str) -> bool:
+def may_read_conversation(db: DbSession, user: CurrentUser, sender_id: str) -> bool:
     """Reviewers and admins read every conversation; an officer those of farmers or tickets in their region."""
     if user.role in REVIEWERS:
         return True
     scope = region_scope(db, user)
     if scope is None:
         return True
-    farmer = db.scalars(select(Farmer).where(Farmer.sender_id == sender_id)).first()
+    farmer = find_farmer(db, sender_id)
     if farmer is not None and farmer.region_id in scope:
         return True
-    ticket_regions = db.scalars(select(HandoffTicket.region_id).where(HandoffTicket.conversation_id == sender_id))
-    return any(region_id in scope for region_id in ticket_regions)
+    return any(ticket.region_id in scope for ticket in conversation_tickets(db, sender_id))
 
 
-def transcript_context(db: Session, context: ConsoleContext, sender_id: str) -> Dict[str, Any]:
+def transcript_context(db: DbSession, context: ConsoleContext, sender_id: str) -> Dict[str, Any]:
     """Everything the transcript shows: entries, feedback on answers, corrections, review state, farmer."""
     entries = context.tracker.transcript(sender_id)
-    feedback = {row.message_id: row for row in
-                db.scalars(select(Feedback).where(Feedback.conversation_id == sender_id))}
+    feedback = feedback_by_answer(db, sender_id)
     corrections = corrections_for(db, sender_id)
     rows = []
     for entry in entries:
@@ -144,15 +123,14 @@ def transcript_context(db: Session, context: ConsoleContext, sender_id: str) -> 
             row["correction"] = correction
             row["annotated"] = correction.annotated_text if correction else annotate(entry.text, entry.entities)
         rows.append(row)
-    farmer = db.scalars(select(Farmer).where(Farmer.sender_id == sender_id)).first()
+    farmer = find_farmer(db, sender_id)
     # Without a Farmer row (a farmer the gateway has not registered), the messages' metadata still says who.
     metadata = next((entry.metadata for entry in entries if entry.kind == "user" and entry.metadata), {})
     return {
         "sender_id": sender_id, "rows": rows, "review": review_for(db, sender_id), "farmer": farmer,
         "farmer_region": farmer.region.name if farmer and farmer.region else str(metadata.get("region") or ""),
         "metadata_name": str(metadata.get("display_name") or ""),
-        "tickets": db.scalars(select(HandoffTicket).where(HandoffTicket.conversation_id == sender_id)
-                              .order_by(HandoffTicket.id)).all(),
+        "tickets": conversation_tickets(db, sender_id),
         "intents": context.domain.intents, "channels": CHANNEL_NAMES, "quote": quote,
     }
 

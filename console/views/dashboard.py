@@ -8,8 +8,8 @@ from aiohttp import web
 
 from console.charts import bar_chart, column_chart, rate_bar
 from console.context import ConsoleContext, console_context
-from console.dashboard import DashboardFigures, dashboard_figures
 from console.security import require
+from knowledge.conversations.dashboard import DashboardFigures, dashboard_figures
 from knowledge.db import session_scope
 
 

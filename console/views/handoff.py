@@ -5,38 +5,34 @@ from typing import Optional, Set
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
 
 from console.context import console_context
-from console.handoff_answers import (
-    DELIVERY_LABELS,
-    MAX_ANSWER_LENGTH,
-    AnswerRefused,
-    push_statuses,
-    record_answer,
-    ticket_push,
-)
 from console.permissions import region_scope
 from console.security import CurrentUser, Forbidden, current_user, flash, require
 from console.telegram_files import ONLY_IN_TELEGRAM
 from console.views.conversations import transcript_context
-from knowledge.db import session_scope
-from knowledge.models import Account, HandoffTicket, Region, Role
+from knowledge.catalog.regions import region_by_id
+from knowledge.db import DbSession, session_scope
+from knowledge.handoff.answers import MAX_ANSWER_LENGTH, AnswerRefused, answer_ticket, push_statuses, ticket_push
+from knowledge.handoff.inbox import inbox_tickets, ticket_by_id
+from knowledge.models import HandoffTicket, Role
+from knowledge.people.accounts import account_by_id
 
 STATUS_LABELS = {"open": "待回答", "answered": "已回答，等待发送", "delivered": "已送达农户", "closed": "已关闭"}
+# What the officer is told about the push of an answered ticket, by the push's status.
+DELIVERY_LABELS = {"pending": "等待发送", "sending": "正在发送", "sent": "已发送", "failed": "发送失败"}
 # Officers this wide also see tickets of farmers whose region is unknown, so no question is orphaned.
 WIDE_LEVELS = ("country", "province", "city", "county")
 
 
-def _sees_unplaced(db: Session, user: CurrentUser) -> bool:
+def _sees_unplaced(db: DbSession, user: CurrentUser) -> bool:
     if user.role == Role.ADMIN:
         return True
-    region = db.get(Region, user.region_id) if user.region_id else None
+    region = region_by_id(db, user.region_id) if user.region_id else None
     return region is not None and region.level in WIDE_LEVELS
 
 
-def _visible(db: Session, user: CurrentUser, ticket: HandoffTicket, scope: Optional[Set[int]]) -> bool:
+def _visible(db: DbSession, user: CurrentUser, ticket: HandoffTicket, scope: Optional[Set[int]]) -> bool:
     if scope is None:
         return True
     if ticket.region_id is None:
@@ -44,21 +40,10 @@ def _visible(db: Session, user: CurrentUser, ticket: HandoffTicket, scope: Optio
     return ticket.region_id in scope
 
 
-def _tickets(db: Session, user: CurrentUser, statuses, newest_first: bool, limit: Optional[int] = None):
+def _tickets(db: DbSession, user: CurrentUser, statuses, newest_first: bool, limit: Optional[int] = None):
     scope = region_scope(db, user)
-    statement = (select(HandoffTicket).options(joinedload(HandoffTicket.farmer), joinedload(HandoffTicket.region),
-                                               joinedload(HandoffTicket.assignee),
-                                               selectinload(HandoffTicket.attachments))
-                 .where(HandoffTicket.status.in_(statuses)))
-    if scope is not None:
-        placed = HandoffTicket.region_id.in_(scope)
-        statement = statement.where(placed | HandoffTicket.region_id.is_(None)) if _sees_unplaced(db, user) \
-            else statement.where(placed)
-    order = HandoffTicket.created_at.desc() if newest_first else HandoffTicket.created_at
-    statement = statement.order_by(order, HandoffTicket.id)
-    if limit:
-        statement = statement.limit(limit)
-    return db.scalars(statement).unique().all()
+    with_unplaced = scope is not None and _sees_unplaced(db, user)
+    return inbox_tickets(db, statuses, scope, with_unplaced, newest_first, limit)
 
 
 @require(Role.ADMIN, Role.OFFICER)
@@ -77,9 +62,9 @@ async def handoff_inbox(request: web.Request) -> web.Response:
         })
 
 
-def visible_ticket(db: Session, request: web.Request, user: CurrentUser) -> HandoffTicket:
+def visible_ticket(db: DbSession, request: web.Request, user: CurrentUser) -> HandoffTicket:
     """The ticket of the route, or 404; a 403 unless it is in the user's region."""
-    ticket = db.get(HandoffTicket, int(request.match_info["ticket_id"]))
+    ticket = ticket_by_id(db, int(request.match_info["ticket_id"]))
     if ticket is None:
         raise web.HTTPNotFound(text="没有这个工单")
     if not _visible(db, user, ticket, region_scope(db, user)):
@@ -87,7 +72,7 @@ def visible_ticket(db: Session, request: web.Request, user: CurrentUser) -> Hand
     return ticket
 
 
-def _render(request: web.Request, db: Session, ticket: HandoffTicket, error: str = "", status: int = 200,
+def _render(request: web.Request, db: DbSession, ticket: HandoffTicket, error: str = "", status: int = 200,
             draft: Optional[str] = None):
     values = transcript_context(db, console_context(request), ticket.conversation_id)
     values.update({"ticket": ticket, "statuses": STATUS_LABELS, "error": error, "can_review": False,
@@ -116,12 +101,12 @@ async def ticket_answer(request: web.Request) -> web.Response:
     try:
         with session_scope(factory) as db:
             ticket = visible_ticket(db, request, user)
-            record_answer(db, ticket, str(form.get("answer", "")), db.get(Account, user.id))
+            answer_ticket(db, ticket, str(form.get("answer", "")), account_by_id(db, user.id))
             ticket_id = ticket.id
     except AnswerRefused as refused:
         # The refused change was rolled back: show the ticket as it stands, the reason, and what was typed.
         with session_scope(factory) as db:
-            return _render(request, db, visible_ticket(db, request, user), refused.message, status=refused.status,
-                           draft=str(form.get("answer", "")))
+            return _render(request, db, visible_ticket(db, request, user), refused.message,
+                           status=409 if refused.conflict else 400, draft=str(form.get("answer", "")))
     await flash(request, f"工单 #{ticket_id} 已回答，系统会把回答发送给农户")
     raise web.HTTPFound("/handoff")

@@ -15,7 +15,8 @@ from console.security import current_user, require
 from console.telegram_files import ONLY_IN_TELEGRAM, FileUnavailable
 from console.views.handoff import visible_ticket
 from knowledge.db import session_scope
-from knowledge.models import FarmerAttachment, Role
+from knowledge.handoff.inbox import ticket_attachment as attachment_of_ticket
+from knowledge.models import Role
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ async def ticket_attachment(request: web.Request) -> web.StreamResponse:
     context = console_context(request)
     with session_scope(context.sessions) as db:
         ticket = visible_ticket(db, request, user)
-        attachment = db.get(FarmerAttachment, int(request.match_info["attachment_id"]))
-        if attachment is None or attachment.handoff_ticket_id != ticket.id:
+        attachment = attachment_of_ticket(db, ticket, int(request.match_info["attachment_id"]))
+        if attachment is None:
             raise web.HTTPNotFound(text="这个工单没有这个附件。")
         wanted = _Wanted(attachment.id, attachment.kind, attachment.telegram_file_id, attachment.mime_type,
                          attachment.file_name)

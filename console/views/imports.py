@@ -11,12 +11,12 @@ from typing import Any, List, Optional, Set, Tuple
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
-from sqlalchemy.orm import Session
 
 from console.context import ConsoleContext, console_context
 from console.permissions import region_scope
 from console.security import CurrentUser, current_user, flash, require
 from console.uploads import UploadError, discard, stage, staged_path, suffix_of
+from knowledge.db import DbSession, dry_run_scope, session_scope
 from knowledge.files.articles import check_article_file, import_articles
 from knowledge.files.prices import PRICE_ANY_OF, PRICE_HEADERS, PRICE_REQUIRED, check_price_rows, import_prices
 from knowledge.files.tables import ImportFileError, ImportReport, RowProblem, read_table
@@ -42,7 +42,7 @@ def _outside(scope: Optional[Set[int]], region: Optional[Region]) -> bool:
     return scope is not None and (region is None or region.id not in scope)
 
 
-def preview_file(db: Session, user: CurrentUser, kind: str, path: Path, today) -> Preview:
+def preview_file(db: DbSession, user: CurrentUser, kind: str, path: Path, today) -> Preview:
     """Check every row of the file with the import's rules (and the officer's region); writes nothing."""
     scope = region_scope(db, user)
     preview = Preview()
@@ -75,22 +75,19 @@ def preview_file(db: Session, user: CurrentUser, kind: str, path: Path, today) -
 
 
 def _checked_preview(context: ConsoleContext, user: CurrentUser, kind: str, path: Path) -> Preview:
-    db = context.sessions()
-    try:
-        return preview_file(db, user, kind, path, context.today())
-    except ImportFileError as error:
-        return Preview(problems=[RowProblem(0, [str(error)])])
-    finally:
-        db.rollback()  # a preview never writes: markets it would create stay unsaved
-        db.close()
+    # A preview never writes: markets it would create stay unsaved.
+    with dry_run_scope(context.sessions) as db:
+        try:
+            return preview_file(db, user, kind, path, context.today())
+        except ImportFileError as error:
+            return Preview(problems=[RowProblem(0, [str(error)])])
 
 
 def _import_file(
     context: ConsoleContext, user: CurrentUser, kind: str, path: Path
 ) -> Tuple[Preview, Optional[ImportReport]]:
     """Check again (the knowledge base may have changed since the preview), then import in one transaction."""
-    db = context.sessions()
-    try:
+    with session_scope(context.sessions) as db:
         preview = preview_file(db, user, kind, path, context.today())
         report: Optional[ImportReport] = None
         if not preview.problems and kind == "prices":
@@ -98,15 +95,8 @@ def _import_file(
         elif not preview.problems:
             report = import_articles(db, path, user.username, today=context.today(), scope=region_scope(db, user))
         if report is None or not report.ok:
-            db.rollback()
-        else:
-            db.commit()
+            db.rollback()  # all or nothing: a file with any bad row writes none
         return preview, report
-    except BaseException:
-        db.rollback()
-        raise
-    finally:
-        db.close()
 
 
 @require(Role.ADMIN, Role.OFFICER)

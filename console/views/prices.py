@@ -6,18 +6,16 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload
 
 from console.context import console_context, page_number
 from console.permissions import check_edit_region, region_scope
 from console.security import current_user, flash, require
 from console.views.forms import region_choices
-from knowledge.catalog.lookup import descendant_ids, find_product
 from knowledge.catalog.units import KG_PER
-from knowledge.db import session_scope
-from knowledge.models import Market, PriceRecord, Product, Region, Role
+from knowledge.db import DbSession, session_scope
+from knowledge.models import Market, PriceRecord, Role
 from knowledge.prices.editing import PriceConflictError, delete_price, save_price_audited, update_price
+from knowledge.prices.listing import price_page, price_record_by_id
 from knowledge.prices.validation import PriceInput, check_price
 
 PAGE_SIZE = 50
@@ -32,33 +30,14 @@ def _parse_day(text: str) -> Optional[dt.date]:
         return None
 
 
-def _price_query(db: Session, query: Mapping[str, str]):
-    statement = (
-        select(PriceRecord)
-        .join(Product, Product.id == PriceRecord.product_id)
-        .join(Market, Market.id == PriceRecord.market_id)
-        .options(joinedload(PriceRecord.product), joinedload(PriceRecord.market).joinedload(Market.region))
-    )
-    words = query.get("q", "").strip()
-    if words:
-        product = find_product(db, words)
-        statement = statement.where(
-            or_(Product.id == product.id, Market.name.contains(words, autoescape=True)) if product is not None
-            else or_(Product.name.contains(words, autoescape=True), Market.name.contains(words, autoescape=True))
-        )
+def _price_page(db: DbSession, query: Mapping[str, str], page: int):
     region_id = query.get("region", "")
-    if region_id.isdigit():
-        region = db.get(Region, int(region_id))
-        if region is not None:
-            statement = statement.where(Market.region_id.in_(descendant_ids(db, region)))
-    since, until = _parse_day(query.get("since", "")), _parse_day(query.get("until", ""))
-    if since:
-        statement = statement.where(PriceRecord.report_date >= since)
-    if until:
-        statement = statement.where(PriceRecord.report_date <= until)
-    if query.get("confidence") in ("V", "V2", "U"):
-        statement = statement.where(PriceRecord.confidence == query["confidence"])
-    return statement
+    return price_page(
+        db, words=query.get("q", ""), region_id=int(region_id) if region_id.isdigit() else None,
+        since=_parse_day(query.get("since", "")), until=_parse_day(query.get("until", "")),
+        confidence=query.get("confidence") if query.get("confidence") in ("V", "V2", "U") else None,
+        number=page, size=PAGE_SIZE,
+    )
 
 
 @require()
@@ -67,18 +46,13 @@ async def price_list(request: web.Request) -> web.Response:
     user = current_user(request)
     page = page_number(request)
     with session_scope(console_context(request).sessions) as db:
-        statement = _price_query(db, request.query)
-        total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-        records = db.scalars(
-            statement.order_by(PriceRecord.report_date.desc(), Product.name, PriceRecord.id)
-            .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-        ).unique().all()
+        records = _price_page(db, request.query, page)
         scope = region_scope(db, user)
-        editable = {record.id for record in records
+        editable = {record.id for record in records.rows
                     if user.role in (Role.ADMIN, Role.OFFICER) and (scope is None or record.market.region_id in scope)}
         regions = region_choices(db)
     return aiohttp_jinja2.render_template("prices.html", request, {
-        "records": records, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
+        "records": records.rows, "total": records.total, "page": page, "pages": records.pages,
         "query": request.query, "editable": editable, "regions": regions,
     })
 
@@ -134,8 +108,8 @@ async def price_create(request: web.Request) -> web.Response:
     raise web.HTTPFound("/prices")
 
 
-def _record(db: Session, request: web.Request) -> PriceRecord:
-    record = db.get(PriceRecord, int(request.match_info["record_id"]))
+def _record(db: DbSession, request: web.Request) -> PriceRecord:
+    record = price_record_by_id(db, int(request.match_info["record_id"]))
     if record is None:
         raise web.HTTPNotFound(text="没有这条价格记录")
     return record

@@ -68,6 +68,17 @@ def enqueue_push_rows(session: Session, rows: List[Dict[str, Any]]) -> int:
     return added
 
 
+def rewrite_pending_push(session: Session, push_key: str, text: str) -> bool:
+    """Replace the text of the push with this key while it still waits; False once a sender has claimed it.
+
+    Conditional, so a sender that claims the push at this moment wins and the rewrite is refused.
+    """
+    return bool(session.execute(
+        update(Push).where(Push.push_key == push_key, Push.status == "pending").values(text=text)
+        .execution_options(synchronize_session=False)
+    ).rowcount)
+
+
 def _claimable(now: dt.datetime):
     return or_(
         and_(Push.status == "pending", Push.next_attempt_at <= now),
@@ -92,7 +103,7 @@ def claim_telegram_pushes(session: Session, worker: str, limit: int = 50,
     """Claim due pushes to Telegram farmers for this worker; commit before sending, so others skip them.
 
     The text is read only after the claim: an officer's answer may be rewritten until the claim
-    (console.handoff_answers), so text read before it could be an answer already replaced.
+    (knowledge.handoff.answers), so text read before it could be an answer already replaced.
     """
     now = now or utcnow()
     candidates = session.execute(

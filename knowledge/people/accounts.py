@@ -10,12 +10,12 @@ import hashlib
 import logging
 import re
 import secrets
-from typing import Optional
+from typing import List, Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from knowledge.audit import record_change
 from knowledge.catalog.lookup import find_region
@@ -94,6 +94,42 @@ def create_account(
     })
     logger.info("Account %s (%s) created by %s", username, role, actor)
     return account
+
+
+def account_by_id(session: Session, account_id: int) -> Optional[Account]:
+    """The account with this id, if any."""
+    return session.get(Account, account_id)
+
+
+def active_account(session: Session, account_id: int) -> Optional[Account]:
+    """The account with this id unless it is missing or deactivated (what a signed-in session may act as)."""
+    account = session.get(Account, account_id)
+    return account if account is not None and account.active else None
+
+
+def all_accounts(session: Session) -> List[Account]:
+    """Every account with its region, by role and then username."""
+    return list(session.scalars(
+        select(Account).options(joinedload(Account.region)).order_by(Account.role, Account.username)
+    ).all())
+
+
+def set_account_active(session: Session, account: Account, active: bool, actor: str) -> None:
+    """Deactivate or reactivate an account; audited when it changes. The caller commits."""
+    if account.active == active:
+        return
+    record_change(session, actor, "update", "account", account.id, {"active": account.active}, {"active": active})
+    account.active = active
+    account.updated_by = actor
+
+
+def unlock_account(session: Session, account: Account, actor: str) -> None:
+    """Lift a lock-out after too many wrong passwords and reset the count; audited. The caller commits."""
+    record_change(session, actor, "unlock", "account", account.id,
+                  {"locked_until": account.locked_until.isoformat() if account.locked_until else None}, None)
+    account.locked_until = None
+    account.failed_logins = 0
+    account.updated_by = actor
 
 
 LINK_CODE_TTL = dt.timedelta(minutes=15)

@@ -9,7 +9,7 @@ import logging
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 import yaml
 from sqlalchemy import select
@@ -38,6 +38,14 @@ SENDER_CHANNELS = {"tg-": "telegram", "web-": "webchat"}
 def channel_of_sender(sender_id: str) -> str:
     """The channel a sender id belongs to, from the prefix the gateway gives it ("rest" for any other)."""
     return next((channel for prefix, channel in SENDER_CHANNELS.items() if sender_id.startswith(prefix)), "rest")
+
+
+def farmers_by_sender(session: Session, sender_ids: Iterable[str]) -> Dict[str, Farmer]:
+    """Farmer rows by sender id, for the senders that have one."""
+    ids = list(sender_ids)
+    if not ids:
+        return {}
+    return {farmer.sender_id: farmer for farmer in session.scalars(select(Farmer).where(Farmer.sender_id.in_(ids)))}
 
 
 def remember_farmer(

@@ -12,7 +12,7 @@ import yaml
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
-from console.tracker import TrackerReader
+from knowledge.conversations.tracker import TrackerReader
 from knowledge.models import AuditLog, ConversationReview, MessageCorrection
 from tests.console.conftest import sign_in
 
@@ -180,7 +180,7 @@ async def test_the_tracker_store_is_opened_read_only_and_never_changed(client, t
 
 def test_a_missing_tracker_store_is_not_created(tmp_path) -> None:
     reader = TrackerReader(f"sqlite:///{tmp_path / 'not-yet.db'}")
-    from console.tracker import ConversationFilter
+    from knowledge.conversations.tracker import ConversationFilter
 
     assert reader.conversations(ConversationFilter()) == [] and reader.count_conversations(ConversationFilter()) == 0
     assert not (tmp_path / "not-yet.db").exists()

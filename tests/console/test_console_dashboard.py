@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from console.dashboard import dashboard_figures
-from console.tracker import TrackerReader
+from knowledge.conversations.dashboard import dashboard_figures
+from knowledge.conversations.tracker import TrackerReader
 from knowledge.models import HandoffTicket
 from scripts.demo_knowledge import TODAY
 from tests.console.conftest import sign_in

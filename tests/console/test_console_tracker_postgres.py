@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from console.tracker import ConversationFilter, TrackerReader
+from knowledge.conversations.tracker import ConversationFilter, TrackerReader
 from scripts.demo_conversations import conversations
 from tests.postgres import PostgresServer
 

@@ -27,7 +27,7 @@ def test_every_bench_module_is_discovered():
 
 def test_console_bench_generates_a_tracker_store_the_console_reads(tmp_path):
     console_bench = importlib.import_module("bench.console_bench")
-    from console.tracker import ConversationFilter, TrackerReader
+    from knowledge.conversations.tracker import ConversationFilter, TrackerReader
 
     events = console_bench.build_tracker(tmp_path / "tracker.db", 30)
     reader = TrackerReader(f"sqlite:///{tmp_path / 'tracker.db'}")

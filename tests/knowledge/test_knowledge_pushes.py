@@ -107,7 +107,7 @@ def _rewrite_when_claimed(kb, key: str, text: str) -> None:
     def before_claim(_connection, _cursor, statement, *_args) -> None:
         if statement.lstrip().upper().startswith("UPDATE PUSH SET STATUS") and not fired:
             fired.append(True)
-            with kb.scope() as other:  # the console's conditional rewrite (console.handoff_answers)
+            with kb.scope() as other:  # the conditional rewrite of knowledge.outbox.queue.rewrite_pending_push
                 other.execute(update(Push).where(Push.push_key == key, Push.status == "pending").values(text=text)
                               .execution_options(synchronize_session=False))
 

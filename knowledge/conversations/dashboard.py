@@ -11,7 +11,7 @@ from typing import List, Optional, Tuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.tracker import FALLBACK_INTENT, TrackerReader
+from knowledge.conversations.tracker import FALLBACK_INTENT, TrackerReader
 from knowledge.models import Article, HandoffTicket, Market, PriceRecord, Product
 
 # Button presses and reactions are not questions; leaving them out keeps the rates honest.

@@ -1,9 +1,9 @@
 """Reading Rasa's SQL tracker store (its `events` table), strictly read-only.
 
-The console opens the tracker database read-only at the driver level (SQLite `mode=ro`, a
-PostgreSQL session with default_transaction_read_only), so no bug here can change what Rasa
-recorded. Rasa creates the table when it first starts; until then there are simply no
-conversations.
+The tracker database is Rasa's, not ours: it is opened with its own URL, read-only at the driver
+level (SQLite `mode=ro`, a PostgreSQL session with default_transaction_read_only), so no bug here
+can change what Rasa recorded. Rasa creates the table when it first starts; until then there are
+simply no conversations.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
+from typing import Any, Dict, Iterable, List, Optional, Set
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, cast, create_engine, func, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -41,7 +41,6 @@ FALLBACK_ACTIONS = ("action_default_fallback", "action_handle_fallback", "action
 HANDOFF_ACTION = "action_request_human"
 # Sender ids the gateway gives: tg-<telegram id> and web-<random>.
 CHANNEL_PREFIXES = {"telegram": "tg-", "web": "web-"}
-CHANNEL_NAMES = {"telegram": "Telegram", "web": "网页聊天", "other": "其他"}
 _ANSWER_ID = re.compile(r'"answer_id"\s*:\s*"([^"]+)"')
 
 
@@ -344,10 +343,3 @@ class TrackerReader:
             messages.append(UserMessage(row.sender_id, row.timestamp or 0.0, text, row.intent_name,
                                         [item for item in entities if isinstance(item, dict)]))
         return messages
-
-    def senders_with_events(self, senders: Sequence[str]) -> Set[str]:
-        """Which of `senders` have a conversation in the tracker store."""
-        if not senders:
-            return set()
-        query = select(EVENTS.c.sender_id).where(EVENTS.c.sender_id.in_(list(senders))).distinct()
-        return {row[0] for row in self._rows(query)}

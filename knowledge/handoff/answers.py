@@ -9,27 +9,29 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.audit import record_change, snapshot
 from knowledge.models import Account, HandoffTicket, Push, utcnow
 from knowledge.outbox.handoff_answers import handoff_answer_text
-from knowledge.outbox.queue import enqueue_push
+from knowledge.outbox.queue import enqueue_push, rewrite_pending_push
 
 MAX_ANSWER_LENGTH = 3000  # a Telegram message holds 4096 characters; leave room for the greeting
 AUDITED = ("status", "answer", "answered_at", "assignee_id")
-# What the officer is told about the push of an answered ticket, by the push's status.
-DELIVERY_LABELS = {"pending": "等待发送", "sending": "正在发送", "sent": "已发送", "failed": "发送失败"}
 
 
 class AnswerRefused(Exception):
-    """The answer cannot be recorded; `message` is plain Chinese, `status` the HTTP status to show it with."""
+    """The answer cannot be recorded; `message` is plain Chinese.
 
-    def __init__(self, message: str, status: int) -> None:
+    `conflict` is True when the ticket's state forbids it (already delivered or being sent), False
+    when the answer itself is wrong (empty or too long).
+    """
+
+    def __init__(self, message: str, conflict: bool) -> None:
         super().__init__(message)
         self.message = message
-        self.status = status
+        self.conflict = conflict
 
 
 def push_key(ticket_id: int) -> str:
@@ -53,14 +55,14 @@ def push_statuses(db: Session, ticket_ids: Iterable[int]) -> Dict[int, str]:
 
 def _check_answer(ticket: HandoffTicket, answer: str) -> None:
     if ticket.status not in ("open", "answered"):
-        raise AnswerRefused("这个工单的回答已经送达农户，不能再修改。", 409)
+        raise AnswerRefused("这个工单的回答已经送达农户，不能再修改。", conflict=True)
     if not answer:
-        raise AnswerRefused("请填写回答内容。", 400)
+        raise AnswerRefused("请填写回答内容。", conflict=False)
     if len(answer) > MAX_ANSWER_LENGTH:
-        raise AnswerRefused(f"回答太长（{len(answer)} 字），最多 {MAX_ANSWER_LENGTH} 字。", 400)
+        raise AnswerRefused(f"回答太长（{len(answer)} 字），最多 {MAX_ANSWER_LENGTH} 字。", conflict=False)
 
 
-def record_answer(db: Session, ticket: HandoffTicket, answer: str, officer: Account) -> None:
+def answer_ticket(db: Session, ticket: HandoffTicket, answer: str, officer: Account) -> None:
     """Set the answer, mark the ticket answered and queue (or rewrite) its push; audited.
 
     Raises AnswerRefused; the caller then rolls back, so nothing of a refused answer is kept.
@@ -76,16 +78,11 @@ def record_answer(db: Session, ticket: HandoffTicket, answer: str, officer: Acco
     db.flush()
     text = handoff_answer_text(ticket)
     key = push_key(ticket.id)
-    if not enqueue_push(db, key, "handoff_answer", ticket.farmer_id, text, handoff_ticket_id=ticket.id):
-        # Conditional, so a gateway that claims the push at this moment wins and the change is refused.
-        rewritten = db.execute(
-            update(Push).where(Push.push_key == key, Push.status == "pending").values(text=text)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not rewritten:
-            push = ticket_push(db, ticket.id)
-            if push is not None and push.status == "failed":
-                raise AnswerRefused(
-                    "之前的回答没能发送给农户（聊天已失效或多次重试失败），请用电话等其他方式联系农户。", 409)
-            raise AnswerRefused("之前的回答已经在发送给农户，不能再修改；如需补充，请另行联系农户。", 409)
+    queued = enqueue_push(db, key, "handoff_answer", ticket.farmer_id, text, handoff_ticket_id=ticket.id)
+    if not queued and not rewrite_pending_push(db, key, text):
+        push = ticket_push(db, ticket.id)
+        if push is not None and push.status == "failed":
+            raise AnswerRefused(
+                "之前的回答没能发送给农户（聊天已失效或多次重试失败），请用电话等其他方式联系农户。", conflict=True)
+        raise AnswerRefused("之前的回答已经在发送给农户，不能再修改；如需补充，请另行联系农户。", conflict=True)
     record_change(db, officer.username, "answer", "handoff_ticket", ticket.id, before, snapshot(ticket, AUDITED))

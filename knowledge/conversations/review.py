@@ -1,18 +1,17 @@
 """Reviewers' state for conversations, kept in the knowledge DB (the tracker store is read-only):
 reviewed, tags, flag and note per conversation, and corrected intent and entities per message.
-Every change is audited.
+Every change is audited. Also what farmers said of the bot's answers (👍/👎), shown beside them.
 """
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Dict, Iterable, List, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.audit import record_change, snapshot
-from knowledge.catalog.lookup import descendant_ids
-from knowledge.models import ConversationReview, Farmer, Feedback, HandoffTicket, MessageCorrection, Region, utcnow
+from knowledge.models import ConversationReview, Feedback, MessageCorrection, utcnow
 
 REVIEW_COLUMNS = ("reviewed", "reviewed_by", "flagged", "tags", "note")
 CORRECTION_COLUMNS = ("conversation_id", "event_id", "text", "predicted_intent", "intent", "annotated_text")
@@ -115,28 +114,10 @@ def all_corrections(session: Session) -> List[MessageCorrection]:
     return list(session.scalars(select(MessageCorrection).order_by(MessageCorrection.id)))
 
 
-# --- the knowledge-DB side of the conversation filters ------------------------------------------
-
-def reviewed_ids(session: Session) -> Set[str]:
-    """Conversations marked reviewed."""
-    return set(session.scalars(select(ConversationReview.conversation_id).where(ConversationReview.reviewed.is_(True))))
-
-
-def flagged_ids(session: Session) -> Set[str]:
-    """Conversations flagged for attention."""
-    return set(session.scalars(select(ConversationReview.conversation_id).where(ConversationReview.flagged.is_(True))))
-
-
-def tagged_ids(session: Session, tag: str) -> Set[str]:
-    """Conversations carrying `tag` (tags are stored comma-separated and normalised)."""
-    wanted = f"%,{tag.strip()},%"
-    padded = "," + ConversationReview.tags + ","
-    return set(session.scalars(select(ConversationReview.conversation_id).where(padded.like(wanted))))
-
-
-def negative_feedback_ids(session: Session) -> Set[str]:
-    """Conversations with at least one 👎."""
-    return set(session.scalars(select(Feedback.conversation_id).where(Feedback.rating < 0).distinct()))
+def feedback_by_answer(session: Session, conversation_id: str) -> Dict[str, Feedback]:
+    """The farmer's 👍/👎 in a conversation, by the id of the answer they rated."""
+    rows = session.scalars(select(Feedback).where(Feedback.conversation_id == conversation_id))
+    return {row.message_id: row for row in rows}
 
 
 def negative_feedback(session: Session, conversation_ids: Iterable[str]) -> Dict[str, int]:
@@ -148,22 +129,3 @@ def negative_feedback(session: Session, conversation_ids: Iterable[str]) -> Dict
                 select(Feedback.conversation_id).where(Feedback.rating < 0, Feedback.conversation_id.in_(ids))):
             counts[conversation_id] = counts.get(conversation_id, 0) + 1
     return counts
-
-
-def ticket_conversation_ids(session: Session) -> Set[str]:
-    """Conversations that have a handoff ticket."""
-    return set(session.scalars(select(HandoffTicket.conversation_id).distinct()))
-
-
-def senders_in_region(session: Session, region: Region) -> Set[str]:
-    """Sender ids of farmers in `region` or below it."""
-    ids = descendant_ids(session, region)
-    return set(session.scalars(select(Farmer.sender_id).where(Farmer.region_id.in_(ids))))
-
-
-def farmers_by_sender(session: Session, sender_ids: Iterable[str]) -> Dict[str, Farmer]:
-    """Farmer rows (with their region) by sender id."""
-    ids = list(sender_ids)
-    if not ids:
-        return {}
-    return {farmer.sender_id: farmer for farmer in session.scalars(select(Farmer).where(Farmer.sender_id.in_(ids)))}
