@@ -8,14 +8,12 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from actions.farmers import farmer_for
 from actions.knowledge_access import knowledge_session
-from knowledge.catalog.lookup import region_chain
-from knowledge.handoff.attachments import HANDOFF_WINDOW, attach_to_ticket, describe_attachments, recent_unhanded
-from knowledge.models import Account, FarmerAttachment, HandoffTicket, Region, Role
+from knowledge.handoff.attachments import HANDOFF_WINDOW, describe_attachments, recent_unhanded
+from knowledge.handoff.tickets import open_handoff_ticket
+from knowledge.models import FarmerAttachment
 
 logger = logging.getLogger(__name__)
 
@@ -63,21 +61,6 @@ def told_to_the_farmer(question: str) -> str:
     return question
 
 
-def officer_for(session: Session, region: Optional[Region]) -> Optional[Account]:
-    """The active information officer nearest to the region (village, then township, county …)."""
-    if region is None:
-        return None
-    for scope in region_chain(region):
-        officer = session.scalars(
-            select(Account)
-            .where(Account.role == Role.OFFICER, Account.active.is_(True), Account.region_id == scope.id)
-            .order_by(Account.id)
-        ).first()
-        if officer is not None:
-            return officer
-    return None
-
-
 class ActionRequestHuman(Action):
     """Opens a HandoffTicket for the farmer's region and tells them who answers and roughly when."""
 
@@ -89,30 +72,21 @@ class ActionRequestHuman(Action):
     ) -> List[Dict[str, Any]]:
         with knowledge_session() as session:
             farmer = farmer_for(session, tracker, tracker.get_slot("region"))
-            officer = officer_for(session, farmer.region)
             # Voice messages and photos the gateway noted reach Rasa only as "转给信息员"; the ticket takes them along.
             media = recent_unhanded(session, farmer.id)
             question = question_to_hand_over(tracker, media)
-            ticket = HandoffTicket(
-                farmer=farmer,
-                question=question[:2000],
-                conversation_id=tracker.sender_id,
-                region=farmer.region,
-                assignee=officer,
-            )
-            session.add(ticket)
-            session.flush()
-            attached = attach_to_ticket(session, ticket, media)
+            ticket = open_handoff_ticket(session, farmer, question, tracker.sender_id, media)
+            officer = ticket.officer
             if officer is not None:
                 who = f"{farmer.region.name}的信息员{officer.display_name or officer.username}"
             elif farmer.region is not None:
                 who = f"{farmer.region.name}的信息员"
             else:
                 who = "乡镇信息员"
-            ticket_id = ticket.id
-        logger.info("Handoff ticket %s opened for %s with %d attachment(s)", ticket_id, tracker.sender_id, attached)
+        logger.info("Handoff ticket %s opened for %s with %d attachment(s)", ticket.id, tracker.sender_id,
+                    ticket.attached)
         dispatcher.utter_message(
-            response="utter_handoff_created", who=who, ticket=ticket_id, question=told_to_the_farmer(question),
+            response="utter_handoff_created", who=who, ticket=ticket.id, question=told_to_the_farmer(question),
             when=REPLY_TIME + "，",
         )
         return []

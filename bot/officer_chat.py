@@ -10,9 +10,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.conversation import RateLimiter
-from bot.knowledge_access import KnowledgeStore
 from bot.telegram_render import SETPRICE_CANCEL_PREFIX, SETPRICE_CONFIRM_PREFIX
 from bot.telegram_send import send_with_retry
+from knowledge.db import KnowledgeStore
 from knowledge.officer_prices import OfficerPriceError, cancel_price, confirm_price, hold_price, prepare_price
 from knowledge.people.accounts import redeem_telegram_link_code
 

@@ -17,10 +17,10 @@ from typing import Callable, Optional
 from telegram import Bot
 from telegram.error import RetryAfter, TelegramError
 
-from bot.knowledge_access import KnowledgeStore
 from bot.telegram_render import split_text
 from bot.telegram_send import is_permanent, retry_after_seconds
 from knowledge.chat_callbacks import forget_expired
+from knowledge.db import KnowledgeStore
 from knowledge.models import utcnow
 from knowledge.outbox.handoff_answers import enqueue_handoff_answers
 from knowledge.outbox.price_alerts import enqueue_daily_digests, enqueue_price_alerts

@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.conversation import Conversation
-from bot.knowledge_access import KnowledgeStore
+from knowledge.db import KnowledgeStore
 from knowledge.outbox.queue import take_webchat_pushes
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 import actions.knowledge_access as knowledge_access
 from knowledge import migrate
-from knowledge.db import make_engine, make_session_factory, session_scope
+from knowledge.db import KnowledgeStore, make_engine, make_session_factory, session_scope
 from knowledge.seed import seed
 
 SEED_TODAY = dt.date(2026, 11, 22)
@@ -26,7 +26,7 @@ def knowledge_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
         seed(session, today=SEED_TODAY)
-    monkeypatch.setattr(knowledge_access, "_factory", lambda: factory)
+    monkeypatch.setattr(knowledge_access, "_store", lambda: KnowledgeStore(factory))
     yield factory
     engine.dispose()
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge_access import KnowledgeStore
+from knowledge.db import KnowledgeStore, open_store
 from tests.conftest import build_seeded_sqlite
 from tests.gateway.harness import fake_rasa, fake_telegram, start_gateway
 
@@ -21,6 +21,6 @@ def kb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def store(kb_url: str) -> KnowledgeStore:
     """Direct access to the gateway's knowledge DB."""
-    knowledge = KnowledgeStore.from_url(kb_url)
+    knowledge = open_store(kb_url)
     yield knowledge
     knowledge.dispose()

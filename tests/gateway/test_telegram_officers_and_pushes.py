@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.knowledge_access import KnowledgeStore
 from bot.push_scheduler import CHINA_STANDARD_TIME, PushScheduler
+from knowledge.db import KnowledgeStore
 from knowledge.files.prices import import_prices
 from knowledge.models import AuditLog, Farmer, HandoffTicket, PriceRecord, Product, Push, Subscription, utcnow
 from knowledge.people.accounts import create_account, issue_telegram_link_code
