@@ -1,5 +1,6 @@
 """Officers on Telegram: linking the phone to a console account (/link), and adding a price (/setprice) with
-confirm and cancel buttons. The rules live in knowledge (people.accounts, officer_prices, prices.validation)."""
+confirm and cancel buttons (the command itself: bot.officer_prices; the rules: knowledge.people.accounts and
+knowledge.prices.officer_entry)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,11 +11,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.conversation import RateLimiter
+from bot.officer_prices import cancel_price, confirm_price, hold_price, prepare_price
 from bot.telegram_render import SETPRICE_CANCEL_PREFIX, SETPRICE_CONFIRM_PREFIX
 from bot.telegram_send import send_with_retry
 from knowledge.db import KnowledgeStore
-from knowledge.officer_prices import OfficerPriceError, cancel_price, confirm_price, hold_price, prepare_price
 from knowledge.people.accounts import redeem_telegram_link_code
+from knowledge.prices.officer_entry import OfficerPriceError
 
 logger = logging.getLogger(__name__)
 

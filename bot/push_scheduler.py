@@ -19,7 +19,7 @@ from telegram.error import RetryAfter, TelegramError
 
 from bot.telegram_render import split_text
 from bot.telegram_send import is_permanent, retry_after_seconds
-from knowledge.chat_callbacks import forget_expired
+from knowledge.callback_store import forget_expired
 from knowledge.db import KnowledgeStore
 from knowledge.models import utcnow
 from knowledge.outbox.handoff_answers import enqueue_handoff_answers

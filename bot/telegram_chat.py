@@ -27,13 +27,14 @@ from telegram import (
 from telegram.constants import ChatAction, MessageEntityType
 from telegram.ext import ContextTypes
 
+from bot.button_keys import PAYLOAD_KIND, remember_payload
 from bot.conversation import Conversation, mask_sender
 from bot.farmer_directory import FarmerDirectory
 from bot.farmer_media import MediaNotes, sent_media
 from bot.replies import Button, Reply
 from bot.telegram_render import STORED_PAYLOAD_PREFIX, inline_keyboard, split_text
 from bot.telegram_send import send_with_retry
-from knowledge.chat_callbacks import PAYLOAD_KIND, recall, remember_payload
+from knowledge.callback_store import recall
 from knowledge.db import KnowledgeStore
 
 logger = logging.getLogger(__name__)

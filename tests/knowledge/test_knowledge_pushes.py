@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import event, select, update
 
-from knowledge.chat_callbacks import forget, recall, remember_once, remember_payload
-from knowledge.models import AuditLog, Farmer, HandoffTicket, PriceRecord, Product, Push, Subscription, utcnow
-from knowledge.officer_prices import OfficerPriceError, confirm_price, hold_price, parse_setprice, prepare_price
+from knowledge.models import AuditLog, Farmer, HandoffTicket, Product, Push, Subscription, utcnow
 from knowledge.outbox.handoff_answers import enqueue_handoff_answers
 from knowledge.outbox.price_alerts import enqueue_price_alerts
 from knowledge.outbox.queue import (
@@ -23,7 +20,6 @@ from knowledge.outbox.queue import (
     mark_sent,
     take_webchat_pushes,
 )
-from knowledge.people.accounts import create_account
 from knowledge.people.farmers import region_near, remember_farmer, set_farmer_region_by_name
 from knowledge.prices.saving import save_price
 from knowledge.prices.validation import PriceInput, check_price
@@ -190,53 +186,3 @@ def test_region_near_a_shared_location(kb, point, region):
     with kb.scope() as session:
         found = region_near(session, *point)
         assert (found.name if found else None) == region
-
-
-def test_button_payloads_and_one_time_keys(kb):
-    payload = '/inform{"product":"大白菜","region":"石家庄市藁城区","market":"石家庄桥西蔬菜批发市场"}'
-    with kb.scope() as session:
-        key = remember_payload(session, payload)
-        assert remember_payload(session, payload) == key and len(key) == 16
-        once = remember_once(session, "setprice", "{}")
-    with kb.scope() as session:
-        assert recall(session, key, "payload") == payload
-        assert recall(session, key, "setprice") is None
-        assert forget(session, once, "setprice") and not forget(session, once, "setprice")
-
-
-@pytest.mark.parametrize(("words", "expected"), [
-    ("玉米 1.15 元/斤", ("玉米", "1.15", None, "元/斤", "")),
-    ("玉米 1.15元/斤 新发地", ("玉米", "1.15", None, "元/斤", "新发地")),
-    ("小麦 １.２０-１.２５ 元/公斤 藁城 粮站", ("小麦", "1.20", "1.25", "元/公斤", "藁城 粮站")),
-])
-def test_setprice_words(words, expected):
-    assert parse_setprice(words) == expected
-
-
-@pytest.mark.parametrize("words", ["", "玉米", "玉米 便宜", "玉米 1.15"])
-def test_setprice_words_refused_with_the_usage(words):
-    with pytest.raises(OfficerPriceError):
-        parse_setprice(words)
-
-
-def test_officer_price_confirmed_is_saved_as_the_officer_and_audited(kb, today):
-    with kb.scope() as session:
-        account = create_account(session, "zhao", "long-enough-password", "officer", region_name="石家庄")
-        account.telegram_user_id = "42"
-    with kb.scope() as session:
-        pending, question = prepare_price(session, "42", "玉米 1.18 元/斤", today)
-        key = hold_price(session, pending)
-        assert "请确认录入：玉米" in question
-        with pytest.raises(OfficerPriceError, match="本人"):
-            confirm_price(session, key, "43", today)
-    with kb.scope() as session:
-        assert confirm_price(session, key, "42", today).startswith("已录入：玉米 均价1.18元/斤")
-    with kb.scope() as session:
-        record = session.scalars(select(PriceRecord).where(PriceRecord.entered_by == "zhao")).one()
-        assert record.entered_avg == Decimal("1.18") and record.source == "信息员报价（zhao）"
-        assert record.market.region.name in ("石家庄市", "藁城区")
-        actions = session.scalars(select(AuditLog.action).where(AuditLog.actor == "zhao",
-                                                                AuditLog.entity == "price_record")).all()
-        assert actions == ["create"]
-        with pytest.raises(OfficerPriceError, match="处理过"):
-            confirm_price(session, key, "42", today)
