@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
@@ -17,6 +18,7 @@ from bot.button_keys import remember_once
 from knowledge.callback_store import forget, recall
 from knowledge.db import Session
 from knowledge.models import Account
+from knowledge.prices.editing import save_price_audited
 from knowledge.prices.officer_entry import (
     OfficerPriceError,
     check_market_scope,
@@ -24,11 +26,12 @@ from knowledge.prices.officer_entry import (
     default_market_name,
     officer_source,
     price_officer_for_telegram_user,
-    save_officer_price,
 )
 from knowledge.prices.queries import quote_from_record
 from knowledge.prices.validation import CheckedPrice, PriceInput
 from knowledge.prices.wording import describe_price
+
+logger = logging.getLogger(__name__)
 
 SETPRICE_KIND = "setprice"
 USAGE = ("用法：/setprice 品名 价格 单位 [市场]\n例如：/setprice 玉米 1.15 元/斤\n"
@@ -138,7 +141,9 @@ def confirm_price(session: Session, key: str, telegram_user_id: str, today: dt.d
         raise OfficerPriceError("这条录入已经处理过了。")
     check_market_scope(session, account, pending.market)
     price = check_officer_price(session, pending.price_input(officer_source(account)), today)
-    record = save_officer_price(session, price, account)
+    # The same save as the console's price form, so the audit log shows an edit the same way from both.
+    record, _ = save_price_audited(session, price, author=account.username)
+    logger.info("Price %s of product %s saved by %s from Telegram", record.id, price.product.name, account.username)
     quote = quote_from_record(record, price.unit, today)
     where = f"{price.market.name}，{price.report_date.isoformat()}"
     return f"已录入：{price.product.name} {describe_price(quote)}（{where}）。"

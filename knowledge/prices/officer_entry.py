@@ -1,25 +1,21 @@
-"""Prices officers enter themselves (from the phone): who may, for which markets, and the saved, audited record.
+"""Prices officers enter themselves (from the phone): who may, for which markets, and the check.
 
-Checked by the same rules as the CSV import (knowledge.prices.validation). Messages are plain
-Chinese: officers read them.
+Checked by the same rules as the CSV import (knowledge.prices.validation) and saved, like the
+console's price form, by knowledge.prices.editing.save_price_audited. Messages are plain Chinese:
+officers read them.
 """
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.audit import record_change, snapshot
 from knowledge.catalog.lookup import descendant_ids, find_market
-from knowledge.models import Account, Market, PriceRecord, Role
+from knowledge.models import Account, Market, Role
 from knowledge.people.accounts import account_for_telegram_user
-from knowledge.prices.saving import VALUE_COLUMNS, save_price
 from knowledge.prices.validation import CheckedPrice, PriceInput, check_price
-
-logger = logging.getLogger(__name__)
 
 PRICE_ENTRY_ROLES = (Role.OFFICER, Role.ADMIN)
 
@@ -71,24 +67,3 @@ def check_officer_price(session: Session, entry: PriceInput, today: dt.date) -> 
     if check.price is None:
         raise OfficerPriceError("价格没有录入：" + "；".join(check.errors))
     return check.price
-
-
-def save_officer_price(session: Session, price: CheckedPrice, account: Account) -> PriceRecord:
-    """Save a checked price with the officer as author, audited. The caller commits."""
-    existing = session.scalars(
-        select(PriceRecord).join(Market).where(
-            PriceRecord.product_id == price.product.id, Market.name == price.market.name,
-            PriceRecord.report_date == price.report_date, PriceRecord.source == price.source,
-        )
-    ).first()
-    before = snapshot(existing, VALUE_COLUMNS) if existing is not None else None
-    new_market = price.market.id is None
-    record, created = save_price(session, price, author=account.username)
-    if new_market:
-        record_change(session, account.username, "create", "market", price.market.id, None,
-                      {"name": price.market.name, "via": "telegram /setprice"})
-    record_change(session, account.username, "create" if created else "update", "price_record", record.id, before,
-                  {**snapshot(record, VALUE_COLUMNS), "product": price.product.name, "market": price.market.name,
-                   "report_date": price.report_date, "source": price.source, "via": "telegram /setprice"})
-    logger.info("Price %s of product %s saved by %s", record.id, price.product.name, account.username)
-    return record

@@ -9,11 +9,13 @@ from sqlalchemy import select
 from bot.button_keys import remember_once, remember_payload
 from bot.officer_prices import confirm_price, hold_price, parse_setprice, prepare_price
 from knowledge.callback_store import forget, recall
-from knowledge.db import KnowledgeStore
-from knowledge.models import AuditLog, PriceRecord
+from knowledge.db import KnowledgeStore, open_store
+from knowledge.models import Account, AuditLog, PriceRecord
 from knowledge.people.accounts import create_account
-from knowledge.prices.officer_entry import OfficerPriceError
-from tests.conftest import TODAY
+from knowledge.prices.editing import save_price_audited
+from knowledge.prices.officer_entry import OfficerPriceError, default_market_name
+from knowledge.prices.validation import PriceInput, check_price
+from tests.conftest import TODAY, build_seeded_sqlite
 
 
 def test_button_payloads_and_one_time_keys(store: KnowledgeStore):
@@ -65,3 +67,38 @@ def test_officer_price_confirmed_is_saved_as_the_officer_and_audited(store: Know
         assert actions == ["create"]
         with pytest.raises(OfficerPriceError, match="处理过"):
             confirm_price(session, key, "42", today)
+
+
+def _price_audit(store: KnowledgeStore) -> list:
+    with store.session() as session:
+        return [(row.actor, row.action, row.entity, row.entity_id, row.before, row.after)
+                for row in session.scalars(select(AuditLog).where(AuditLog.entity.in_(("price_record", "market")))
+                                           .order_by(AuditLog.id))]
+
+
+def test_a_setprice_and_the_console_price_form_leave_the_same_audit_entries(tmp_path):
+    audits = {}
+    for way in ("setprice", "console"):
+        store = open_store(build_seeded_sqlite(tmp_path / f"{way}.db"))
+        with store.session() as session:
+            account = create_account(session, "zhao", "long-enough-password", "officer", region_name="石家庄")
+            account.telegram_user_id = "42"
+        for price in ("1.18", "1.20"):  # a new record, then an edit of it
+            with store.session() as session:
+                if way == "setprice":
+                    pending, _ = prepare_price(session, "42", f"玉米 {price} 元/斤", TODAY)
+                    key = hold_price(session, pending)
+                    confirm_price(session, key, "42", TODAY)
+                else:
+                    officer = session.scalars(select(Account).where(Account.username == "zhao")).one()
+                    check = check_price(session, PriceInput(
+                        product="玉米", market=default_market_name(session, officer), region=officer.region.name,
+                        date=TODAY.isoformat(), unit="元/斤", avg_price=price, source="信息员报价（zhao）",
+                    ), today=TODAY)
+                    save_price_audited(session, check.price, "zhao")
+        audits[way] = _price_audit(store)
+        store.dispose()
+    # The officer's region has no market yet: the first price creates its 集市.
+    assert [(row[2], row[1]) for row in audits["setprice"]] == [
+        ("market", "create"), ("price_record", "create"), ("price_record", "update")]
+    assert audits["setprice"] == audits["console"]
