@@ -29,7 +29,7 @@ from knowledge.prices.officer_entry import (
 )
 from knowledge.prices.queries import quote_from_record
 from knowledge.prices.validation import CheckedPrice, PriceInput
-from knowledge.prices.wording import describe_price
+from wording import describe_price
 
 logger = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ short keys for buttons, and an officer's price from Telegram."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 
 import pytest
@@ -23,6 +24,10 @@ from knowledge.outbox.queue import (
 from knowledge.people.farmers import region_near, remember_farmer, set_farmer_region_by_name
 from knowledge.prices.saving import save_price
 from knowledge.prices.validation import PriceInput, check_price
+from wording import price_push_text
+
+# The gateway's wording, with prices older than 7 days called old.
+WRITE = functools.partial(price_push_text, stale_after_days=7)
 
 
 def _farmer(session, sender: str = "tg-1", chat: str = "1") -> Farmer:
@@ -39,29 +44,29 @@ def _write_corn(session, price: str, today: dt.date, source: str = "县农业农
 def test_an_alert_is_written_once_per_change_and_not_for_a_reimport(kb, today):
     start = utcnow()
     with kb.scope() as session:
-        enqueue_price_alerts(session, today, 7, now=start)  # the cursor starts here
+        enqueue_price_alerts(session, today, WRITE, now=start)  # the cursor starts here
         farmer = _farmer(session)
         corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
         session.add(Subscription(farmer=farmer, product=corn, rule="any_change", created_at=start))
     with kb.scope() as session:
         _write_corn(session, "1.30", today)
     with kb.scope() as session:
-        assert enqueue_price_alerts(session, today, 7) == 1
-        assert enqueue_price_alerts(session, today, 7) == 0, "the same change is not noticed twice"
+        assert enqueue_price_alerts(session, today, WRITE) == 1
+        assert enqueue_price_alerts(session, today, WRITE) == 0, "the same change is not noticed twice"
     with kb.scope() as session:
         _write_corn(session, "1.30", today)  # the same figures again: no news
     with kb.scope() as session:
-        assert enqueue_price_alerts(session, today, 7) == 0
+        assert enqueue_price_alerts(session, today, WRITE) == 0
         _write_corn(session, "1.25", today)
     with kb.scope() as session:
-        assert enqueue_price_alerts(session, today, 7) == 1
+        assert enqueue_price_alerts(session, today, WRITE) == 1
         texts = session.scalars(select(Push.text).order_by(Push.id)).all()
     assert "均价1.30元/斤" in texts[0] and "均价1.25元/斤" in texts[1]
 
 
 def test_a_subscription_made_after_the_price_is_not_alerted_for_it(kb, today):
     with kb.scope() as session:
-        enqueue_price_alerts(session, today, 7)
+        enqueue_price_alerts(session, today, WRITE)
         _write_corn(session, "1.40", today)
     with kb.scope() as session:
         farmer = _farmer(session)
@@ -69,7 +74,7 @@ def test_a_subscription_made_after_the_price_is_not_alerted_for_it(kb, today):
         session.add(Subscription(farmer=farmer, product=corn, rule="any_change",
                                  created_at=utcnow() + dt.timedelta(seconds=1)))
     with kb.scope() as session:
-        assert enqueue_price_alerts(session, today, 7) == 0
+        assert enqueue_price_alerts(session, today, WRITE) == 0
 
 
 def test_only_one_of_two_processes_claims_a_push(kb):
