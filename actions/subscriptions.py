@@ -19,7 +19,6 @@ from knowledge.people.subscriptions import active_subscriptions, cancel_subscrip
 from knowledge.prices.queries import products_with_prices
 
 _BELOW = re.compile(r"低于|跌破|跌到|降到|以下|不到")
-_ABOVE = re.compile(r"超过|高于|涨到|涨过|到|以上")
 _DAILY = re.compile(r"每天|天天|每日|每早|每天早上")
 _HOUR = re.compile(r"(\d{1,2})\s*点")
 

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from knowledge.db import insert_or_ignore, insert_or_ignore_many
@@ -189,7 +189,3 @@ def take_webchat_pushes(session: Session, sender_id: str, now: Optional[dt.datet
     # As for Telegram: the text of the row we claimed, not one read before the claim.
     return [job.text for job in _claimed_jobs(session, taken)]
 
-
-def push_counts(session: Session) -> Dict[str, int]:
-    """How many pushes are in each status (for logs and the console)."""
-    return dict(session.execute(select(Push.status, func.count(Push.id)).group_by(Push.status)).all())
