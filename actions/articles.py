@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -9,13 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ask_for_feedback, latest_entity, latest_text
 from actions.knowledge_access import knowledge_session
+from knowledge.articles.search import published_article, search_articles
 
 logger = logging.getLogger(__name__)
-
-try:  # knowledge.articles.search is the full-text search; without it every question goes to a person.
-    from knowledge.articles.search import published_article, search_articles
-except ImportError:  # pragma: no cover - only on a tree that predates article search
-    published_article = search_articles = None
 
 # Shown as a "不是这个？" button title: Telegram shows about this many characters on a button.
 _BUTTON_TITLE_LENGTH = 16
@@ -43,11 +40,19 @@ def _title(hit: Any) -> str:
     return title if len(title) <= _BUTTON_TITLE_LENGTH else title[: _BUTTON_TITLE_LENGTH - 1] + "…"
 
 
-class ArticleAnswer(Action):
-    """Answers a question of one category from the best-matching published article."""
+class ArticleAnswer(Action, ABC):
+    """Answers a question of one category from the best-matching published article.
 
-    category = "policy"
-    intent = "ask_policy"
+    Abstract, so that Rasa's SDK registers only the subclasses (it skips abstract classes); it
+    would otherwise register this one under the policy action's name too.
+    """
+
+    intent: str
+
+    @property
+    @abstractmethod
+    def category(self) -> str:
+        """The article category (policy, pension, medical) this action answers from."""
 
     def name(self) -> str:
         return f"action_answer_{self.category}"
@@ -58,7 +63,7 @@ class ArticleAnswer(Action):
         article_id = latest_entity(tracker, "article_id")
         region = tracker.get_slot("region")
         with knowledge_session() as session:
-            if article_id and article_id.isdigit() and published_article is not None:
+            if article_id and article_id.isdigit():
                 hit = published_article(session, int(article_id))
                 hits = [hit] if hit is not None else []
             else:
@@ -94,8 +99,6 @@ class ArticleAnswer(Action):
         return []
 
     def _search(self, session: Any, tracker: Tracker, region: Optional[str]) -> List[Any]:
-        if search_articles is None:
-            return []
         question = latest_text(tracker) or " ".join(
             value for value in (tracker.get_slot("policy_topic"), tracker.get_slot("product")) if value
         )

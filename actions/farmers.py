@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Optional
 
 from rasa_sdk import Tracker
-from sqlalchemy.orm import Session
 
+from knowledge.db import Session
 from knowledge.models import Farmer
 from knowledge.people.farmers import channel_of_sender, remember_farmer, set_farmer_region_by_name
 

@@ -1,15 +1,14 @@
-"""👍/👎 under factual answers, stored per answer in knowledge.models.Feedback."""
+"""👍/👎 under factual answers, stored per answer through knowledge.people.feedback."""
 from __future__ import annotations
 
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
 
 from actions.answers import latest_entity, latest_text
 from actions.knowledge_access import knowledge_session
-from knowledge.models import Feedback
+from knowledge.people.feedback import record_feedback
 
 RATINGS = {"up": 1, "down": -1}
 
@@ -41,17 +40,6 @@ class ActionSaveFeedback(Action):
         answer_id = rated_answer_id(tracker)
         comment = latest_text(tracker) or None
         with knowledge_session() as session:
-            found = session.scalars(
-                select(Feedback).where(
-                    Feedback.conversation_id == tracker.sender_id, Feedback.message_id == answer_id
-                )
-            ).first()
-            if found is None:
-                session.add(
-                    Feedback(conversation_id=tracker.sender_id, message_id=answer_id, rating=rating, comment=comment)
-                )
-            else:
-                found.rating = rating
-                found.comment = comment or found.comment
+            record_feedback(session, tracker.sender_id, answer_id, rating, comment)
         dispatcher.utter_message(response="utter_feedback_thanks" if rating > 0 else "utter_feedback_sorry")
         return []

@@ -8,15 +8,12 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from actions.farmers import farmer_for
 from actions.knowledge_access import knowledge_session
-from knowledge.catalog.lookup import region_chain
-from knowledge.handoff.attachments import HANDOFF_WINDOW, attach_to_ticket, describe_attachments, recent_unhanded
-from knowledge.handoff.tickets import MAX_QUESTION_CHARS, add_question, open_ticket_of
-from knowledge.models import Account, FarmerAttachment, HandoffTicket, Region, Role
+from knowledge.handoff.attachments import HANDOFF_WINDOW, describe_attachments, recent_unhanded
+from knowledge.handoff.tickets import hand_over
+from knowledge.models import FarmerAttachment
 
 logger = logging.getLogger(__name__)
 
@@ -64,21 +61,6 @@ def told_to_the_farmer(question: str) -> str:
     return question
 
 
-def officer_for(session: Session, region: Optional[Region]) -> Optional[Account]:
-    """The active information officer nearest to the region (village, then township, county …)."""
-    if region is None:
-        return None
-    for scope in region_chain(region):
-        officer = session.scalars(
-            select(Account)
-            .where(Account.role == Role.OFFICER, Account.active.is_(True), Account.region_id == scope.id)
-            .order_by(Account.id)
-        ).first()
-        if officer is not None:
-            return officer
-    return None
-
-
 class ActionRequestHuman(Action):
     """Hands the question to the officers of the farmer's region and tells them who answers and roughly when.
 
@@ -95,38 +77,19 @@ class ActionRequestHuman(Action):
             farmer = farmer_for(session, tracker, tracker.get_slot("region"))
             # Voice messages and photos the gateway noted reach Rasa only as "转给信息员"; the ticket takes them along.
             media = recent_unhanded(session, farmer.id)
-            question = question_to_hand_over(tracker, media)
-            ticket = open_ticket_of(session, farmer.id)
-            added = ticket is not None
-            if ticket is None:
-                ticket = HandoffTicket(
-                    farmer=farmer,
-                    question=question[:MAX_QUESTION_CHARS],
-                    conversation_id=tracker.sender_id,
-                    region=farmer.region,
-                    assignee=officer_for(session, farmer.region),
-                )
-                session.add(ticket)
-                session.flush()
-            else:
-                add_question(ticket, question, NO_QUESTION)
-                if question == NO_QUESTION:
-                    # Nothing new was asked: remind the farmer of what the ticket already asks.
-                    question = ticket.question.split("\n")[0]
-            attached = attach_to_ticket(session, ticket, media)
-            officer, region = ticket.assignee, ticket.region
-            if officer is not None and region is not None:
-                who = f"{region.name}的信息员{officer.display_name or officer.username}"
-            elif region is not None:
-                who = f"{region.name}的信息员"
+            ticket = hand_over(session, farmer, question_to_hand_over(tracker, media), tracker.sender_id,
+                               NO_QUESTION, media)
+            if ticket.officer is not None and ticket.region is not None:
+                who = f"{ticket.region.name}的信息员{ticket.officer.display_name or ticket.officer.username}"
+            elif ticket.region is not None:
+                who = f"{ticket.region.name}的信息员"
             else:
                 who = "乡镇信息员"
-            ticket_id = ticket.id
-        logger.info("Handoff ticket %s %s with %d attachment(s)", ticket_id, "added to" if added else "opened",
-                    attached)
+        logger.info("Handoff ticket %s %s with %d attachment(s)", ticket.id, "added to" if ticket.added else "opened",
+                    ticket.attached)
         dispatcher.utter_message(
-            response="utter_handoff_added" if added else "utter_handoff_created", who=who, ticket=ticket_id,
-            question=told_to_the_farmer(question), when=REPLY_TIME + "，",
+            response="utter_handoff_added" if ticket.added else "utter_handoff_created", who=who, ticket=ticket.id,
+            question=told_to_the_farmer(ticket.question), when=REPLY_TIME + "，",
         )
         return []
 

@@ -19,23 +19,14 @@ from actions.asked_dates import as_of_date
 from actions.knowledge_access import knowledge_session
 from knowledge.catalog.lookup import find_product
 from knowledge.catalog.units import unit_asked_in
-from knowledge.prices.queries import LatestPrice, PriceQuote, latest_price, products_with_prices
-from knowledge.prices.wording import describe_price
+from knowledge.prices.queries import LatestPrice, latest_price, products_with_prices
 from settings import load_settings
+from wording import price_answer_values, region_fallback_values
 
 logger = logging.getLogger(__name__)
 
 # Intents that answer the form's question; anything else means the farmer has moved on.
 _FORM_ANSWER_INTENTS = {"inform", "ask_price"}
-
-
-def _note(quote: PriceQuote) -> str:
-    parts = []
-    if quote.note:
-        parts.append(f"备注：{quote.note}。")
-    if quote.confidence == "U" and "以当地公示为准" not in (quote.note or ""):
-        parts.append("指示性价格，以当地公示为准。")
-    return "".join(parts)
 
 
 def say_no_data(dispatcher: CollectingDispatcher, session: Any, product_name: str) -> None:
@@ -132,22 +123,6 @@ class ActionAnswerPrice(Action):
 
     @staticmethod
     def _say(dispatcher: CollectingDispatcher, answer: LatestPrice) -> None:
-        quote = answer.quote
         if answer.fell_back:
-            dispatcher.utter_message(
-                response="utter_price_region_fallback",
-                region=answer.requested_region,
-                product=quote.product,
-                scope_name=answer.answered_region or "全国",
-            )
-        scope = answer.answered_region
-        dispatcher.utter_message(
-            response="utter_price",
-            product=quote.product,
-            scope=f"（{scope}）" if scope else "",
-            price=describe_price(quote),
-            market=quote.market,
-            date=quote.report_date.isoformat(),
-            source=quote.source,
-            note=_note(quote),
-        )
+            dispatcher.utter_message(response="utter_price_region_fallback", **region_fallback_values(answer))
+        dispatcher.utter_message(response="utter_price", **price_answer_values(answer))

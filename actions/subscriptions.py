@@ -7,8 +7,6 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from actions.answers import latest_entity, latest_text
 from actions.farmers import farmer_for
@@ -17,10 +15,10 @@ from actions.pension_calculator import parse_yuan
 from knowledge.catalog.lookup import find_product, find_region
 from knowledge.catalog.units import format_price
 from knowledge.models import Subscription
+from knowledge.people.subscriptions import active_subscriptions, cancel_subscriptions, subscribe
 from knowledge.prices.queries import products_with_prices
 
 _BELOW = re.compile(r"低于|跌破|跌到|降到|以下|不到")
-_ABOVE = re.compile(r"超过|高于|涨到|涨过|到|以上")
 _DAILY = re.compile(r"每天|天天|每日|每早|每天早上")
 _HOUR = re.compile(r"(\d{1,2})\s*点")
 
@@ -51,14 +49,6 @@ def _scope(subscription: Subscription) -> str:
     return f"（{subscription.region.name}）" if subscription.region is not None else ""
 
 
-def _active(session: Session, farmer_id: int) -> List[Subscription]:
-    return list(
-        session.scalars(
-            select(Subscription).where(Subscription.farmer_id == farmer_id, Subscription.active.is_(True))
-        ).all()
-    )
-
-
 class ActionSubscribePriceAlert(Action):
     """Creates a price alert for the named product (and region, when one is known)."""
 
@@ -85,23 +75,9 @@ class ActionSubscribePriceAlert(Action):
                 return []
             region = find_region(session, region_name) if region_name else None
             farmer = farmer_for(session, tracker, region_name)
-            for existing in _active(session, farmer.id):
-                same_place = (existing.region_id or None) == (region.id if region else None)
-                if existing.product_id == product.id and same_place and existing.rule == rule:
-                    dispatcher.utter_message(
-                        response="utter_subscription_exists",
-                        product=product.name,
-                        scope=_scope(existing),
-                        rule=describe_rule(existing),
-                    )
-                    return []
-            subscription = Subscription(
-                farmer=farmer, product=product, region=region, rule=rule, threshold=threshold, daily_hour=hour
-            )
-            session.add(subscription)
-            session.flush()
+            subscription, created = subscribe(session, farmer, product, region, rule, threshold, hour)
             dispatcher.utter_message(
-                response="utter_subscribed",
+                response="utter_subscribed" if created else "utter_subscription_exists",
                 product=product.name,
                 scope=_scope(subscription),
                 rule=describe_rule(subscription),
@@ -120,7 +96,7 @@ class ActionListSubscriptions(Action):
     ) -> List[Dict[str, Any]]:
         with knowledge_session() as session:
             farmer = farmer_for(session, tracker)
-            subscriptions = _active(session, farmer.id)
+            subscriptions = active_subscriptions(session, farmer.id)
             if not subscriptions:
                 dispatcher.utter_message(response="utter_no_subscriptions")
                 return []
@@ -144,18 +120,14 @@ class ActionUnsubscribePriceAlert(Action):
         product_name = latest_entity(tracker, "product")
         with knowledge_session() as session:
             farmer = farmer_for(session, tracker)
-            subscriptions = _active(session, farmer.id)
             product = find_product(session, product_name) if product_name else None
-            if product is not None:
-                subscriptions = [item for item in subscriptions if item.product_id == product.id]
-            if not subscriptions:
+            cancelled = cancel_subscriptions(session, farmer.id, product)
+            if not cancelled:
                 dispatcher.utter_message(response="utter_no_subscriptions")
                 return []
-            for item in subscriptions:
-                item.active = False
             dispatcher.utter_message(
                 response="utter_unsubscribed",
                 what=product.name if product is not None else "全部",
-                count=len(subscriptions),
+                count=cancelled,
             )
         return []

@@ -13,8 +13,8 @@ from actions.knowledge_access import knowledge_session
 from actions.prices import say_no_data
 from knowledge.catalog.units import format_price, unit_asked_in
 from knowledge.prices.queries import compare_markets, price_trend
-from knowledge.prices.wording import describe_price
 from settings import load_settings
+from wording import describe_price
 
 logger = logging.getLogger(__name__)
 

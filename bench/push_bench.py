@@ -29,10 +29,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from bot.knowledge_access import KnowledgeStore  # noqa: E402  (the project root must be importable first)
 from bot.push_scheduler import CHINA_STANDARD_TIME, PushScheduler  # noqa: E402
 from knowledge import migrate  # noqa: E402
-from knowledge.db import make_engine, make_session_factory, session_scope  # noqa: E402
+from knowledge.db import KnowledgeStore, make_engine, make_session_factory, open_store, session_scope  # noqa: E402
 from knowledge.files.prices import import_prices  # noqa: E402
 from knowledge.models import Farmer, PriceRecord, Product, Push, Subscription, utcnow  # noqa: E402
 from knowledge.outbox.queue import claim_telegram_pushes, mark_sent  # noqa: E402
@@ -114,7 +113,7 @@ def main() -> Dict[str, Any]:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     today = dt.date.today()
     url = _build(BENCH_DIR / "push_bench.db", farmers, today)
-    store = KnowledgeStore.from_url(url)
+    store = open_store(url)
     try:
         scheduler = PushScheduler(store, 30, CHINA_STANDARD_TIME, 7)
         # 07:00 in China, before anyone's digest hour; the first round starts the price cursor.

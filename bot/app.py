@@ -9,7 +9,6 @@ from aiohttp import web
 
 from bot.conversation import Conversation, RateLimiter
 from bot.farmer_directory import FarmerDirectory
-from bot.knowledge_access import KnowledgeStore
 from bot.logging_setup import configure_logging
 from bot.officer_chat import OfficerChat
 from bot.push_scheduler import PushScheduler, push_timezone
@@ -18,6 +17,7 @@ from bot.telegram_chat import TelegramChat
 from bot.telegram_service import TelegramService, build_application, webhook_path
 from bot.webchat import CONVERSATION_KEY, IDENTITY_KEY, PROXIES_KEY, STORE_KEY, add_webchat_routes
 from bot.webchat_identity import WebchatIdentity
+from knowledge.db import open_store
 from settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     with_telegram = telegram_allowed(settings)
 
     async def gateway(app: web.Application) -> AsyncIterator[None]:
-        store = KnowledgeStore.from_url(settings.knowledge_db_url)
+        store = open_store(settings.knowledge_db_url)
         headers = {"Authorization": f"Bearer {settings.rasa_api_token}"} if settings.rasa_api_token else {}
         async with aiohttp.ClientSession(headers=headers) as session:
             farmers = FarmerDirectory(store)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from bot.knowledge_access import KnowledgeStore
+from knowledge.db import KnowledgeStore
 from knowledge.people.farmers import region_near, remember_farmer, set_farmer_region, set_farmer_region_by_name
 
 logger = logging.getLogger(__name__)

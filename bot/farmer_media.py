@@ -8,7 +8,7 @@ from typing import Optional
 from telegram import Message
 
 from bot.conversation import mask_sender
-from bot.knowledge_access import KnowledgeStore
+from knowledge.db import KnowledgeStore
 from knowledge.handoff.attachments import SentMedia, remember_attachment
 from knowledge.people.farmers import remember_farmer
 

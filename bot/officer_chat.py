@@ -1,5 +1,6 @@
 """Officers on Telegram: linking the phone to a console account (/link), and adding a price (/setprice) with
-confirm and cancel buttons. The rules live in knowledge (people.accounts, officer_prices, prices.validation)."""
+confirm and cancel buttons (the command itself: bot.officer_prices; the rules: knowledge.people.accounts and
+knowledge.prices.officer_entry)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,11 +11,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.conversation import RateLimiter
-from bot.knowledge_access import KnowledgeStore
+from bot.officer_prices import cancel_price, confirm_price, hold_price, prepare_price
 from bot.telegram_render import SETPRICE_CANCEL_PREFIX, SETPRICE_CONFIRM_PREFIX
-from bot.telegram_send import send_with_retry
-from knowledge.officer_prices import OfficerPriceError, cancel_price, confirm_price, hold_price, prepare_price
+from bot.telegram_send import say, send_with_retry
+from knowledge.db import KnowledgeStore
 from knowledge.people.accounts import redeem_telegram_link_code
+from knowledge.prices.officer_entry import OfficerPriceError
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +37,6 @@ class OfficerChat:
         self._today = today
         self._link_attempts = RateLimiter(per_minute=LINK_ATTEMPTS_PER_MINUTE)
 
-    async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup=None) -> None:
-        await send_with_retry(f"officer message to chat …{str(chat_id)[-3:]}",
-                              lambda: context.bot.send_message(chat_id, text, reply_markup=markup))
-
     async def on_link(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/link 12345678: link this Telegram user to the console account that issued the code."""
         user, chat = update.effective_user, update.effective_chat
@@ -46,15 +44,15 @@ class OfficerChat:
             return
         if chat.type != "private":
             # The code is single-use, but a code shown in a group is still a code someone else could read.
-            await self._say(context, chat.id, LINK_PRIVATE_ONLY)
+            await say(context.bot, chat.id, LINK_PRIVATE_ONLY)
             return
         code = "".join(context.args or [])
         if not code:
-            await self._say(context, chat.id, LINK_USAGE)
+            await say(context.bot, chat.id, LINK_USAGE)
             return
         if not self._link_attempts.allow(str(user.id)):
             # Eight digits are many, but guessing should still be slow.
-            await self._say(context, chat.id, LINK_TOO_FAST)
+            await say(context.bot, chat.id, LINK_TOO_FAST)
             return
 
         def link(session) -> str:
@@ -66,9 +64,9 @@ class OfficerChat:
         name = await self._store.run(link)
         if not name:
             logger.info("Failed Telegram link attempt")
-            await self._say(context, chat.id, LINK_FAILED)
+            await say(context.bot, chat.id, LINK_FAILED)
             return
-        await self._say(context, chat.id, LINKED.format(name=name))
+        await say(context.bot, chat.id, LINKED.format(name=name))
 
     async def on_setprice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/setprice 玉米 1.15 元/斤 [市场]: check it and ask the officer to confirm."""
@@ -76,7 +74,7 @@ class OfficerChat:
         if user is None or chat is None:
             return
         if chat.type != "private":
-            await self._say(context, chat.id, SETPRICE_PRIVATE_ONLY)
+            await say(context.bot, chat.id, SETPRICE_PRIVATE_ONLY)
             return
         text = " ".join(context.args or [])
         today = self._today()
@@ -88,13 +86,13 @@ class OfficerChat:
         try:
             key, question = await self._store.run(prepare)
         except OfficerPriceError as error:
-            await self._say(context, chat.id, str(error))
+            await say(context.bot, chat.id, str(error))
             return
         markup = InlineKeyboardMarkup([[
             InlineKeyboardButton("✅ 确认录入", callback_data=SETPRICE_CONFIRM_PREFIX + key),
             InlineKeyboardButton("❌ 取消", callback_data=SETPRICE_CANCEL_PREFIX + key),
         ]])
-        await self._say(context, chat.id, question, markup)
+        await say(context.bot, chat.id, question, markup)
 
     async def on_setprice_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Confirm or cancel a pending /setprice; only the officer who sent it can."""

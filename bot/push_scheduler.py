@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 import socket
@@ -17,14 +18,15 @@ from typing import Callable, Optional
 from telegram import Bot
 from telegram.error import RetryAfter, TelegramError
 
-from bot.knowledge_access import KnowledgeStore
 from bot.telegram_render import split_text
 from bot.telegram_send import is_permanent, retry_after_seconds
-from knowledge.chat_callbacks import forget_expired
+from knowledge.callback_store import forget_expired
+from knowledge.db import KnowledgeStore
 from knowledge.models import utcnow
 from knowledge.outbox.handoff_answers import enqueue_handoff_answers
 from knowledge.outbox.price_alerts import enqueue_daily_digests, enqueue_price_alerts
 from knowledge.outbox.queue import PushJob, claim_telegram_pushes, mark_failed, mark_sent, release_claims
+from wording import price_push_text
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ class PushScheduler:
         self._store = store
         self._interval = interval_seconds
         self._timezone = timezone
-        self._stale_after_days = stale_after_days
+        self._write = functools.partial(price_push_text, stale_after_days=stale_after_days)
         self.bot = bot
         self._clock = clock
         self._worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -72,8 +74,8 @@ class PushScheduler:
             # Old button meanings go with the round: an indexed delete that usually finds nothing.
             forget_expired(session)
             return (enqueue_handoff_answers(session, now)
-                    + enqueue_price_alerts(session, today, self._stale_after_days, now)
-                    + enqueue_daily_digests(session, local_now, today, self._stale_after_days, now))
+                    + enqueue_price_alerts(session, today, self._write, now)
+                    + enqueue_daily_digests(session, local_now, today, self._write, now))
 
         return self._store.run_blocking(work)
 

@@ -27,14 +27,15 @@ from telegram import (
 from telegram.constants import ChatAction, MessageEntityType
 from telegram.ext import ContextTypes
 
+from bot.button_keys import PAYLOAD_KIND, remember_payload
 from bot.conversation import Conversation, mask_sender
 from bot.farmer_directory import FarmerDirectory
 from bot.farmer_media import MediaNotes, sent_media
-from bot.knowledge_access import KnowledgeStore
 from bot.replies import Button, Reply
 from bot.telegram_render import STORED_PAYLOAD_PREFIX, inline_keyboard, split_text
-from bot.telegram_send import send_with_retry
-from knowledge.chat_callbacks import PAYLOAD_KIND, recall, remember_payload
+from bot.telegram_send import masked_chat, say, send_with_retry
+from knowledge.callback_store import recall
+from knowledge.db import KnowledgeStore
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class TelegramChat:
             for index, part in enumerate(parts):
                 markup = keyboard if index == len(parts) - 1 else None
                 await send_with_retry(
-                    f"reply to chat …{str(chat.id)[-3:]}",
+                    f"reply to {masked_chat(chat.id)}",
                     lambda part=part, markup=markup: context.bot.send_message(
                         chat.id, part, reply_markup=markup, reply_parameters=quote
                     ),
@@ -126,7 +127,7 @@ class TelegramChat:
 
     async def _typing(self, context: ContextTypes.DEFAULT_TYPE, chat: Chat) -> None:
         # Shown while Rasa thinks; a failure here must never delay or lose the answer.
-        await send_with_retry(f"typing in chat …{str(chat.id)[-3:]}",
+        await send_with_retry(f"typing in {masked_chat(chat.id)}",
                               lambda: context.bot.send_chat_action(chat.id, ChatAction.TYPING), attempts=1)
 
     async def ask_rasa(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
@@ -210,14 +211,10 @@ class TelegramChat:
         if region is None:
             if not insist:
                 return False
-            await self._say(context, chat, UNKNOWN_PLACE.format(name=name))
+            await say(context.bot, chat.id, UNKNOWN_PLACE.format(name=name))
             return True
-        await self._say(context, chat, PLACE_STORED.format(region=region), markup=ReplyKeyboardRemove())
+        await say(context.bot, chat.id, PLACE_STORED.format(region=region), markup=ReplyKeyboardRemove())
         return True
-
-    async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat: Chat, text: str, markup: Any = None) -> None:
-        await send_with_retry(f"message to chat …{str(chat.id)[-3:]}",
-                              lambda: context.bot.send_message(chat.id, text, reply_markup=markup))
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start: welcome, and ask once where the farmer lives (a private chat offers to share the location)."""
@@ -226,9 +223,9 @@ class TelegramChat:
             return
         private = chat.type == Chat.PRIVATE
         region = await self._farmers.remember(sender_id(user), CHANNEL, str(chat.id), user.full_name, private=private)
-        await self._say(context, chat, WELCOME)
+        await say(context.bot, chat.id, WELCOME)
         if region and not context.args:
-            await self._say(context, chat, REGION_KNOWN.format(region=region))
+            await say(context.bot, chat.id, REGION_KNOWN.format(region=region))
             return
         if context.args:
             await self._store_region(update, context, " ".join(context.args))
@@ -236,12 +233,12 @@ class TelegramChat:
         markup = ReplyKeyboardMarkup([[KeyboardButton(SEND_LOCATION, request_location=True)]],
                                      resize_keyboard=True, one_time_keyboard=True) if private else None
         context.user_data[AWAITING_REGION] = True
-        await self._say(context, chat, REGION_QUESTION, markup=markup)
+        await say(context.bot, chat.id, REGION_QUESTION, markup=markup)
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/help: what the bot can do and its commands."""
         if update.effective_chat is not None:
-            await self._say(context, update.effective_chat, HELP)
+            await say(context.bot, update.effective_chat.id, HELP)
 
     async def on_price(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/price 玉米: the price answer, as if the farmer had asked."""
@@ -328,6 +325,6 @@ class TelegramChat:
         context.user_data.pop(AWAITING_REGION, None)
         if region is None:
             context.user_data[AWAITING_REGION] = True
-            await self._say(context, chat, LOCATION_UNKNOWN, markup=ReplyKeyboardRemove())
+            await say(context.bot, chat.id, LOCATION_UNKNOWN, markup=ReplyKeyboardRemove())
             return
-        await self._say(context, chat, LOCATION_STORED.format(region=region), markup=ReplyKeyboardRemove())
+        await say(context.bot, chat.id, LOCATION_STORED.format(region=region), markup=ReplyKeyboardRemove())

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Awaitable, Callable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Optional, TypeVar, Union
 
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 logger = logging.getLogger(__name__)
@@ -67,3 +68,14 @@ async def send_with_retry(
             await sleep(backoff)
             backoff *= 2
     return None
+
+
+def masked_chat(chat_id: Union[int, str]) -> str:
+    """A chat named fit for logs: only its last three digits, enough to correlate lines."""
+    return f"chat …{str(chat_id)[-3:]}"
+
+
+async def say(bot: Bot, chat_id: Union[int, str], text: str, markup: Any = None) -> None:
+    """Send one message with retries (logged, not raised, when it cannot be sent)."""
+    await send_with_retry(f"message to {masked_chat(chat_id)}",
+                          lambda: bot.send_message(chat_id, text, reply_markup=markup))

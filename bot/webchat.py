@@ -9,8 +9,8 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.conversation import Conversation, mask_sender
-from bot.knowledge_access import KnowledgeStore
 from bot.webchat_identity import WebchatIdentity
+from knowledge.db import KnowledgeStore
 from knowledge.outbox.queue import acknowledge_webchat_pushes, offer_webchat_pushes
 from knowledge.people.farmers import move_farmer
 

@@ -5,11 +5,11 @@ from typing import Optional, Set
 
 from console.security import CurrentUser, Forbidden
 from knowledge.catalog.regions import region_by_id, region_ids_below
-from knowledge.db import DbSession
+from knowledge.db import Session
 from knowledge.models import Role
 
 
-def region_scope(session: DbSession, user: CurrentUser) -> Optional[Set[int]]:
+def region_scope(session: Session, user: CurrentUser) -> Optional[Set[int]]:
     """Ids of the regions the user may act on; None means every region (admins)."""
     if user.role == Role.ADMIN:
         return None
@@ -18,7 +18,7 @@ def region_scope(session: DbSession, user: CurrentUser) -> Optional[Set[int]]:
     return region_ids_below(session, user.region_id)
 
 
-def may_edit_region(session: DbSession, user: CurrentUser, region_id: Optional[int]) -> bool:
+def may_edit_region(session: Session, user: CurrentUser, region_id: Optional[int]) -> bool:
     """True when the user may edit knowledge that belongs to `region_id` (None: national knowledge)."""
     if user.role == Role.ADMIN:
         return True
@@ -30,7 +30,7 @@ def may_edit_region(session: DbSession, user: CurrentUser, region_id: Optional[i
     return scope is None or region_id in scope
 
 
-def check_edit_region(session: DbSession, user: CurrentUser, region_id: Optional[int], what: str) -> None:
+def check_edit_region(session: Session, user: CurrentUser, region_id: Optional[int], what: str) -> None:
     """Raise a 403 unless the user may edit `what` in `region_id`."""
     if not may_edit_region(session, user, region_id):
         region = region_by_id(session, region_id) if region_id is not None else None

@@ -1,11 +1,12 @@
 """Engine and session factory for the knowledge database (SQLite by default, PostgreSQL in production)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar
 
 from sqlalchemy import Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,8 +18,12 @@ from settings import load_settings
 
 logger = logging.getLogger(__name__)
 
-# The names bot/, actions/ and console/ type what they hold with, so that only knowledge/ imports SQLAlchemy.
-DbSession = Session
+# Callers outside knowledge/ name a unit of work by this type and never import SQLAlchemy themselves.
+__all__ = ["KnowledgeStore", "Session", "SessionFactory", "dry_run_scope", "insert_or_ignore", "insert_or_ignore_many",
+           "make_engine", "make_session_factory", "open_store", "session_scope"]
+
+T = TypeVar("T")
+# What makes sessions, for the same reason.
 SessionFactory = sessionmaker
 
 
@@ -83,6 +88,37 @@ def dry_run_scope(factory: sessionmaker) -> Iterator[Session]:
     finally:
         session.rollback()
         session.close()
+
+
+class KnowledgeStore:
+    """The knowledge DB as a process uses it: one unit of work at a time (commit on success, roll back on error)."""
+
+    def __init__(self, factory: sessionmaker) -> None:
+        self._factory = factory
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work in the calling thread."""
+        with session_scope(self._factory) as session:
+            yield session
+
+    def run_blocking(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` in one unit of work, in the calling thread."""
+        with self.session() as session:
+            return work(session)
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` in one unit of work in a worker thread, so an event loop keeps serving."""
+        return await asyncio.to_thread(self.run_blocking, work)
+
+    def dispose(self) -> None:
+        """Close the pooled connections."""
+        self._factory.kw["bind"].dispose()
+
+
+def open_store(url: Optional[str] = None) -> KnowledgeStore:
+    """A store on the knowledge DB at `url` (default: KNOWLEDGE_DB_URL)."""
+    return KnowledgeStore(make_session_factory(make_engine(url)))
 
 
 # SQLite has no decimal type; prices are stored to 4 places, well within a double's precision.

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import List, Optional, Tuple
 
 import cn2an
-import opencc
+
+from nlu.simplified import to_simplified
 
 _NUMERAL_CHARS = "零〇一二两三四五六七八九十百千万亿"
 _NUMERAL_RUN = re.compile(f"[{_NUMERAL_CHARS}]+(?:点[{_NUMERAL_CHARS}]+)?")
@@ -30,18 +30,12 @@ class Normalised:
 
     text: str
     origins: Tuple[int, ...]
-    source_length: int
 
     def span(self, start: int, end: int) -> Tuple[int, int]:
         """Where the input span [start, end) lies in the normalised text."""
         new_start = next((i for i, origin in enumerate(self.origins) if origin >= start), len(self.text))
         new_end = next((i for i, origin in enumerate(self.origins) if origin >= end), len(self.text))
         return new_start, max(new_start, new_end)
-
-
-@lru_cache(maxsize=1)
-def _converter() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
 
 
 def _is_dropped(char: str) -> bool:
@@ -60,11 +54,11 @@ def _half_width(char: str) -> str:
 
 
 def _to_simplified(text: str) -> str:
-    converted = _converter().convert(text)
+    converted = to_simplified(text)
     if len(converted) == len(text):
         return converted
     # Phrase conversion changed the length: convert one character at a time to keep the map 1:1.
-    return "".join(_converter().convert(char) for char in text)
+    return "".join(to_simplified(char) for char in text)
 
 
 def _convert_numerals(text: str, origins: List[int]) -> Tuple[str, List[int]]:
@@ -122,9 +116,5 @@ def normalise(text: str) -> Normalised:
         origins.pop()
     simplified = _to_simplified("".join(chars))
     converted, origins = _convert_numerals(simplified, origins)
-    return Normalised(text=converted, origins=tuple(origins), source_length=len(text or ""))
+    return Normalised(text=converted, origins=tuple(origins))
 
-
-def normalise_text(text: str) -> str:
-    """Only the normalised text (for callers that do not move entity spans)."""
-    return normalise(text).text

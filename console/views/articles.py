@@ -18,7 +18,7 @@ from knowledge.articles.entry import (
     update_article,
 )
 from knowledge.articles.listing import article_by_id, article_page, article_titled
-from knowledge.db import DbSession, session_scope
+from knowledge.db import Session, session_scope
 from knowledge.models import Article, Role
 
 PAGE_SIZE = 50
@@ -50,7 +50,7 @@ async def article_list(request: web.Request) -> web.Response:
     })
 
 
-def _article(db: DbSession, request: web.Request) -> Article:
+def _article(db: Session, request: web.Request) -> Article:
     article = article_by_id(db, int(request.match_info["article_id"]))
     if article is None:
         raise web.HTTPNotFound(text="没有这篇文章")

@@ -28,7 +28,7 @@ from knowledge.conversations.review import (
     update_review,
 )
 from knowledge.conversations.tracker import ConversationFilter
-from knowledge.db import DbSession, session_scope
+from knowledge.db import Session, session_scope
 from knowledge.handoff.inbox import conversation_tickets
 from knowledge.models import Role
 from knowledge.people.farmers import farmers_by_sender, find_farmer
@@ -47,7 +47,7 @@ def _day_start(text: str, extra_days: int = 0) -> Optional[float]:
     return dt.datetime.combine(day, dt.time(), dt.timezone.utc).timestamp()
 
 
-def build_filter(db: DbSession, query: Dict[str, str]) -> ConversationFilter:
+def build_filter(db: Session, query: Dict[str, str]) -> ConversationFilter:
     """The tracker-side filter for the list's query string, with the knowledge-DB sets resolved."""
     wanted = ConversationFilter(
         since=_day_start(query.get("since", "")), until=_day_start(query.get("until", ""), 1),
@@ -95,7 +95,7 @@ async def conversation_list(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template("conversations.html", request, values)
 
 
-def may_read_conversation(db: DbSession, user: CurrentUser, sender_id: str) -> bool:
+def may_read_conversation(db: Session, user: CurrentUser, sender_id: str) -> bool:
     """Reviewers and admins read every conversation; an officer those of farmers or tickets in their region."""
     if user.role in REVIEWERS:
         return True
@@ -108,7 +108,7 @@ def may_read_conversation(db: DbSession, user: CurrentUser, sender_id: str) -> b
     return any(ticket.region_id in scope for ticket in conversation_tickets(db, sender_id))
 
 
-def transcript_context(db: DbSession, context: ConsoleContext, sender_id: str) -> Dict[str, Any]:
+def transcript_context(db: Session, context: ConsoleContext, sender_id: str) -> Dict[str, Any]:
     """Everything the transcript shows: entries, feedback on answers, corrections, review state, farmer."""
     entries = context.tracker.transcript(sender_id)
     feedback = feedback_by_answer(db, sender_id)

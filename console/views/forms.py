@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import List, Tuple
 
 from knowledge.catalog.regions import region_tree
-from knowledge.db import DbSession
+from knowledge.db import Session
 
 
-def region_choices(db: DbSession) -> List[Tuple[int, str]]:
+def region_choices(db: Session) -> List[Tuple[int, str]]:
     """Every region as (id, name indented by depth), in tree order, for a select box."""
     return [(region.id, "　" * depth + region.name) for region, depth in region_tree(db)]
 

@@ -12,7 +12,7 @@ from console.security import CurrentUser, Forbidden, current_user, flash, requir
 from console.telegram_files import ONLY_IN_TELEGRAM
 from console.views.conversations import transcript_context
 from knowledge.catalog.regions import region_by_id
-from knowledge.db import DbSession, session_scope
+from knowledge.db import Session, session_scope
 from knowledge.handoff.answers import MAX_ANSWER_LENGTH, AnswerRefused, answer_ticket, push_statuses, ticket_push
 from knowledge.handoff.inbox import inbox_tickets, ticket_by_id
 from knowledge.models import HandoffTicket, Role
@@ -25,14 +25,14 @@ DELIVERY_LABELS = {"pending": "等待发送", "sending": "正在发送", "sent":
 WIDE_LEVELS = ("country", "province", "city", "county")
 
 
-def _sees_unplaced(db: DbSession, user: CurrentUser) -> bool:
+def _sees_unplaced(db: Session, user: CurrentUser) -> bool:
     if user.role == Role.ADMIN:
         return True
     region = region_by_id(db, user.region_id) if user.region_id else None
     return region is not None and region.level in WIDE_LEVELS
 
 
-def _visible(db: DbSession, user: CurrentUser, ticket: HandoffTicket, scope: Optional[Set[int]]) -> bool:
+def _visible(db: Session, user: CurrentUser, ticket: HandoffTicket, scope: Optional[Set[int]]) -> bool:
     if scope is None:
         return True
     if ticket.region_id is None:
@@ -40,7 +40,7 @@ def _visible(db: DbSession, user: CurrentUser, ticket: HandoffTicket, scope: Opt
     return ticket.region_id in scope
 
 
-def _tickets(db: DbSession, user: CurrentUser, statuses, newest_first: bool, limit: Optional[int] = None):
+def _tickets(db: Session, user: CurrentUser, statuses, newest_first: bool, limit: Optional[int] = None):
     scope = region_scope(db, user)
     with_unplaced = scope is not None and _sees_unplaced(db, user)
     return inbox_tickets(db, statuses, scope, with_unplaced, newest_first, limit)
@@ -62,7 +62,7 @@ async def handoff_inbox(request: web.Request) -> web.Response:
         })
 
 
-def visible_ticket(db: DbSession, request: web.Request, user: CurrentUser) -> HandoffTicket:
+def visible_ticket(db: Session, request: web.Request, user: CurrentUser) -> HandoffTicket:
     """The ticket of the route, or 404; a 403 unless it is in the user's region."""
     ticket = ticket_by_id(db, int(request.match_info["ticket_id"]))
     if ticket is None:
@@ -72,7 +72,7 @@ def visible_ticket(db: DbSession, request: web.Request, user: CurrentUser) -> Ha
     return ticket
 
 
-def _render(request: web.Request, db: DbSession, ticket: HandoffTicket, error: str = "", status: int = 200,
+def _render(request: web.Request, db: Session, ticket: HandoffTicket, error: str = "", status: int = 200,
             draft: Optional[str] = None):
     values = transcript_context(db, console_context(request), ticket.conversation_id)
     values.update({"ticket": ticket, "statuses": STATUS_LABELS, "error": error, "can_review": False,

@@ -16,7 +16,7 @@ from console.context import ConsoleContext, console_context
 from console.permissions import region_scope
 from console.security import CurrentUser, current_user, flash, require
 from console.uploads import UploadError, discard, stage, staged_path, suffix_of
-from knowledge.db import DbSession, dry_run_scope, session_scope
+from knowledge.db import Session, dry_run_scope, session_scope
 from knowledge.files.articles import check_article_file, import_articles
 from knowledge.files.prices import PRICE_ANY_OF, PRICE_HEADERS, PRICE_REQUIRED, check_price_rows, import_prices
 from knowledge.files.tables import ImportFileError, ImportReport, RowProblem, read_table
@@ -42,7 +42,7 @@ def _outside(scope: Optional[Set[int]], region: Optional[Region]) -> bool:
     return scope is not None and (region is None or region.id not in scope)
 
 
-def preview_file(db: DbSession, user: CurrentUser, kind: str, path: Path, today) -> Preview:
+def preview_file(db: Session, user: CurrentUser, kind: str, path: Path, today) -> Preview:
     """Check every row of the file with the import's rules (and the officer's region); writes nothing."""
     scope = region_scope(db, user)
     preview = Preview()

@@ -12,7 +12,7 @@ from console.permissions import check_edit_region, region_scope
 from console.security import current_user, flash, require
 from console.views.forms import region_choices
 from knowledge.catalog.units import KG_PER
-from knowledge.db import DbSession, session_scope
+from knowledge.db import Session, session_scope
 from knowledge.models import Market, PriceRecord, Role
 from knowledge.prices.editing import PriceConflictError, delete_price, save_price_audited, update_price
 from knowledge.prices.listing import price_page, price_record_by_id
@@ -30,7 +30,7 @@ def _parse_day(text: str) -> Optional[dt.date]:
         return None
 
 
-def _price_page(db: DbSession, query: Mapping[str, str], page: int):
+def _price_page(db: Session, query: Mapping[str, str], page: int):
     region_id = query.get("region", "")
     return price_page(
         db, words=query.get("q", ""), region_id=int(region_id) if region_id.isdigit() else None,
@@ -108,7 +108,7 @@ async def price_create(request: web.Request) -> web.Response:
     raise web.HTTPFound("/prices")
 
 
-def _record(db: DbSession, request: web.Request) -> PriceRecord:
+def _record(db: Session, request: web.Request) -> PriceRecord:
     record = price_record_by_id(db, int(request.match_info["record_id"]))
     if record is None:
         raise web.HTTPNotFound(text="没有这条价格记录")

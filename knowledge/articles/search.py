@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 from knowledge.catalog.snapshot import catalog
 from knowledge.migrate import SEARCH_INDEX_TABLE
 from knowledge.models import Article, Region, TopicAlias
+from nlu.simplified import to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ _WORD = re.compile(r"\w+")
 
 _tokenizer_lock = threading.Lock()
 _tokenizer = None
-_converter = None
 
 AliasTable = Sequence[Tuple[str, str]]
 # Every statement below names the index table through this constant and passes the farmer's
@@ -79,22 +79,13 @@ def _jieba():
     return _tokenizer
 
 
-def _to_simplified(value: str) -> str:
-    global _converter
-    if _converter is None:
-        import opencc
-
-        _converter = opencc.OpenCC("t2s")
-    return _converter.convert(value)
-
-
 # Northern colloquial question words, written as the standard ones articles use.
 _COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么"})
 
 
 def normalise(value: str) -> str:
     """Full-width to half-width, traditional to simplified, colloquial 咋/啥 to 怎么/什么, lower case."""
-    return _to_simplified(unicodedata.normalize("NFKC", value or "")).translate(_COLLOQUIAL).lower()
+    return to_simplified(unicodedata.normalize("NFKC", value or "")).translate(_COLLOQUIAL).lower()
 
 
 def segment(value: str) -> List[str]:

@@ -17,7 +17,6 @@ KG_PER: Dict[str, Decimal] = {
     "吨": Decimal("1000"),
 }
 
-CANONICAL_UNIT = "元/公斤"
 DEFAULT_ASKED_UNIT = "元/斤"  # farmers usually ask "多少钱一斤"
 
 

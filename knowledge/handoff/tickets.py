@@ -1,19 +1,51 @@
-"""A farmer's handoff tickets: finding the one still waiting for an officer, and adding a question to it.
+"""Handing a farmer's question to a person: the ticket for the nearest information officer, with the media
+the farmer sent.
 
-One open ticket per farmer: asking for a person again adds to it rather than opening another, so a
-flood of requests cannot fill the officers' inbox.
+One open ticket per farmer: asking for a person again adds the question to the ticket still waiting
+for an answer rather than opening another, so a flood of requests cannot fill the officers' inbox.
 """
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.models import HandoffTicket
+from knowledge.catalog.lookup import region_chain
+from knowledge.handoff.attachments import attach_to_ticket
+from knowledge.models import Account, Farmer, FarmerAttachment, HandoffTicket, Region, Role
 
 MAX_QUESTION_CHARS = 2000
 FURTHER_QUESTION = "补充："
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """The ticket a question went to: its id, whether it already existed, where it waits and what it took along."""
+
+    id: int
+    added: bool
+    officer: Optional[Account]
+    region: Optional[Region]
+    attached: int
+    # The question the ticket asks (its first one when the farmer asked nothing new).
+    question: str
+
+
+def officer_for(session: Session, region: Optional[Region]) -> Optional[Account]:
+    """The active information officer nearest to the region (village, then township, county …)."""
+    if region is None:
+        return None
+    for scope in region_chain(region):
+        officer = session.scalars(
+            select(Account)
+            .where(Account.role == Role.OFFICER, Account.active.is_(True), Account.region_id == scope.id)
+            .order_by(Account.id)
+        ).first()
+        if officer is not None:
+            return officer
+    return None
 
 
 def open_ticket_of(session: Session, farmer_id: int) -> Optional[HandoffTicket]:
@@ -37,3 +69,26 @@ def add_question(ticket: HandoffTicket, question: str, placeholder: str) -> None
     if question in lines or FURTHER_QUESTION + question in lines:
         return
     ticket.question = f"{ticket.question}\n{FURTHER_QUESTION}{question}"[:MAX_QUESTION_CHARS]
+
+
+def hand_over(
+    session: Session, farmer: Farmer, question: str, conversation_id: str, placeholder: str,
+    attachments: Sequence[FarmerAttachment] = (),
+) -> HandedOver:
+    """Add the question to the farmer's open ticket, or open one for their region's nearest officer; the caller commits.
+
+    `placeholder` is the text a ticket carries when the farmer asked nothing in particular.
+    """
+    ticket = open_ticket_of(session, farmer.id)
+    added = ticket is not None
+    if ticket is None:
+        ticket = HandoffTicket(farmer=farmer, question=question[:MAX_QUESTION_CHARS], conversation_id=conversation_id,
+                               region=farmer.region, assignee=officer_for(session, farmer.region))
+        session.add(ticket)
+        session.flush()
+    else:
+        add_question(ticket, question, placeholder)
+        if question == placeholder:
+            question = ticket.question.split("\n")[0]
+    attached = attach_to_ticket(session, ticket, attachments)
+    return HandedOver(ticket.id, added, ticket.assignee, ticket.region, attached, question)

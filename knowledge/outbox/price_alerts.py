@@ -1,4 +1,4 @@
-"""Price alerts and daily digests due to subscribed farmers, added to the push queue.
+"""Price alerts and daily digests due to subscribed farmers, added to the push queue (worded by the caller).
 
 Price changes come from other processes (the CLI import, the console, /setprice). The scheduler
 reads price_record by updated_at from a cursor kept in the database (push_cursor), looking back
@@ -12,20 +12,34 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from knowledge.catalog.units import format_price
 from knowledge.models import Market, PriceRecord, Product, Push, PushCursor, Region, Subscription, utcnow
 from knowledge.outbox.queue import enqueue_push_rows
 from knowledge.prices.queries import LatestPrice, latest_price, representative_price
-from knowledge.prices.wording import describe_price
 
 PRICE_LOOKBACK = dt.timedelta(minutes=15)
 PRICE_CURSOR = "price_record"
 THRESHOLD_RULES = ("above", "below")
+
+
+@dataclass(frozen=True)
+class DuePriceMessage:
+    """What one alert or digest is to tell a farmer, before it is worded (wording.price_push_text words it)."""
+
+    kind: str  # "price_alert" or "daily_digest"
+    product: str
+    rule: str
+    threshold: Optional[Decimal]
+    # The price a question about the product and region would get now; None: no price yet (digests only).
+    answer: Optional[LatestPrice]
+
+
+# Words a due message for the farmer; the gateway passes wording.price_push_text with its settings.
+PushWriter = Callable[[DuePriceMessage], str]
 
 
 def _fingerprint(answer: LatestPrice) -> str:
@@ -33,22 +47,6 @@ def _fingerprint(answer: LatestPrice) -> str:
     parts = (quote.product, quote.market, quote.report_date.isoformat(), quote.source,
              *(str(value) for value in (quote.min_price, quote.avg_price, quote.max_price)))
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:40]
-
-
-def alert_text(subscription: Any, answer: LatestPrice, heading: str, stale_after_days: int) -> str:
-    """An alert or digest line: product, scope, price, market, date and source (and age, when old)."""
-    quote = answer.quote
-    scope = f"（{answer.answered_region}）" if answer.answered_region else ""
-    text = (f"【{heading}】{quote.product}{scope}：{describe_price(quote)}"
-            f"（{quote.market}，{quote.report_date.isoformat()}）。来源：{quote.source}。")
-    if subscription.rule in THRESHOLD_RULES and subscription.threshold is not None:
-        word = "高于" if subscription.rule == "above" else "低于"
-        text += f"已{word}您设的{format_price(subscription.threshold)}元/斤。"
-    if quote.age_days > stale_after_days:
-        text += f"最新数据为{quote.report_date.isoformat()}，距今{quote.age_days}天，仅供参考。"
-    if answer.requested_region and answer.fell_back:
-        text += f"{answer.requested_region}暂时没有数据，这是{answer.answered_region or '全国'}的价格。"
-    return text + "\n回复“取消订阅”可以停止提醒。"
 
 
 def _beyond_threshold(subscription: Any, answer: LatestPrice) -> bool:
@@ -152,7 +150,7 @@ def _push_row(key: str, kind: str, subscriber: _Subscriber, text: str, now: dt.d
 
 
 def enqueue_price_alerts(
-    session: Session, today: dt.date, stale_after_days: int, now: Optional[dt.datetime] = None
+    session: Session, today: dt.date, write: PushWriter, now: Optional[dt.datetime] = None
 ) -> int:
     """Alerts for subscriptions whose product has new or updated prices; returns how many were added.
 
@@ -175,7 +173,7 @@ def enqueue_price_alerts(
     answers = _Answers(session, today)
     rows = []
     for subscriber in subscribers:
-        row = _alert_row(subscriber, answers, last_alerts.get(subscriber.id), stale_after_days, now)
+        row = _alert_row(subscriber, answers, last_alerts.get(subscriber.id), write, now)
         if row is not None:
             rows.append(row)
     added = enqueue_push_rows(session, rows)
@@ -187,7 +185,7 @@ def enqueue_price_alerts(
 
 
 def _alert_row(subscriber: _Subscriber, answers: _Answers, last: Optional[Tuple[int, Optional[str]]],
-               stale_after_days: int, now: dt.datetime) -> Optional[Dict[str, Any]]:
+               write: PushWriter, now: dt.datetime) -> Optional[Dict[str, Any]]:
     answer = answers.answer(subscriber.product, subscriber.region)
     if answer is None:
         return None
@@ -205,12 +203,12 @@ def _alert_row(subscriber: _Subscriber, answers: _Answers, last: Optional[Tuple[
     # The key names the alert that follows the last one, so two processes seeing the same change
     # write the same key and only one row.
     key = f"price:{subscriber.id}:{fingerprint[:16]}:{last[0] if last is not None else 0}"
-    return _push_row(key, "price_alert", subscriber, alert_text(subscriber, answer, "价格提醒", stale_after_days),
-                     now, fingerprint)
+    text = write(DuePriceMessage("price_alert", subscriber.product, subscriber.rule, subscriber.threshold, answer))
+    return _push_row(key, "price_alert", subscriber, text, now, fingerprint)
 
 
 def enqueue_daily_digests(
-    session: Session, local_now: dt.datetime, today: dt.date, stale_after_days: int, now: Optional[dt.datetime] = None
+    session: Session, local_now: dt.datetime, today: dt.date, write: PushWriter, now: Optional[dt.datetime] = None
 ) -> int:
     """Today's digest for every daily subscription whose hour has come (local time); returns how many were added.
 
@@ -234,9 +232,6 @@ def enqueue_daily_digests(
         if subscriber.created_at > slot or key in done:
             continue
         answer = answers.answer(subscriber.product, subscriber.region)
-        if answer is None:
-            text = f"【每日价格】暂时没有{subscriber.product}的价格数据，有了新数据会再告诉您。"
-        else:
-            text = alert_text(subscriber, answer, "每日价格", stale_after_days)
+        text = write(DuePriceMessage("daily_digest", subscriber.product, subscriber.rule, subscriber.threshold, answer))
         rows.append(_push_row(key, "daily_digest", subscriber, text, now))
     return enqueue_push_rows(session, rows)

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from knowledge.db import insert_or_ignore, insert_or_ignore_many
@@ -223,7 +223,3 @@ def acknowledge_webchat_pushes(session: Session, sender_id: str, push_ids: List[
         mark_sent(session, push_id, now)
     return len(shown)
 
-
-def push_counts(session: Session) -> Dict[str, int]:
-    """How many pushes are in each status (for logs and the console)."""
-    return dict(session.execute(select(Push.status, func.count(Push.id)).group_by(Push.status)).all())

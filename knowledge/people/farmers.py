@@ -114,13 +114,6 @@ def set_farmer_region_by_name(session: Session, farmer: Farmer, region_name: str
     return region
 
 
-def region_name_of(session: Session, sender_id: str) -> Optional[str]:
-    """The stored region name of the farmer with this sender id, if any."""
-    return session.scalars(
-        select(Region.name).join(Farmer, Farmer.region_id == Region.id).where(Farmer.sender_id == sender_id)
-    ).first()
-
-
 @lru_cache(maxsize=1)
 def _region_seats() -> Dict[str, Tuple[float, float]]:
     data = yaml.safe_load(REGION_SEATS_FILE.read_text(encoding="utf-8")) or {}

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import sessionmaker
 
 import actions.knowledge_access as knowledge_access
-from knowledge.db import make_engine, make_session_factory
+from knowledge.db import KnowledgeStore, make_engine, make_session_factory
 from settings import PROJECT_ROOT
 
 # The domain as Rasa sends it to the action server with every call.
@@ -23,7 +23,7 @@ def knowledge_factory(seeded_db_url: str, monkeypatch: pytest.MonkeyPatch) -> It
     """The actions' session factory, pointed at this test's own seeded knowledge DB."""
     engine = make_engine(seeded_db_url)
     factory = make_session_factory(engine)
-    monkeypatch.setattr(knowledge_access, "_factory", lambda: factory)
+    monkeypatch.setattr(knowledge_access, "_store", lambda: KnowledgeStore(factory))
     yield factory
     engine.dispose()
 

@@ -5,7 +5,7 @@ from typing import Iterator
 
 import pytest
 
-from bot.knowledge_access import KnowledgeStore
+from knowledge.db import KnowledgeStore, open_store
 from tests.gateway.harness import fake_rasa, fake_telegram, start_gateway
 
 __all__ = ["fake_rasa", "fake_telegram", "start_gateway"]
@@ -20,6 +20,6 @@ def kb_url(seeded_db_url: str) -> str:
 @pytest.fixture
 def store(kb_url: str) -> Iterator[KnowledgeStore]:
     """Direct access to the gateway's knowledge DB."""
-    knowledge = KnowledgeStore.from_url(kb_url)
+    knowledge = open_store(kb_url)
     yield knowledge
     knowledge.dispose()

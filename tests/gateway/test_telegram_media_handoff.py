@@ -7,8 +7,8 @@ from sqlalchemy import select
 import actions.knowledge_access as action_knowledge
 from actions.handoff import ActionRequestHuman
 from bot.farmer_media import MediaNotes
-from bot.knowledge_access import KnowledgeStore
 from bot.telegram_chat import DOCUMENT_REPLY, HANDOFF_BUTTONS, PHOTO_REPLY, VIDEO_REPLY, VOICE_REPLY
+from knowledge.db import KnowledgeStore, open_store
 from knowledge.handoff.attachments import SentMedia
 from knowledge.models import FarmerAttachment, HandoffTicket
 from knowledge.people.farmers import find_farmer
@@ -48,7 +48,7 @@ async def test_a_voice_message_then_the_officer_button_opens_a_ticket_that_carri
     assert fake_rasa.received[-1]["message"] == "/request_human"
     assert fake_rasa.received[-1]["sender"] == f"tg-{FARMER}"
     # What Rasa then runs: the real action, on the gateway's knowledge DB, for the same sender.
-    monkeypatch.setattr(action_knowledge, "_factory", lambda: store._factory)
+    monkeypatch.setattr(action_knowledge, "_store", lambda: store)
     tracker = make_tracker("request_human", text="/request_human", sender_id=f"tg-{FARMER}",
                            metadata={"channel": "telegram", "chat_id": str(FARMER)})
     dispatcher, _ = await run_action(ActionRequestHuman(), tracker)
@@ -110,7 +110,7 @@ async def test_a_video_and_a_video_note_are_offered_to_an_officer_and_go_with_th
     assert rows[0].file_name == "猪.mp4" and rows[1].file_name is None
     assert fake_rasa.received == []
 
-    monkeypatch.setattr(action_knowledge, "_factory", lambda: store._factory)
+    monkeypatch.setattr(action_knowledge, "_store", lambda: store)
     tracker = make_tracker("request_human", text="/request_human", sender_id=f"tg-{farmer}",
                            metadata={"channel": "telegram", "chat_id": str(farmer)})
     await run_action(ActionRequestHuman(), tracker)
@@ -153,7 +153,7 @@ async def test_media_in_a_group_that_names_the_bot_in_its_caption_is_answered_an
 
 
 async def test_a_database_failure_while_noting_is_logged_and_returns_false(tmp_path, caplog) -> None:
-    broken = KnowledgeStore.from_url(f"sqlite:///{tmp_path / 'no-tables.db'}")  # never migrated
+    broken = open_store(f"sqlite:///{tmp_path / 'no-tables.db'}")  # never migrated
     try:
         noted = await MediaNotes(broken).note("tg-5552999", "telegram", "5552999", "老赵", SentMedia("voice", "v"))
     finally:

@@ -10,7 +10,7 @@ from typing import Dict, Iterator, List
 import pytest
 import yaml
 
-from nlu.text_normalizer import normalise_text
+from nlu.text_normalizer import normalise
 from settings import PROJECT_ROOT
 from tests.golden.conversation_set import Turn, load_conversations, load_kinds, reply_text
 from tests.golden.thresholds import floor_of, raise_from_reports, shortfalls
@@ -26,7 +26,7 @@ _NOT_WORD = re.compile(r"[\W_]+")
 
 def comparable(sentence: str) -> str:
     """A sentence as the NLU sees it (normalised), without punctuation and spaces."""
-    return _NOT_WORD.sub("", normalise_text(sentence)).lower()
+    return _NOT_WORD.sub("", normalise(sentence).text).lower()
 
 
 def _nlu_examples(path: Path) -> Iterator[str]:

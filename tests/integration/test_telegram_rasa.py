@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from bot.knowledge_access import KnowledgeStore
+from knowledge.db import open_store
 from knowledge.files.prices import import_prices
 from knowledge.models import HandoffTicket, PriceRecord
 from tests.gateway import fake_telegram as tg
@@ -83,7 +83,7 @@ async def test_subscription_made_in_conversation_is_pushed_after_an_import(
     path = tmp_path / "corn.csv"
     path.write_text(f"品名,市场,地区,平均价,单位,发布日期,来源\n玉米,正定粮站,石家庄市,1.21,元/斤,{today},县农业农村局\n",
                     encoding="utf-8")
-    store = KnowledgeStore.from_url(rasa_stack["knowledge_db_url"])
+    store = open_store(rasa_stack["knowledge_db_url"])
     try:
         report = store.run_blocking(lambda session: import_prices(session, path, actor="importer", today=today))
         assert report.ok, report.problems
@@ -109,7 +109,7 @@ async def test_a_voice_message_handed_to_an_officer_goes_with_the_ticket(
     await fake_telegram.enqueue(tg.button_press(farmer, "/request_human"))
     await fake_telegram.wait_for("sendMessage", 2, timeout=60)
     assert "（您发来一条语音，12秒）" in fake_telegram.sent_texts(farmer)[-1]
-    store = KnowledgeStore.from_url(rasa_stack["knowledge_db_url"])
+    store = open_store(rasa_stack["knowledge_db_url"])
     try:
         def ticket_media(session) -> list:
             ticket = session.scalars(select(HandoffTicket).where(HandoffTicket.conversation_id == f"tg-{farmer}")).one()

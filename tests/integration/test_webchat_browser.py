@@ -10,8 +10,8 @@ import pytest
 from aiohttp import web
 
 from bot.app import SCHEDULER_KEY, create_app
-from bot.knowledge_access import KnowledgeStore
 from bot.webchat import CHAT_COOKIE, IDENTITY_KEY
+from knowledge.db import open_store
 from knowledge.models import Farmer, HandoffTicket, utcnow
 from scripts.chromium import PHONE_VIEWPORT, launch
 from settings import Settings
@@ -132,7 +132,7 @@ async def test_an_officers_answer_is_shown_once_and_delivered_when_the_page_ackn
     kb_url = seeded_db_url
     app = create_app(Settings(rasa_url="http://127.0.0.1:9", knowledge_db_url=kb_url, push_interval_seconds=0))
     chat_url = await serve(app) + "/"
-    store = KnowledgeStore.from_url(kb_url)
+    store = open_store(kb_url)
 
     def answered_ticket(sender: str):
         def work(session) -> int:

@@ -4,15 +4,13 @@ short keys for buttons, and an officer's price from Telegram."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import event, select, update
 
-from knowledge.chat_callbacks import forget, recall, remember_once, remember_payload
-from knowledge.models import AuditLog, Farmer, HandoffTicket, PriceRecord, Product, Push, Subscription, utcnow
-from knowledge.officer_prices import OfficerPriceError, confirm_price, hold_price, parse_setprice, prepare_price
+from knowledge.models import AuditLog, Farmer, HandoffTicket, Product, Push, Subscription, utcnow
 from knowledge.outbox.handoff_answers import enqueue_handoff_answers
 from knowledge.outbox.price_alerts import enqueue_price_alerts
 from knowledge.outbox.queue import (
@@ -24,10 +22,13 @@ from knowledge.outbox.queue import (
     mark_sent,
     offer_webchat_pushes,
 )
-from knowledge.people.accounts import create_account
 from knowledge.people.farmers import region_near, remember_farmer, set_farmer_region_by_name
 from knowledge.prices.saving import save_price
 from knowledge.prices.validation import PriceInput, check_price
+from wording import price_push_text
+
+# The gateway's wording, with prices older than 7 days called old.
+WRITE = functools.partial(price_push_text, stale_after_days=7)
 
 
 def _farmer(session, sender: str = "tg-1", chat: str = "1") -> Farmer:
@@ -44,29 +45,29 @@ def _write_corn(session, price: str, today: dt.date, source: str = "县农业农
 def test_an_alert_is_written_once_per_change_and_not_for_a_reimport(kb, today):
     start = utcnow()
     with kb.scope() as session:
-        enqueue_price_alerts(session, today, 7, now=start)  # the cursor starts here
+        enqueue_price_alerts(session, today, WRITE, now=start)  # the cursor starts here
         farmer = _farmer(session)
         corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
         session.add(Subscription(farmer=farmer, product=corn, rule="any_change", created_at=start))
     with kb.scope() as session:
         _write_corn(session, "1.30", today)
     with kb.scope() as session:
-        assert enqueue_price_alerts(session, today, 7) == 1
-        assert enqueue_price_alerts(session, today, 7) == 0, "the same change is not noticed twice"
+        assert enqueue_price_alerts(session, today, WRITE) == 1
+        assert enqueue_price_alerts(session, today, WRITE) == 0, "the same change is not noticed twice"
     with kb.scope() as session:
         _write_corn(session, "1.30", today)  # the same figures again: no news
     with kb.scope() as session:
-        assert enqueue_price_alerts(session, today, 7) == 0
+        assert enqueue_price_alerts(session, today, WRITE) == 0
         _write_corn(session, "1.25", today)
     with kb.scope() as session:
-        assert enqueue_price_alerts(session, today, 7) == 1
+        assert enqueue_price_alerts(session, today, WRITE) == 1
         texts = session.scalars(select(Push.text).order_by(Push.id)).all()
     assert "均价1.30元/斤" in texts[0] and "均价1.25元/斤" in texts[1]
 
 
 def test_a_subscription_made_after_the_price_is_not_alerted_for_it(kb, today):
     with kb.scope() as session:
-        enqueue_price_alerts(session, today, 7)
+        enqueue_price_alerts(session, today, WRITE)
         _write_corn(session, "1.40", today)
     with kb.scope() as session:
         farmer = _farmer(session)
@@ -74,7 +75,7 @@ def test_a_subscription_made_after_the_price_is_not_alerted_for_it(kb, today):
         session.add(Subscription(farmer=farmer, product=corn, rule="any_change",
                                  created_at=utcnow() + dt.timedelta(seconds=1)))
     with kb.scope() as session:
-        assert enqueue_price_alerts(session, today, 7) == 0
+        assert enqueue_price_alerts(session, today, WRITE) == 0
 
 
 def test_only_one_of_two_processes_claims_a_push(kb):
@@ -201,53 +202,3 @@ def test_region_near_a_shared_location(kb, point, region):
     with kb.scope() as session:
         found = region_near(session, *point)
         assert (found.name if found else None) == region
-
-
-def test_button_payloads_and_one_time_keys(kb):
-    payload = '/inform{"product":"大白菜","region":"石家庄市藁城区","market":"石家庄桥西蔬菜批发市场"}'
-    with kb.scope() as session:
-        key = remember_payload(session, payload)
-        assert remember_payload(session, payload) == key and len(key) == 16
-        once = remember_once(session, "setprice", "{}")
-    with kb.scope() as session:
-        assert recall(session, key, "payload") == payload
-        assert recall(session, key, "setprice") is None
-        assert forget(session, once, "setprice") and not forget(session, once, "setprice")
-
-
-@pytest.mark.parametrize(("words", "expected"), [
-    ("玉米 1.15 元/斤", ("玉米", "1.15", None, "元/斤", "")),
-    ("玉米 1.15元/斤 新发地", ("玉米", "1.15", None, "元/斤", "新发地")),
-    ("小麦 １.２０-１.２５ 元/公斤 藁城 粮站", ("小麦", "1.20", "1.25", "元/公斤", "藁城 粮站")),
-])
-def test_setprice_words(words, expected):
-    assert parse_setprice(words) == expected
-
-
-@pytest.mark.parametrize("words", ["", "玉米", "玉米 便宜", "玉米 1.15"])
-def test_setprice_words_refused_with_the_usage(words):
-    with pytest.raises(OfficerPriceError):
-        parse_setprice(words)
-
-
-def test_officer_price_confirmed_is_saved_as_the_officer_and_audited(kb, today):
-    with kb.scope() as session:
-        account = create_account(session, "zhao", "long-enough-password", "officer", region_name="石家庄")
-        account.telegram_user_id = "42"
-    with kb.scope() as session:
-        pending, question = prepare_price(session, "42", "玉米 1.18 元/斤", today)
-        key = hold_price(session, pending)
-        assert "请确认录入：玉米" in question
-        with pytest.raises(OfficerPriceError, match="本人"):
-            confirm_price(session, key, "43", today)
-    with kb.scope() as session:
-        assert confirm_price(session, key, "42", today).startswith("已录入：玉米 均价1.18元/斤")
-    with kb.scope() as session:
-        record = session.scalars(select(PriceRecord).where(PriceRecord.entered_by == "zhao")).one()
-        assert record.entered_avg == Decimal("1.18") and record.source == "信息员报价（zhao）"
-        assert record.market.region.name == "石家庄市"
-        actions = session.scalars(select(AuditLog.action).where(AuditLog.actor == "zhao",
-                                                                AuditLog.entity == "price_record")).all()
-        assert actions == ["create"]
-        with pytest.raises(OfficerPriceError, match="处理过"):
-            confirm_price(session, key, "42", today)

@@ -1,9 +1,11 @@
-"""Meanings of messenger buttons that do not fit in Telegram's 64 bytes of callback_data, under short keys."""
+"""Long button meanings stored under short keys, for chat channels whose buttons carry only a few bytes.
+
+The channel decides the keys (bot/button_keys.py: Telegram allows 64 bytes of callback_data); this
+module only keeps, reads and removes the rows.
+"""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from typing import Optional
 
 from sqlalchemy import delete
@@ -12,30 +14,17 @@ from sqlalchemy.orm import Session
 from knowledge.db import insert_or_ignore
 from knowledge.models import ChatCallback, utcnow
 
-# A payload key is derived from the payload, so the same long button always gets the same key.
-PAYLOAD_KIND = "payload"
-KEY_CHARS = 16
 # Buttons older than this are answered with "please ask again" (their rows are removed).
 CALLBACK_TTL = dt.timedelta(days=30)
 
 
-def _insert_ignoring_duplicates(session: Session, key: str, kind: str, payload: str) -> None:
+def store_meaning(session: Session, key: str, kind: str, payload: str) -> None:
+    """Keep `payload` under `key` unless the key is taken (the same key for the same payload is stored once).
+
+    The caller commits.
+    """
     insert_or_ignore(session, ChatCallback.__table__, {"key": key, "kind": kind, "payload": payload,
                                                       "created_at": utcnow()}, ["key"])
-
-
-def remember_payload(session: Session, payload: str) -> str:
-    """The short key for a long button payload, stored once; the caller commits."""
-    key = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:KEY_CHARS]
-    _insert_ignoring_duplicates(session, key, PAYLOAD_KIND, payload)
-    return key
-
-
-def remember_once(session: Session, kind: str, payload: str) -> str:
-    """A fresh random key for a one-time action (such as a pending /setprice); the caller commits."""
-    key = secrets.token_hex(KEY_CHARS // 2)
-    _insert_ignoring_duplicates(session, key, kind, payload)
-    return key
 
 
 def recall(session: Session, key: str, kind: str) -> Optional[str]:
@@ -62,4 +51,3 @@ def forget_expired(session: Session) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
-

@@ -1,6 +1,6 @@
-"""An officer's price from the phone ("/setprice 玉米 1.15 元/斤 [市场]"): read, checked by the same rules as
-the CSV import (knowledge.prices.validation), held until the officer confirms, then saved with the officer as
-author and audited.
+"""An officer's /setprice on Telegram ("/setprice 玉米 1.15 元/斤 [市场]"): the command's words read, the entry
+checked by knowledge's price rules (knowledge.prices.officer_entry), held under a one-time button key until
+the officer confirms, then saved with the officer as author and audited.
 
 Messages are plain Chinese: officers read them on Telegram.
 """
@@ -14,31 +14,31 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Optional, Tuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from knowledge.audit import record_change, snapshot
-from knowledge.catalog.lookup import descendant_ids, find_market
-from knowledge.chat_callbacks import forget, recall, remember_once
-from knowledge.models import Account, Market, PriceRecord, Role
-from knowledge.people.accounts import account_for_telegram_user
+from bot.button_keys import remember_once
+from knowledge.callback_store import forget, recall
+from knowledge.db import Session
+from knowledge.models import Account
+from knowledge.prices.editing import save_price_audited
+from knowledge.prices.officer_entry import (
+    OfficerPriceError,
+    check_market_scope,
+    check_officer_price,
+    default_market_name,
+    officer_source,
+    price_officer_for_telegram_user,
+)
 from knowledge.prices.queries import quote_from_record
-from knowledge.prices.saving import VALUE_COLUMNS, save_price
-from knowledge.prices.validation import CheckedPrice, PriceInput, check_price
-from knowledge.prices.wording import describe_price
+from knowledge.prices.validation import CheckedPrice, PriceInput
+from wording import describe_price
 
 logger = logging.getLogger(__name__)
 
 SETPRICE_KIND = "setprice"
-OFFICER_ROLES = (Role.OFFICER, Role.ADMIN)
 USAGE = ("用法：/setprice 品名 价格 单位 [市场]\n例如：/setprice 玉米 1.15 元/斤\n"
          "或：/setprice 玉米 1.10-1.20 元/斤 新发地")
+NOT_AN_OFFICER = "只有信息员可以录入价格。信息员请先在管理后台取得绑定码，再发送 /link 绑定码。"
 # "1.15", "1.10-1.20", "1.15元/斤" (the unit may be written onto the number).
 _PRICE = re.compile(r"^(?P<low>\d+(?:\.\d+)?)(?:[-–~至到](?P<high>\d+(?:\.\d+)?))?(?P<unit>元.*)?$")
-
-
-class OfficerPriceError(ValueError):
-    """The command cannot be carried out; the message is plain Chinese for the officer."""
 
 
 @dataclass
@@ -65,15 +65,10 @@ class PendingPrice:
 
 def officer_for_telegram_user(session: Session, telegram_user_id: str) -> Account:
     """The linked officer or admin account; raises OfficerPriceError with a plain reply for anyone else."""
-    account = account_for_telegram_user(session, str(telegram_user_id))
-    if account is None or account.role not in OFFICER_ROLES:
-        raise OfficerPriceError("只有信息员可以录入价格。信息员请先在管理后台取得绑定码，再发送 /link 绑定码。")
+    account = price_officer_for_telegram_user(session, telegram_user_id)
+    if account is None:
+        raise OfficerPriceError(NOT_AN_OFFICER)
     return account
-
-
-def source_for(account: Account) -> str:
-    """The source line of an officer's price: who reported it."""
-    return f"信息员报价（{account.display_name or account.username}）"
 
 
 def parse_setprice(text: str) -> Tuple[str, str, Optional[str], Optional[str], str]:
@@ -94,49 +89,24 @@ def parse_setprice(text: str) -> Tuple[str, str, Optional[str], Optional[str], s
     return product, match.group("low"), match.group("high"), unit, " ".join(rest)
 
 
-def _default_market(session: Session, account: Account) -> str:
-    if account.region is None:
-        raise OfficerPriceError(f"您的账号没有负责的地区，请写明市场。\n{USAGE}")
-    market = session.scalars(
-        select(Market).where(Market.region_id == account.region_id).order_by(Market.name).limit(1)
-    ).first()
-    return market.name if market is not None else f"{account.region.name}集市"
-
-
-def _check_scope(session: Session, account: Account, market_name: str) -> None:
-    if account.role == Role.ADMIN:
-        return
-    if account.region is None:
-        raise OfficerPriceError("您的账号还没有负责的地区，请联系管理员设置后再录入价格。")
-    known = find_market(session, market_name)
-    if known is not None and known.region_id not in descendant_ids(session, account.region):
-        raise OfficerPriceError(
-            f"“{known.name}”不在您负责的{account.region.name}范围内，您只能录入本地区市场的价格。"
-        )
-
-
 def prepare_price(session: Session, telegram_user_id: str, text: str, today: dt.date) -> Tuple[PendingPrice, str]:
     """Check an officer's /setprice; returns the pending entry and the question to confirm. Nothing is written."""
     account = officer_for_telegram_user(session, telegram_user_id)
     product, low, high, unit, market = parse_setprice(text)
-    market = market or _default_market(session, account)
-    _check_scope(session, account, market)
+    if not market:
+        market = default_market_name(session, account)
+        if market is None:
+            raise OfficerPriceError(f"您的账号没有负责的地区，请写明市场。\n{USAGE}")
+    check_market_scope(session, account, market)
     pending = PendingPrice(
         account_id=account.id, telegram_user_id=str(telegram_user_id), product=product, market=market,
         region=account.region.name if account.region is not None else None, unit=unit,
         min_price=low if high else None, avg_price=None if high else low, max_price=high, date=today.isoformat(),
     )
-    checked = _checked(session, pending, account, today)
+    checked = check_officer_price(session, pending.price_input(officer_source(account)), today)
     quote_text = _describe(checked)
     return pending, (f"请确认录入：{checked.product.name}，{quote_text}，{checked.market.name}，"
                      f"{checked.report_date.isoformat()}，来源：{checked.source}。")
-
-
-def _checked(session: Session, pending: PendingPrice, account: Account, today: dt.date) -> CheckedPrice:
-    check = check_price(session, pending.price_input(source_for(account)), today=today)
-    if check.price is None:
-        raise OfficerPriceError("价格没有录入：" + "；".join(check.errors))
-    return check.price
 
 
 def _describe(price: CheckedPrice) -> str:
@@ -169,23 +139,10 @@ def confirm_price(session: Session, key: str, telegram_user_id: str, today: dt.d
         raise OfficerPriceError("绑定的账号已经变了，请重新发送 /setprice。")
     if not forget(session, key, SETPRICE_KIND):
         raise OfficerPriceError("这条录入已经处理过了。")
-    _check_scope(session, account, pending.market)
-    price = _checked(session, pending, account, today)
-    existing = session.scalars(
-        select(PriceRecord).join(Market).where(
-            PriceRecord.product_id == price.product.id, Market.name == price.market.name,
-            PriceRecord.report_date == price.report_date, PriceRecord.source == price.source,
-        )
-    ).first()
-    before = snapshot(existing, VALUE_COLUMNS) if existing is not None else None
-    new_market = price.market.id is None
-    record, created = save_price(session, price, author=account.username)
-    if new_market:
-        record_change(session, account.username, "create", "market", price.market.id, None,
-                      {"name": price.market.name, "via": "telegram /setprice"})
-    record_change(session, account.username, "create" if created else "update", "price_record", record.id, before,
-                  {**snapshot(record, VALUE_COLUMNS), "product": price.product.name, "market": price.market.name,
-                   "report_date": price.report_date, "source": price.source, "via": "telegram /setprice"})
+    check_market_scope(session, account, pending.market)
+    price = check_officer_price(session, pending.price_input(officer_source(account)), today)
+    # The same save as the console's price form, so the audit log shows an edit the same way from both.
+    record, _ = save_price_audited(session, price, author=account.username)
     logger.info("Price %s of product %s saved by %s from Telegram", record.id, price.product.name, account.username)
     quote = quote_from_record(record, price.unit, today)
     where = f"{price.market.name}，{price.report_date.isoformat()}"
@@ -197,4 +154,3 @@ def cancel_price(session: Session, key: str, telegram_user_id: str) -> str:
     _pending(session, key, telegram_user_id)
     forget(session, key, SETPRICE_KIND)
     return "已取消，这条价格没有录入。"
-

@@ -1,0 +1,40 @@
+"""A price reads the same in the answer to a question and in the alert pushed about the same record."""
+from __future__ import annotations
+
+import datetime as dt
+
+from actions.prices import ActionAnswerPrice
+from knowledge.db import session_scope
+from knowledge.outbox.price_alerts import DuePriceMessage
+from knowledge.prices.queries import latest_price
+from tests.actions.conftest import make_tracker, message, run_action
+from wording import price_push_text, response_text
+
+
+def _answered(dispatcher, response: str) -> str:
+    """The text Rasa sends for this response: domain.yml's template filled with the action's values."""
+    return response_text(response, **message(dispatcher, response))
+
+
+async def _answer_and_alert(knowledge_factory, product: str, region: str = None) -> tuple:
+    slots = {"product": product, **({"region": region} if region else {})}
+    dispatcher, _ = await run_action(ActionAnswerPrice(), make_tracker(slots=slots))
+    with session_scope(knowledge_factory) as session:
+        latest = latest_price(session, product, region, today=dt.date.today())
+    alert = price_push_text(DuePriceMessage("price_alert", product, "any_change", None, latest), stale_after_days=7)
+    return dispatcher, alert
+
+
+async def test_the_price_answer_and_the_alert_word_the_price_alike(knowledge_factory) -> None:
+    dispatcher, alert = await _answer_and_alert(knowledge_factory, "大白菜")
+    answer = _answered(dispatcher, "utter_price")
+    assert "元/斤" in answer and "来源：" in answer
+    assert alert.startswith("【价格提醒】" + answer)
+
+
+async def test_a_wider_region_is_named_alike_in_the_answer_and_the_alert(knowledge_factory) -> None:
+    dispatcher, alert = await _answer_and_alert(knowledge_factory, "大白菜", "郑州")
+    fallback = _answered(dispatcher, "utter_price_region_fallback")
+    answer = _answered(dispatcher, "utter_price")
+    assert fallback.startswith("郑州暂时没有大白菜的价格")
+    assert alert.startswith("【价格提醒】" + fallback + answer)
