@@ -10,13 +10,13 @@ from aiohttp import web
 from bot.conversation import Conversation
 from bot.farmer_directory import FarmerDirectory
 from bot.knowledge_access import KnowledgeStore
-from bot.logging_setup import configure_logging
 from bot.officer_chat import OfficerChat
 from bot.push_scheduler import PushScheduler, push_timezone
 from bot.rasa_client import RasaClient
 from bot.telegram_chat import TelegramChat
 from bot.telegram_service import TelegramService, build_application, webhook_path
 from bot.webchat import CONVERSATION_KEY, STORE_KEY, add_webchat_routes
+from logs import configure_logging
 from settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)

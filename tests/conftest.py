@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from knowledge import migrate
 from knowledge.db import make_engine, make_session_factory, session_scope
 from knowledge.seed import seed
+from logs import RedactingHandler
+from settings import load_settings
 from tests.browser import require_chromium
 from tests.postgres import postgres_server  # noqa: F401 (shared by every suite that uses PostgreSQL)
 
@@ -53,3 +56,28 @@ def seeded_session(seeded_db_url: str) -> Iterator[Session]:
 def chromium() -> None:
     """Skip (or, under CI, fail) a browser test when Debian's chromium is not installed."""
     require_chromium()
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Set environment variables for one test, as `load_settings()` sees them; all is restored after."""
+
+    def set_variables(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        load_settings.cache_clear()
+
+    yield set_variables
+    load_settings.cache_clear()  # before monkeypatch restores the variables, so the next read sees those
+
+
+@pytest.fixture(autouse=True)
+def _process_logging_undone() -> Iterator[None]:
+    """Take away what a process's main() under test set up for the whole process's logging."""
+    root = logging.getLogger()
+    level, httpx_level = root.level, logging.getLogger("httpx").level
+    yield
+    for handler in [handler for handler in root.handlers if isinstance(handler, RedactingHandler)]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(httpx_level)
