@@ -53,10 +53,11 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, s
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
         encoding="utf-8",
     )
-    env = dict(os.environ, KNOWLEDGE_DB_URL=knowledge_url, SANIC_HOST="127.0.0.1", RASA_TELEMETRY_ENABLED="false")
+    env = dict(os.environ, KNOWLEDGE_DB_URL=knowledge_url, ACTIONS_HOST="127.0.0.1", ACTIONS_PORT=str(actions_port),
+               RASA_TELEMETRY_ENABLED="false")
     rasa_bin = str(Path(sys.executable).parent / "rasa")
     commands = {
-        "actions": [rasa_bin, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+        "actions": [sys.executable, "-m", "actions"],  # as the Procfile starts it
         "rasa": [rasa_bin, "run", "--model", str(MODEL), "--endpoints", str(endpoints),
                  "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--interface", "127.0.0.1",
                  "--port", str(rasa_port)],
