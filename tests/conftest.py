@@ -7,6 +7,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+
+# Sanic (under Rasa) puts a "once" filter for every DeprecationWarning in front of all others when first
+# imported. Imported here, inside pytest's set-up of warnings, that filter is dropped again, so the filters
+# of pyproject.toml decide which warnings show (no test imports Sanic itself).
+import sanic  # noqa: F401
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge import migrate
