@@ -1,99 +1,164 @@
-"""Every environment setting of 乡信, read in one place, with defaults that work offline.
+"""Every environment setting of 乡信, read and validated in one place, with defaults that work offline.
 
-Each process (gateway, console, action server, CLI) imports what it needs from here, so the
-README's configuration table and the code cannot disagree about names or defaults.
+Each process (gateway, console, action server, knowledge CLI, the `make run` launcher) calls
+`load_settings()` as it starts, so a bad value stops it at once with one line naming the variable
+instead of failing in the middle of a farmer's question. The README's configuration table lists
+exactly these variables (a test holds the two together). An empty variable counts as unset.
 """
 from __future__ import annotations
 
+import functools
 import os
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from pathlib import Path
-from typing import Tuple
+from typing import Any, Callable, Dict, FrozenSet
+
+from pydantic import BaseSettings, Field, ValidationError, validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 VAR_DIR = PROJECT_ROOT / "var"
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_DB_URL = re.compile(r"^[a-z][a-z0-9]*(\+[a-z0-9_]+)?://")
+_PORT = {"ge": 1, "le": 65535}
 
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name, "").strip()
-    return value or default
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return int(raw) if raw else default
-    except ValueError as error:
-        raise SystemExit(f"Environment variable {name} must be a whole number, got {raw!r}") from error
+SettingsSource = Callable[[BaseSettings], Dict[str, Any]]
 
 
-def _env_list(name: str) -> Tuple[str, ...]:
-    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+def _without_empty(source: SettingsSource) -> SettingsSource:
+    """The environment as `source` reads it, values stripped and empty ones dropped (unset, not "")."""
+
+    def read(settings: BaseSettings) -> Dict[str, Any]:
+        values = {name: value.strip() if isinstance(value, str) else value for name, value in source(settings).items()}
+        return {name: value for name, value in values.items() if value != ""}
+
+    return read
 
 
-def _env_percent(name: str, default: str) -> Decimal:
-    raw = os.environ.get(name, "").strip() or default
-    try:
-        value = Decimal(raw)
-    except InvalidOperation as error:
-        raise SystemExit(f"Environment variable {name} must be a percentage such as 1.5, got {raw!r}") from error
-    if not 0 <= value <= 20:
-        raise SystemExit(f"Environment variable {name} must be between 0 and 20 (percent), got {raw!r}")
-    return value
+class Settings(BaseSettings):
+    """Runtime configuration from the environment; keyword arguments (tests) override it."""
 
-
-@dataclass(frozen=True)
-class Settings:
-    """Runtime configuration, read from the environment once per process."""
-
-    knowledge_db_url: str = field(
-        default_factory=lambda: _env("KNOWLEDGE_DB_URL", f"sqlite:///{VAR_DIR / 'knowledge.db'}")
-    )
-    tracker_db_url: str = field(
-        default_factory=lambda: _env("TRACKER_DB_URL", f"sqlite:///{VAR_DIR / 'tracker.db'}")
-    )
-    rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
-    rasa_api_token: str = field(default_factory=lambda: _env("RASA_API_TOKEN", ""))
+    knowledge_db_url: str = f"sqlite:///{VAR_DIR / 'knowledge.db'}"
+    tracker_db_url: str = f"sqlite:///{VAR_DIR / 'tracker.db'}"
+    # Where `make run` starts Rasa and the action server; the URLs below follow them unless set.
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = Field(5005, **_PORT)
+    actions_host: str = "127.0.0.1"
+    actions_port: int = Field(5055, **_PORT)
+    rasa_endpoints: str = "endpoints.yml"
+    rasa_url: str = ""
+    # Read by Rasa itself from endpoints.yml (`make run` exports it), hence the Rasa-style name.
+    action_server_url: str = ""
+    rasa_api_token: str = ""
     # Shared by the gateway and Rasa's gateway channel: Rasa answers only calls that carry it.
-    rasa_webhook_secret: str = field(default_factory=lambda: _env("RASA_WEBHOOK_SECRET", ""))
-    rasa_timeout_seconds: int = field(default_factory=lambda: _env_int("RASA_TIMEOUT_SECONDS", 4))
-    gateway_host: str = field(default_factory=lambda: _env("GATEWAY_HOST", "127.0.0.1"))
-    gateway_port: int = field(default_factory=lambda: _env_int("GATEWAY_PORT", 8080))
-    # Messages a minute from one client address to the web chat, whatever cookies it sends.
-    webchat_messages_per_minute_per_address: int = field(
-        default_factory=lambda: _env_int("WEBCHAT_MESSAGES_PER_MINUTE_PER_ADDRESS", 120)
-    )
-    # Reverse proxies in front of the gateway: from these peers, the client address is taken from X-Forwarded-For.
-    gateway_trusted_proxies: Tuple[str, ...] = field(default_factory=lambda: _env_list("GATEWAY_TRUSTED_PROXIES"))
-    console_host: str = field(default_factory=lambda: _env("CONSOLE_HOST", "127.0.0.1"))
-    console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 8000))
+    rasa_webhook_secret: str = ""
+    rasa_timeout_seconds: int = Field(4, ge=1)
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(8080, **_PORT)
+    # Messages a minute from one client address to the web chat, whatever cookies it sends; generous,
+    # since a village information station puts many farmers behind one address.
+    webchat_messages_per_minute_per_address: int = Field(120, ge=1)
+    # Reverse proxies in front of the gateway, comma-separated: from these peers the client address is
+    # taken from X-Forwarded-For.
+    gateway_trusted_proxies: str = ""
     # Keys the HMAC that turns a web chat cookie into the farmer's sender id; several gateways must share it.
-    webchat_secret_key: str = field(default_factory=lambda: _env("WEBCHAT_SECRET_KEY", ""))
-    console_secret_key: str = field(default_factory=lambda: _env("CONSOLE_SECRET_KEY", ""))
+    webchat_secret_key: str = ""
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(8000, **_PORT)
+    console_secret_key: str = ""
     # Behind HTTPS (production) the session cookie must carry the Secure flag; plain http locally.
-    console_secure_cookies: bool = field(
-        default_factory=lambda: _env("CONSOLE_SECURE_COOKIES", "false").lower() in ("1", "true", "yes")
-    )
-    telegram_bot_token: str = field(default_factory=lambda: _env("TELEGRAM_BOT_TOKEN", ""))
-    telegram_api_base_url: str = field(
-        default_factory=lambda: _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
-    )
+    console_secure_cookies: bool = False
+    upload_dir: Path = VAR_DIR / "uploads"
+    telegram_bot_token: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
     # Webhook mode when set (the public HTTPS address Telegram posts to, served by the gateway's
     # own aiohttp app on GATEWAY_PORT); long polling otherwise.
-    telegram_webhook_url: str = field(default_factory=lambda: _env("TELEGRAM_WEBHOOK_URL", ""))
-    telegram_webhook_secret: str = field(default_factory=lambda: _env("TELEGRAM_WEBHOOK_SECRET", ""))
-    push_interval_seconds: int = field(default_factory=lambda: _env_int("PUSH_INTERVAL_SECONDS", 30))
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+    push_interval_seconds: int = Field(30, ge=0)
     # Daily price digests go out at the hour the farmer chose, in this time zone.
-    push_timezone: str = field(default_factory=lambda: _env("PUSH_TIMEZONE", "Asia/Shanghai"))
-    stale_after_days: int = field(default_factory=lambda: _env_int("PRICE_STALE_AFTER_DAYS", 7))
+    push_timezone: str = "Asia/Shanghai"
+    stale_after_days: int = Field(7, ge=0, env="PRICE_STALE_AFTER_DAYS")
     # Yearly interest credited to the pension account in the calculator's estimate; 0 leaves interest out.
-    pension_account_interest_percent: Decimal = field(
-        default_factory=lambda: _env_percent("PENSION_ACCOUNT_INTEREST_PERCENT", "0")
-    )
-    log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+    pension_account_interest_percent: Decimal = Field(Decimal(0), ge=0, le=20)
+    log_level: str = "INFO"
+    ready_timeout_seconds: int = Field(300, ge=1)
+
+    class Config:
+        allow_mutation = False
+
+        @classmethod
+        def customise_sources(cls, init_settings: SettingsSource, env_settings: SettingsSource,
+                              file_secret_settings: SettingsSource) -> tuple:
+            """Keyword arguments first, then the environment without its empty variables."""
+            return init_settings, _without_empty(env_settings)
+
+    @property
+    def trusted_proxies(self) -> FrozenSet[str]:
+        """GATEWAY_TRUSTED_PROXIES as a set of addresses."""
+        return frozenset(item.strip() for item in self.gateway_trusted_proxies.split(",") if item.strip())
+
+    @validator("rasa_url", always=True)
+    def _rasa_url_follows_rasa(cls, value: str, values: Dict[str, Any]) -> str:  # noqa: N805 (pydantic)
+        if value or "rasa_port" not in values:
+            return value
+        return f"http://{values['rasa_host']}:{values['rasa_port']}"
+
+    @validator("action_server_url", always=True)
+    def _action_url_follows_actions(cls, value: str, values: Dict[str, Any]) -> str:  # noqa: N805 (pydantic)
+        if value or "actions_port" not in values:
+            return value
+        return f"http://{values['actions_host']}:{values['actions_port']}/webhook"
+
+    @validator("rasa_url", "action_server_url", "telegram_api_base_url", "telegram_webhook_url")
+    def _http_url(cls, value: str) -> str:  # noqa: N805 (pydantic)
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// address")
+        return value
+
+    @validator("knowledge_db_url", "tracker_db_url")
+    def _database_url(cls, value: str) -> str:  # noqa: N805 (pydantic)
+        if not _DB_URL.match(value):
+            raise ValueError("must be a database URL such as sqlite:///var/knowledge.db or postgresql://user@host/db")
+        return value
+
+    @validator("log_level")
+    def _known_level(cls, value: str) -> str:  # noqa: N805 (pydantic)
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
 
+def variable_names() -> Dict[str, str]:
+    """Field name → the environment variable that sets it, for every setting."""
+    names = {}
+    for name, field in Settings.__fields__.items():
+        names[name] = field.field_info.extra.get("env") or name.upper()
+    return names
+
+
+def _one_line(error: ValidationError) -> str:
+    """The validation errors as one English line that names each variable and its bad value."""
+    variables = variable_names()
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0])
+        variable = variables.get(field, field)
+        raw = os.environ.get(variable)
+        shown = f"={raw.strip()!r}" if raw is not None and raw.strip() else ""
+        problems.append(f"{variable}{shown}: {item['msg']}")
+    return "Invalid setting " + "; ".join(problems)
+
+
+@functools.cache
 def load_settings() -> Settings:
-    """Read the settings from the current environment."""
-    return Settings()
+    """The process's settings, read and validated on the first call; SystemExit with one line when a value is bad.
+
+    Tests that change the environment re-read it with `load_settings.cache_clear()`.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SystemExit(_one_line(error)) from None
+

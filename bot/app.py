@@ -9,7 +9,6 @@ from aiohttp import web
 
 from bot.conversation import Conversation, RateLimiter
 from bot.farmer_directory import FarmerDirectory
-from bot.logging_setup import configure_logging
 from bot.officer_chat import OfficerChat
 from bot.push_scheduler import PushScheduler, push_timezone
 from bot.rasa_client import RasaClient
@@ -18,6 +17,7 @@ from bot.telegram_service import TelegramService, build_application, webhook_pat
 from bot.webchat import CONVERSATION_KEY, IDENTITY_KEY, PROXIES_KEY, STORE_KEY, add_webchat_routes
 from bot.webchat_identity import WebchatIdentity
 from knowledge.db import open_store
+from logs import configure_logging
 from settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
 
     app.cleanup_ctx.append(gateway)
     app[IDENTITY_KEY] = WebchatIdentity(settings.webchat_secret_key)
-    app[PROXIES_KEY] = frozenset(settings.gateway_trusted_proxies)
+    app[PROXIES_KEY] = settings.trusted_proxies
     add_webchat_routes(app)
     if with_telegram and settings.telegram_webhook_url:
         async def telegram_webhook(request: web.Request) -> web.Response:

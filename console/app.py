@@ -31,7 +31,8 @@ from console.views import (
 )
 from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import make_engine, make_session_factory
-from settings import PROJECT_ROOT, VAR_DIR, Settings, load_settings
+from logs import configure_logging
+from settings import PROJECT_ROOT, Settings, load_settings
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -129,7 +130,6 @@ def create_app(
     settings: Optional[Settings] = None,
     *,
     nlu_dir: Optional[Path] = None,
-    upload_dir: Optional[Path] = None,
     today: Optional[Callable[[], dt.date]] = None,
 ) -> web.Application:
     """The console app; the knowledge DB engine and the tracker reader open and close with it."""
@@ -153,7 +153,7 @@ def create_app(
             tracker=tracker,
             nlu_dir=nlu_dir or PROJECT_ROOT / "data" / "nlu",
             domain=load_domain_names(PROJECT_ROOT / "domain.yml"),
-            upload_dir=upload_dir or VAR_DIR / "uploads",
+            upload_dir=settings.upload_dir,
             today=today or dt.date.today,
             telegram_files=files,
         )
@@ -171,6 +171,6 @@ def create_app(
 def main() -> None:
     """Run the console until interrupted."""
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     logger.info("Console on http://%s:%d/", settings.console_host, settings.console_port)
     web.run_app(create_app(settings), host=settings.console_host, port=settings.console_port, print=None)

@@ -21,6 +21,7 @@ from knowledge.files.tables import ImportFileError, ImportReport
 from knowledge.models import Account, Article, Market, PriceRecord, Product, Region, Role
 from knowledge.people.accounts import AccountError, create_account
 from knowledge.seed import seed
+from logs import configure_logging
 from settings import VAR_DIR, load_settings
 
 logger = logging.getLogger("knowledge")
@@ -207,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of python -m knowledge."""
-    logging.basicConfig(level=load_settings().log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(load_settings())
     args = build_parser().parse_args(argv)
     engine = make_engine(args.db)
     try:

@@ -120,8 +120,8 @@ async def main() -> None:
         answer_one_ticket(knowledge_url)
         await write_tracker(Path(folder) / "tracker.db")
         settings = Settings(knowledge_db_url=knowledge_url, tracker_db_url=f"sqlite:///{Path(folder) / 'tracker.db'}",
-                            console_secret_key=secrets.token_urlsafe(32))
-        runner = web.AppRunner(create_app(settings, upload_dir=Path(folder) / "uploads", today=lambda: TODAY))
+                            console_secret_key=secrets.token_urlsafe(32), upload_dir=Path(folder) / "uploads")
+        runner = web.AppRunner(create_app(settings, today=lambda: TODAY))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

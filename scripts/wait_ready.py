@@ -5,27 +5,22 @@ stops the others, so a broken start is loud instead of half-working.
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 import urllib.error
 import urllib.request
 from typing import Dict, Tuple
 
-TIMEOUT_SECONDS = int(os.environ.get("READY_TIMEOUT_SECONDS", "300"))
+from settings import Settings, load_settings
 
 
-def _address(host_var: str, port_var: str, default_port: int) -> str:
-    return f"http://{os.environ.get(host_var) or '127.0.0.1'}:{os.environ.get(port_var) or default_port}"
-
-
-def probes() -> Dict[str, Tuple[str, str]]:
+def probes(settings: Settings) -> Dict[str, Tuple[str, str]]:
     """name → (address shown to the user, URL that answers 200 once the process is ready)."""
-    gateway = _address("GATEWAY_HOST", "GATEWAY_PORT", 8080)
-    console = _address("CONSOLE_HOST", "CONSOLE_PORT", 8000)
-    rasa = _address("RASA_HOST", "RASA_PORT", 5005)
-    actions = _address("ACTIONS_HOST", "ACTIONS_PORT", 5055)
-    token = os.environ.get("RASA_API_TOKEN", "")
+    gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
+    console = f"http://{settings.console_host}:{settings.console_port}"
+    rasa = f"http://{settings.rasa_host}:{settings.rasa_port}"
+    actions = f"http://{settings.actions_host}:{settings.actions_port}"
+    token = settings.rasa_api_token
     return {
         "网页聊天 web chat": (gateway + "/", gateway + "/healthz"),
         "管理台 console": (console + "/", console + "/healthz"),
@@ -44,9 +39,10 @@ def _answers(url: str) -> bool:
 
 def main() -> int:
     """Poll every probe until all answer or the timeout passes."""
-    pending = probes()
+    settings = load_settings()
+    pending = probes(settings)
     shown = {name: address for name, (address, _url) in pending.items()}
-    deadline = time.monotonic() + TIMEOUT_SECONDS
+    deadline = time.monotonic() + settings.ready_timeout_seconds
     while pending and time.monotonic() < deadline:
         for name, (_address_shown, url) in list(pending.items()):
             if _answers(url):
@@ -54,7 +50,8 @@ def main() -> int:
         if pending:
             time.sleep(1)
     if pending:
-        print(f"Not ready after {TIMEOUT_SECONDS}s: {', '.join(pending)}. See the log lines above.", flush=True)
+        waited = settings.ready_timeout_seconds
+        print(f"Not ready after {waited}s: {', '.join(pending)}. See the log lines above.", flush=True)
         return 1
     lines = ["", "乡信已启动 Xiangxin is ready (Ctrl-C stops everything):"]
     lines += [f"  {name:<18} {url}" for name, url in shown.items()]

@@ -1,17 +1,25 @@
 """Fixtures shared by every suite: the seeded knowledge DB on SQLite, built once and copied for each test."""
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 from typing import Awaitable, Callable, Iterator
 
 import pytest
+
+# Sanic (under Rasa) puts a "once" filter for every DeprecationWarning in front of all others when first
+# imported. Imported here, inside pytest's set-up of warnings, that filter is dropped again, so the filters
+# of pyproject.toml decide which warnings show (no test imports Sanic itself).
+import sanic  # noqa: F401
 from aiohttp import web
 from sqlalchemy.orm import Session
 
 from knowledge.db import make_engine, make_session_factory
+from logs import RedactingHandler
 from scripts.chromium import CHROMIUM
 from scripts.demo_knowledge import build_knowledge_db
+from settings import load_settings
 from tests.postgres import postgres_server  # noqa: F401 (shared by every suite that uses PostgreSQL)
 from tests.unavailable import unavailable
 
@@ -64,3 +72,28 @@ def chromium() -> None:
     """Debian's chromium, which the browser tests drive: a skip without it, a failure under CI."""
     if not CHROMIUM.exists():
         unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Set environment variables for one test, as `load_settings()` sees them; all is restored after."""
+
+    def set_variables(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        load_settings.cache_clear()
+
+    yield set_variables
+    load_settings.cache_clear()  # before monkeypatch restores the variables, so the next read sees those
+
+
+@pytest.fixture(autouse=True)
+def _process_logging_undone() -> Iterator[None]:
+    """Take away what a process's main() under test set up for the whole process's logging."""
+    root = logging.getLogger()
+    level, httpx_level = root.level, logging.getLogger("httpx").level
+    yield
+    for handler in [handler for handler in root.handlers if isinstance(handler, RedactingHandler)]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(httpx_level)

@@ -1,8 +1,9 @@
 """The import rules of the layout, read from the source (every module's AST, imports inside functions too).
 
 bot/, actions/ and console/ are front ends over one data layer: each imports only itself, knowledge,
-settings and the shared leaf modules (wording), never another front end. Only knowledge/ talks
-SQL, so only it imports SQLAlchemy. knowledge/ and the shared leaves import no front end.
+settings, the one logging setup (logs) and the shared leaf modules (wording), never another front
+end. Only knowledge/ talks SQL, so only it imports SQLAlchemy. knowledge/ and the shared leaves import
+no front end (the knowledge CLI, a process of its own, sets up logging through logs like the others).
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from typing import Iterator, List, Tuple
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROJECT_MODULES = {"actions", "bench", "bot", "console", "knowledge", "nlu", "scripts", "settings", "tests", "wording"}
+PROJECT_MODULES = {"actions", "bench", "bot", "console", "knowledge", "logs", "nlu", "rasa_extensions", "scripts",
+                   "settings", "tests", "wording"}
 FRONT_ENDS = ("bot", "actions", "console")
 SHARED_LEAVES = ("wording",)
-SHARED = {"knowledge", "settings", *SHARED_LEAVES}
+SHARED = {"knowledge", "settings", "logs", *SHARED_LEAVES}
 
 
 def _sources(name: str) -> List[Path]:
@@ -58,6 +60,7 @@ def test_the_data_layer_and_shared_leaves_import_no_front_end(name):
     assert _breaches(name, lambda top: top in callers) == []
 
 
-@pytest.mark.parametrize("name", ["bot", "actions", "console", "nlu", "settings", *SHARED_LEAVES])
+@pytest.mark.parametrize("name", ["bot", "actions", "console", "nlu", "rasa_extensions", "settings", "logs",
+                                  *SHARED_LEAVES])
 def test_only_knowledge_imports_sqlalchemy(name):
     assert _breaches(name, lambda top: top == "sqlalchemy") == []

@@ -48,8 +48,8 @@ def test_configured_interest_compounds_the_account_and_is_stated() -> None:
     assert "年利率2%复利" in result["assumptions"] and "不计利息" not in result["assumptions"]
 
 
-async def test_the_action_reads_the_interest_setting(monkeypatch) -> None:
-    monkeypatch.setenv("PENSION_ACCOUNT_INTEREST_PERCENT", "1.5")
+async def test_the_action_reads_the_interest_setting(environment) -> None:
+    environment(PENSION_ACCOUNT_INTEREST_PERCENT="1.5")
     tracker = make_tracker("calc_pension", [("amount", "500"), ("years", "15")], text="交500交15年能领多少")
     dispatcher, _events = await run_action(ActionCalcPension(), tracker)
     assert "年利率1.5%复利" in message(dispatcher, "utter_pension_estimate")["assumptions"]

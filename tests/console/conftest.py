@@ -60,17 +60,16 @@ def knowledge(knowledge_url: str) -> Iterator:
 
 
 @pytest.fixture
-def console_settings(knowledge_url: str, tracker_path: Path) -> Settings:
+def console_settings(knowledge_url: str, tracker_path: Path, tmp_path: Path) -> Settings:
     """Settings pointing the console at this test's databases."""
     return Settings(knowledge_db_url=knowledge_url, tracker_db_url=f"sqlite:///{tracker_path}",
-                    console_secret_key="test-secret-key")
+                    console_secret_key="test-secret-key", upload_dir=tmp_path / "uploads")
 
 
 @pytest.fixture
-async def client(aiohttp_client, console_settings: Settings, tmp_path: Path) -> TestClient:
+async def client(aiohttp_client, console_settings: Settings) -> TestClient:
     """A test client of the console app (signed out)."""
-    app = create_app(console_settings, nlu_dir=PROJECT_ROOT / "data" / "nlu", upload_dir=tmp_path / "uploads",
-                     today=lambda: TODAY)
+    app = create_app(console_settings, nlu_dir=PROJECT_ROOT / "data" / "nlu", today=lambda: TODAY)
     return await aiohttp_client(app)
 
 

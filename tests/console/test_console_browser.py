@@ -17,12 +17,11 @@ from settings import PROJECT_ROOT
 
 
 async def test_log_in_edit_a_price_review_a_conversation_and_export(
-    chromium, serve, console_settings, knowledge, tmp_path
+    chromium, serve, console_settings, knowledge
 ) -> None:
     from playwright.async_api import async_playwright
 
-    app = create_app(console_settings, nlu_dir=PROJECT_ROOT / "data" / "nlu", upload_dir=tmp_path / "uploads",
-                     today=lambda: TODAY)
+    app = create_app(console_settings, nlu_dir=PROJECT_ROOT / "data" / "nlu", today=lambda: TODAY)
     base = await serve(app)
     with knowledge() as session:
         record_id = session.scalars(

@@ -19,12 +19,11 @@ def _console_records(caplog) -> list:
 
 
 async def test_an_unexpected_error_shows_a_chinese_page_and_logs_english(aiohttp_client, console_settings,
-                                                                         tmp_path, caplog) -> None:
+                                                                         caplog) -> None:
     async def broken(request: web.Request) -> web.Response:
         raise RuntimeError("price table exploded")
 
-    app = create_app(console_settings, nlu_dir=PROJECT_ROOT / "data" / "nlu", upload_dir=tmp_path / "uploads",
-                     today=lambda: TODAY)
+    app = create_app(console_settings, nlu_dir=PROJECT_ROOT / "data" / "nlu", today=lambda: TODAY)
     app.router.add_get("/broken", broken)
     client = await aiohttp_client(app)
     await sign_in(client, "gaocheng")
@@ -44,8 +43,9 @@ async def test_a_knowledge_db_that_is_down_gives_the_chinese_error_page(aiohttp_
                                                                         caplog) -> None:
     # Port 9 (discard) has no PostgreSQL: every query fails to connect, as when the database is down.
     settings = Settings(knowledge_db_url="postgresql+psycopg2://xiangxin@127.0.0.1:9/knowledge",
-                        tracker_db_url=f"sqlite:///{tracker_path}", console_secret_key="test-secret-key")
-    client = await aiohttp_client(create_app(settings, upload_dir=tmp_path / "uploads"))
+                        tracker_db_url=f"sqlite:///{tracker_path}", console_secret_key="test-secret-key",
+                        upload_dir=tmp_path / "uploads")
+    client = await aiohttp_client(create_app(settings))
     token = csrf_of(await (await client.get("/login")).text())  # the login page needs no database
     caplog.set_level(logging.INFO)
     response = await client.post("/login", data={"username": "admin", "password": "x", "csrf_token": token})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -66,13 +65,13 @@ def _console_log(caplog) -> str:
 
 
 @pytest.fixture
-async def bot_client(aiohttp_client, console_settings: Settings, fake_telegram: FakeTelegram, tmp_path: Path):
+async def bot_client(aiohttp_client, console_settings: Settings, fake_telegram: FakeTelegram):
     """The console with TELEGRAM_BOT_TOKEN set, its Bot API being the fake server."""
     settings = Settings(knowledge_db_url=console_settings.knowledge_db_url,
                         tracker_db_url=console_settings.tracker_db_url, console_secret_key="test-secret-key",
-                        telegram_bot_token=TOKEN, telegram_api_base_url=f"{fake_telegram.base_url}/bot")
-    app = create_app(settings, nlu_dir=PROJECT_ROOT / "data" / "nlu", upload_dir=tmp_path / "uploads",
-                     today=lambda: TODAY)
+                        telegram_bot_token=TOKEN, telegram_api_base_url=f"{fake_telegram.base_url}/bot",
+                        upload_dir=console_settings.upload_dir)
+    app = create_app(settings, nlu_dir=PROJECT_ROOT / "data" / "nlu", today=lambda: TODAY)
     return await aiohttp_client(app)
 
 

@@ -39,9 +39,8 @@ def postgres_knowledge(postgres_server: PostgresServer) -> Iterator[str]:
 
 async def test_console_flows_on_postgresql(aiohttp_client, postgres_knowledge, tracker_path, tmp_path) -> None:
     settings = Settings(knowledge_db_url=postgres_knowledge, tracker_db_url=f"sqlite:///{tracker_path}",
-                        console_secret_key="pg-test-key")
-    client = await aiohttp_client(create_app(settings, nlu_dir=PROJECT_ROOT / "data" / "nlu",
-                                             upload_dir=tmp_path / "uploads", today=lambda: TODAY))
+                        console_secret_key="pg-test-key", upload_dir=tmp_path / "uploads")
+    client = await aiohttp_client(create_app(settings, nlu_dir=PROJECT_ROOT / "data" / "nlu", today=lambda: TODAY))
     token = await sign_in(client, "gaocheng")
     price = {"product": "玉米", "market": "藁城区玉米收购点", "region": "藁城区", "date": "2026-11-20", "unit": "元/斤",
              "avg_price": "1.15", "source": "藁城区农业农村局", "confidence": "V", "csrf_token": token}

@@ -111,7 +111,11 @@ async def test_every_route_of_the_app_is_in_the_role_tables(console_settings) ->
 
 async def test_a_route_added_without_a_role_test_is_caught(console_settings) -> None:
     app = create_app(console_settings)
-    app.router.add_get("/reports/{report_id:\\d+}", lambda request: web.Response(), name="report")
+
+    async def report(request: web.Request) -> web.Response:
+        return web.Response()
+
+    app.router.add_get("/reports/{report_id:\\d+}", report, name="report")
     assert await uncovered_routes(app, TESTED) == ["GET /reports/{report_id}"]
 
 

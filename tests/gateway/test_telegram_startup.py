@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot import telegram_service
 from bot.app import SCHEDULER_KEY, TELEGRAM_KEY, create_app
-from bot.logging_setup import configure_logging
+from logs import configure_logging
 from settings import Settings
 from tests.gateway import fake_telegram as tg
 from tests.gateway.harness import handled_so_far

@@ -60,10 +60,11 @@ def rasa_stack(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     webhook_secret = secrets.token_urlsafe(32)
     previous_secret = os.environ.get("RASA_WEBHOOK_SECRET")
     os.environ["RASA_WEBHOOK_SECRET"] = webhook_secret
-    env = dict(os.environ, KNOWLEDGE_DB_URL=knowledge_url, SANIC_HOST="127.0.0.1", RASA_TELEMETRY_ENABLED="false")
+    env = dict(os.environ, KNOWLEDGE_DB_URL=knowledge_url, ACTIONS_HOST="127.0.0.1", ACTIONS_PORT=str(actions_port),
+               RASA_TELEMETRY_ENABLED="false")
     rasa_bin = str(Path(sys.executable).parent / "rasa")
     commands = {
-        "actions": [rasa_bin, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+        "actions": [sys.executable, "-m", "actions"],  # as the Procfile starts it
         "rasa": [rasa_bin, "run", "--model", str(MODEL), "--endpoints", str(endpoints),
                  "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--interface", "127.0.0.1",
                  "--port", str(rasa_port)],

@@ -24,10 +24,10 @@ async def _post(url: str, headers: dict) -> tuple:
         return answer.status, await answer.json()
 
 
-async def test_only_calls_with_the_secret_reach_the_agent(monkeypatch, unused_tcp_port) -> None:
+async def test_only_calls_with_the_secret_reach_the_agent(environment, unused_tcp_port) -> None:
     # One server for every case: Sanic patches its protocol classes at start, which fails for a second app
     # in the same process.
-    monkeypatch.setenv("RASA_WEBHOOK_SECRET", "s3cret")
+    environment(RASA_WEBHOOK_SECRET="s3cret")
     app = Sanic("gateway_channel_test")
     register([GatewayInput.from_credentials(None)], app, route="/webhooks/")
     server = await app.create_server(host="127.0.0.1", port=unused_tcp_port, return_asyncio_server=True)
@@ -43,7 +43,7 @@ async def test_only_calls_with_the_secret_reach_the_agent(monkeypatch, unused_tc
     assert answered == (200, [{"recipient_id": "tg-1", "text": "收到：玉米"}])
 
 
-def test_rasa_does_not_start_the_channel_without_a_secret(monkeypatch) -> None:
-    monkeypatch.delenv("RASA_WEBHOOK_SECRET", raising=False)
+def test_rasa_does_not_start_the_channel_without_a_secret(environment) -> None:
+    environment(RASA_WEBHOOK_SECRET="")
     with pytest.raises(RasaException, match="RASA_WEBHOOK_SECRET"):
         GatewayInput.from_credentials(None)

@@ -1,12 +1,15 @@
-"""The gateway's log output: one format, with secrets and farmers' phone and 身份证 numbers taken out of every line.
+"""The log output of every process of ours: one format, with secrets and farmers' phone and 身份证 numbers
+taken out of every line.
 
 Redacting in the formatter, not at each call site, because the libraries log too: python-telegram-bot
 writes its Bot API URL (which holds the bot token) at DEBUG and puts the token into its InvalidToken
-message, httpx logs every request URL at INFO, and PTB at DEBUG logs whole updates with the farmers' texts.
+message, httpx logs every request URL at INFO, PTB at DEBUG logs whole updates with the farmers' texts,
+and the console and the action server log what officers and farmers typed.
 """
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Iterable, List, Optional, TextIO
 
 from knowledge.masking import mask_personal_data
@@ -17,9 +20,10 @@ REDACTED = "[redacted]"
 
 
 def secrets_of(settings: Settings) -> List[str]:
-    """Every configured secret the gateway knows; a bot token also by its secret half, as URLs may split it."""
+    """Every configured secret; a bot token also by its secret half, as URLs may split it."""
     found: List[str] = []
-    for value in (settings.telegram_bot_token, settings.telegram_webhook_secret, settings.rasa_api_token):
+    for value in (settings.telegram_bot_token, settings.telegram_webhook_secret, settings.rasa_api_token,
+                  settings.console_secret_key):
         if value:
             found.append(value)
             if ":" in value:
@@ -43,11 +47,27 @@ class RedactingFormatter(logging.Formatter):
         return mask_personal_data(text)
 
 
+class RedactingHandler(logging.StreamHandler):
+    """The one handler `configure_logging` installs, told apart from the handlers of tests and libraries."""
+
+
+def _writes_to_console(handler: logging.Handler) -> bool:
+    stream = getattr(handler, "stream", None)
+    return stream is not None and stream in (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
+
+
 def configure_logging(settings: Settings, stream: Optional[TextIO] = None) -> logging.Handler:
-    """Send every log record to `stream` (stderr by default) through the redacting formatter; returns the handler."""
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(RedactingFormatter(LOG_FORMAT, secrets_of(settings)))
+    """Send every log record to `stream` (stderr by default) through the redacting formatter; returns the handler.
+
+    Replaces the root logger's earlier handlers that print to the terminal (ours from an earlier call,
+    Rasa SDK's coloured one in the action server), so no line is printed twice or unmasked.
+    """
     root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, RedactingHandler) or _writes_to_console(handler):
+            root.removeHandler(handler)
+    handler = RedactingHandler(stream)
+    handler.setFormatter(RedactingFormatter(LOG_FORMAT, secrets_of(settings)))
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     # One INFO line per Bot API request (each getUpdates poll) is noise, besides holding the token.
