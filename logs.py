@@ -12,18 +12,22 @@ import logging
 import sys
 from typing import Iterable, List, Optional, TextIO
 
-from knowledge.masking import mask_personal_data
+from knowledge.masking import mask_personal_data, mask_sender_ids
 from settings import Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
 
 
+SECRET_SUFFIXES = ("_secret", "_secret_key", "_token")
+
+
 def secrets_of(settings: Settings) -> List[str]:
-    """Every configured secret; a bot token also by its secret half, as URLs may split it."""
+    """Every configured secret (each setting named *_secret, *_secret_key or *_token); a bot token also by
+    its secret half, as URLs may split it."""
     found: List[str] = []
-    for value in (settings.telegram_bot_token, settings.telegram_webhook_secret, settings.rasa_api_token,
-                  settings.console_secret_key):
+    for name in Settings.__fields__:
+        value = getattr(settings, name) if name.endswith(SECRET_SUFFIXES) else ""
         if value:
             found.append(value)
             if ":" in value:
@@ -44,7 +48,7 @@ class RedactingFormatter(logging.Formatter):
         text = super().format(record)
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        return mask_personal_data(text)
+        return mask_sender_ids(mask_personal_data(text))
 
 
 class RedactingHandler(logging.StreamHandler):

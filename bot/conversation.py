@@ -9,7 +9,7 @@ from typing import Any, Deque, Dict, List, Optional
 from bot.farmer_directory import FarmerDirectory
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.replies import Reply
-from knowledge.masking import mask_personal_data
+from knowledge.masking import mask_personal_data, mask_sender_id
 
 logger = logging.getLogger(__name__)
 
@@ -20,11 +20,6 @@ APOLOGY = "抱歉，系统暂时有点忙，请过一会儿再发一次。您的
 TOO_LONG = f"您的消息太长了（超过{MAX_MESSAGE_CHARS}字），请分几次、说得简短一些。"
 TOO_FAST = "您发得太快了，请稍等一分钟再问。"
 EMPTY = "请直接打字提问，比如：玉米多少钱一斤？"
-
-
-def mask_sender(sender: str) -> str:
-    """A sender id fit for logs: enough to correlate lines, not enough to identify the person."""
-    return sender[:4] + "…" + sender[-2:] if len(sender) > 8 else "…"
 
 
 class RateLimiter:
@@ -84,7 +79,7 @@ class Conversation:
                 metadata.get("display_name"), private=private,
             )
         except Exception:  # the knowledge DB being down must not stop the farmer's question reaching Rasa
-            logger.exception("Could not read or record the farmer for sender %s", mask_sender(sender))
+            logger.exception("Could not read or record the farmer for sender %s", mask_sender_id(sender))
             return metadata
         return {**metadata, "region": region} if region else metadata
 
@@ -104,7 +99,7 @@ class Conversation:
         if len(text) > MAX_MESSAGE_CHARS:
             return [Reply(TOO_LONG)]
         if not self._limiter.allow(sender):
-            logger.info("Rate limit reached for sender %s", mask_sender(sender))
+            logger.info("Rate limit reached for sender %s", mask_sender_id(sender))
             return [Reply(TOO_FAST)]
         limiter = self._address_limiter
         if client_address is not None and limiter is not None and not limiter.allow(client_address):
@@ -127,5 +122,5 @@ class Conversation:
     def _log_unanswered(sender: str, text: str, metadata: Dict[str, Any], reason: str) -> None:
         # The apology tells the farmer the message was noted: the log keeps it (phone and 身份证 numbers
         # masked) so staff can follow up, since Rasa's tracker may never have seen it.
-        logger.error("Message from %s (channel %s) not answered: %s. Message: %r", mask_sender(sender),
+        logger.error("Message from %s (channel %s) not answered: %s. Message: %r", mask_sender_id(sender),
                      metadata.get("channel", "?"), reason, mask_personal_data(text))

@@ -7,9 +7,9 @@ from typing import Optional
 
 from telegram import Message
 
-from bot.conversation import mask_sender
 from knowledge.db import KnowledgeStore
 from knowledge.handoff.attachments import SentMedia, remember_attachment
+from knowledge.masking import mask_sender_id
 from knowledge.people.farmers import remember_farmer
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class MediaNotes:
         try:
             await self._store.run(work)
         except Exception:
-            logger.exception("Could not note a %s from sender %s", media.kind, mask_sender(sender))
+            logger.exception("Could not note a %s from sender %s", media.kind, mask_sender_id(sender))
             return False
-        logger.info("Noted a %s from sender %s", media.kind, mask_sender(sender))
+        logger.info("Noted a %s from sender %s", media.kind, mask_sender_id(sender))
         return True

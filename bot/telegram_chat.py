@@ -28,7 +28,7 @@ from telegram.constants import ChatAction, MessageEntityType
 from telegram.ext import ContextTypes
 
 from bot.button_keys import PAYLOAD_KIND, remember_payload
-from bot.conversation import Conversation, mask_sender
+from bot.conversation import Conversation
 from bot.farmer_directory import FarmerDirectory
 from bot.farmer_media import MediaNotes, sent_media
 from bot.replies import Button, Reply
@@ -36,6 +36,7 @@ from bot.telegram_render import STORED_PAYLOAD_PREFIX, inline_keyboard, split_te
 from bot.telegram_send import masked_chat, say, send_with_retry
 from knowledge.callback_store import recall
 from knowledge.db import KnowledgeStore
+from knowledge.masking import mask_sender_id
 
 logger = logging.getLogger(__name__)
 
@@ -274,7 +275,7 @@ class TelegramChat:
             payload = await self._store.run(lambda session: recall(session, key, PAYLOAD_KIND))
         await send_with_retry("answer to a button", lambda: query.answer(None if payload else EXPIRED_BUTTON))
         if not payload:
-            logger.info("Expired button pressed by %s", mask_sender(sender_id(query.from_user)))
+            logger.info("Expired button pressed by %s", mask_sender_id(sender_id(query.from_user)))
             return
         await self.ask_rasa(update, context, payload)
 

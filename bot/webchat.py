@@ -8,9 +8,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.conversation import Conversation, mask_sender
+from bot.conversation import Conversation
 from bot.webchat_identity import WebchatIdentity
 from knowledge.db import KnowledgeStore
+from knowledge.masking import mask_sender_id
 from knowledge.outbox.queue import acknowledge_webchat_pushes, offer_webchat_pushes
 from knowledge.people.farmers import move_farmer
 
@@ -60,7 +61,7 @@ async def _move_legacy_farmer(request: web.Request, legacy: str, sender: str) ->
         logger.exception("Could not move a web chat farmer to their new sender id")
         return False
     if moved:
-        logger.info("Web chat farmer moved from an old-style cookie to sender %s", mask_sender(sender))
+        logger.info("Web chat farmer moved from an old-style cookie to sender %s", mask_sender_id(sender))
     return True
 
 

@@ -25,3 +25,18 @@ def mask_personal_data(text: str) -> str:
         return text
     text = _ID_NUMBER.sub(_mask_id, text)
     return _MOBILE.sub(lambda match: f"{match.group(1)}****{match.group(3)}", text)
+
+
+# Farmers' sender ids as the gateway makes them (tg-<Telegram user id>, web-<HMAC of the chat cookie>):
+# they reach logs inside paths and messages, and each one names a person.
+_SENDER_ID = re.compile(r"(?<![\w-])(tg-\d{5,}|web-[A-Za-z0-9_-]{16,})(?![\w-])")
+
+
+def mask_sender_id(sender: str) -> str:
+    """A sender id fit for logs: enough to correlate lines, not enough to identify the person."""
+    return sender[:4] + "…" + sender[-2:] if len(sender) > 8 else "…"
+
+
+def mask_sender_ids(text: str) -> str:
+    """The text with every farmer's sender id in it shortened as mask_sender_id does."""
+    return _SENDER_ID.sub(lambda match: mask_sender_id(match.group(1)), text)
