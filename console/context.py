@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 from aiohttp import web
 
@@ -36,9 +36,9 @@ def console_context(request: web.Request) -> ConsoleContext:
     return request.app[CONTEXT_KEY]
 
 
-def page_number(request: web.Request) -> int:
-    """The ?page= number, at least 1."""
+def page_number(query: Mapping[str, str]) -> int:
+    """The ?page= number of a query string, at least 1."""
     try:
-        return max(1, int(request.query.get("page", "1")))
+        return max(1, int(query.get("page", "1")))
     except ValueError:
         return 1

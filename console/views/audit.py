@@ -26,7 +26,7 @@ def _day(text: str) -> Optional[dt.date]:
 @require(Role.ADMIN, Role.OFFICER)
 async def audit_list(request: web.Request) -> web.Response:
     """Audit entries, newest first, filtered by what changed, who changed it and when."""
-    page = page_number(request)
+    page = page_number(request.query)
     query = request.query
     with session_scope(console_context(request).sessions) as db:
         entries = audit_page(

@@ -74,7 +74,7 @@ def visible_ticket(db: DbSession, request: web.Request, user: CurrentUser) -> Ha
 
 def _render(request: web.Request, db: DbSession, ticket: HandoffTicket, error: str = "", status: int = 200,
             draft: Optional[str] = None):
-    values = transcript_context(db, console_context(request), ticket.conversation_id)
+    values = transcript_context(db, console_context(request), ticket.conversation_id, request.query)
     values.update({"ticket": ticket, "statuses": STATUS_LABELS, "error": error, "can_review": False,
                    "max_answer": MAX_ANSWER_LENGTH, "push": ticket_push(db, ticket.id),
                    "draft": ticket.answer or "" if draft is None else draft,

@@ -255,7 +255,6 @@ async def test_item10_csrf_check_rejects_before_reading_a_large_body(client, mon
 
 # --- item 12: conversations -----------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="security item 12: the region filter binds one variable per farmer")
 async def test_item12_region_filter_works_past_sqlites_variable_limit(client, knowledge, monkeypatch) -> None:
     import knowledge.conversations.tracker as tracker
 
@@ -282,7 +281,6 @@ async def test_item12_region_filter_works_past_sqlites_variable_limit(client, kn
     assert "/conversations/tg-2002" not in page
 
 
-@pytest.mark.xfail(strict=True, reason="security item 12: a transcript is one page however long")
 async def test_item12_transcripts_page(client, tracker_path) -> None:
     with sqlite3.connect(tracker_path) as tracker:
         tracker.executemany(
