@@ -371,13 +371,18 @@ class TrackerReader:
             entities=[item for item in parse.get("entities") or [] if isinstance(item, dict)],
         )
 
-    def user_messages_since(self, since: float) -> List[UserMessage]:
-        """Every farmer message since `since` (Unix seconds), oldest first, for the dashboard."""
+    def user_messages_since(self, since: float, senders: Optional[Set[str]] = None) -> List[UserMessage]:
+        """Every farmer message since `since` (Unix seconds), oldest first, for the dashboard; only of `senders`
+        when given."""
+        if senders is not None and not senders:
+            return []
         query = (
             select(EVENTS.c.sender_id, EVENTS.c.timestamp, EVENTS.c.intent_name, EVENTS.c.data)
             .where(EVENTS.c.type_name == "user", EVENTS.c.timestamp >= since)
             .order_by(EVENTS.c.id)
         )
+        if senders is not None:
+            query = query.where(EVENTS.c.sender_id.in_(self._sender_list(senders)))
         messages = []
         for row in self._rows(query):
             data = _json(row.data)

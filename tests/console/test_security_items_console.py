@@ -57,7 +57,6 @@ async def _try(client, username: str, password: str, token: str):
 
 # --- item 4: region scope -------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="security item 4: /audit shows every region's entries to every officer")
 async def test_item04_audit_is_region_scoped(client, knowledge) -> None:
     with knowledge() as session:
         correction = MessageCorrection(conversation_id="tg-1001", event_id=1, text="玉米多少钱一斤",
@@ -91,7 +90,6 @@ async def test_item04_audit_is_region_scoped(client, knowledge) -> None:
     assert "藁城的回答AAA" in everything and "777000111" in everything
 
 
-@pytest.mark.xfail(strict=True, reason="security item 4: the dashboard shows every region's messages to officers")
 async def test_item04_dashboard_is_region_scoped_for_officers(client) -> None:
     await sign_in(client, "fengtai")
     page = await (await client.get("/?days=7")).text()
@@ -101,7 +99,6 @@ async def test_item04_dashboard_is_region_scoped_for_officers(client) -> None:
     assert re.search(r'<span class="big">1</span>待回答工单（共 1）', page), page
 
 
-@pytest.mark.xfail(strict=True, reason="security item 4: county officers see and answer region-less tickets")
 async def test_item04_region_less_tickets_are_the_admins(client, knowledge) -> None:
     unplaced = _add_ticket(knowledge, "地区不明的问题", "", utcnow())
     token = await sign_in(client, "gaocheng")  # 藁城区 is a county

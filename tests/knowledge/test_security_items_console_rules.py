@@ -32,7 +32,6 @@ def _officer(kb, username: str, region: str) -> int:
         return create_account(session, username, PASSWORD, "officer", region_name=region, actor="admin").id
 
 
-@pytest.mark.xfail(strict=True, reason="security item 4: the audit log has no notion of who may read an entry")
 def test_item04_audit_entries_an_officer_may_read(kb) -> None:
     from knowledge.audit import AuditViewer, audit_page
 
