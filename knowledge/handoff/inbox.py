@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from knowledge.models import FarmerAttachment, HandoffTicket
+from knowledge.paging import Page, fetch_page
 
 
 def ticket_by_id(session: Session, ticket_id: int) -> Optional[HandoffTicket]:
@@ -19,9 +20,11 @@ def inbox_tickets(
     statuses: Iterable[str],
     region_ids: Optional[Set[int]],
     newest_first: bool = False,
-    limit: Optional[int] = None,
-) -> List[HandoffTicket]:
-    """Tickets in `statuses` with farmer, region, assignee and attachments loaded, oldest first unless `newest_first`.
+    number: int = 1,
+    size: int = 50,
+) -> Page:
+    """Page `number` of the tickets in `statuses`, with farmer, region, assignee and attachments loaded, oldest first
+    unless `newest_first`.
 
     `region_ids` None means every ticket; otherwise only tickets of those regions (never a region-less one).
     """
@@ -32,10 +35,7 @@ def inbox_tickets(
     if region_ids is not None:
         statement = statement.where(HandoffTicket.region_id.in_(region_ids))
     order = HandoffTicket.created_at.desc() if newest_first else HandoffTicket.created_at
-    statement = statement.order_by(order, HandoffTicket.id)
-    if limit:
-        statement = statement.limit(limit)
-    return list(session.scalars(statement).unique().all())
+    return fetch_page(session, statement, [order, HandoffTicket.id], number, size)
 
 
 def conversation_tickets(session: Session, conversation_id: str) -> List[HandoffTicket]:

@@ -113,7 +113,6 @@ async def test_item04_region_less_tickets_are_the_admins(client, knowledge) -> N
 
 # --- item 5: inbox paging -------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="security item 5: the handoff inbox shows every open ticket on one page")
 async def test_item05_handoff_inbox_pages(client, knowledge) -> None:
     start = dt.datetime(2026, 11, 1, 9, 0)
     with knowledge() as session:
