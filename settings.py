@@ -75,6 +75,25 @@ class Settings:
     console_secure_cookies: bool = field(
         default_factory=lambda: _env("CONSOLE_SECURE_COOKIES", "false").lower() in ("1", "true", "yes")
     )
+    # Sign-in limits: failures in a row before a username is locked, and for how long (short and fixed, so
+    # nobody can keep an account locked); failures from one client address before it must wait, first for
+    # the back-off, then twice as long after each further failure, up to the maximum.
+    console_login_max_failures: int = field(default_factory=lambda: _env_int("CONSOLE_LOGIN_MAX_FAILURES", 5))
+    console_login_lock_seconds: int = field(default_factory=lambda: _env_int("CONSOLE_LOGIN_LOCK_SECONDS", 300))
+    console_login_address_failures: int = field(
+        default_factory=lambda: _env_int("CONSOLE_LOGIN_ADDRESS_FAILURES", 20)
+    )
+    console_login_address_backoff_seconds: int = field(
+        default_factory=lambda: _env_int("CONSOLE_LOGIN_ADDRESS_BACKOFF_SECONDS", 60)
+    )
+    console_login_address_backoff_max_seconds: int = field(
+        default_factory=lambda: _env_int("CONSOLE_LOGIN_ADDRESS_BACKOFF_MAX_SECONDS", 86400)
+    )
+    # argon2 checks (sign-in, password change) at once on worker threads, and how many may wait; beyond, "稍后再试".
+    console_password_checks: int = field(default_factory=lambda: _env_int("CONSOLE_PASSWORD_CHECKS", 2))
+    console_password_check_queue: int = field(default_factory=lambda: _env_int("CONSOLE_PASSWORD_CHECK_QUEUE", 8))
+    # Reverse proxies in front of the console: from these peers, the client address is taken from X-Forwarded-For.
+    console_trusted_proxies: Tuple[str, ...] = field(default_factory=lambda: _env_list("CONSOLE_TRUSTED_PROXIES"))
     telegram_bot_token: str = field(default_factory=lambda: _env("TELEGRAM_BOT_TOKEN", ""))
     telegram_api_base_url: str = field(
         default_factory=lambda: _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")

@@ -13,7 +13,15 @@ from aiohttp import web
 
 from console.context import CONTEXT_KEY, ConsoleContext
 from console.nlu_export import load_domain_names
-from console.security import CsrfRejected, Forbidden, csrf_middleware, session_storage, user_middleware
+from console.password_checks import PasswordCheckGate
+from console.security import (
+    TRUSTED_PROXIES_KEY,
+    CsrfRejected,
+    Forbidden,
+    csrf_middleware,
+    session_storage,
+    user_middleware,
+)
 from console.telegram_files import TelegramFiles
 from console.templating import setup_templates, template_context, template_context_middleware
 from console.uploads import MAX_UPLOAD_BYTES
@@ -31,6 +39,7 @@ from console.views import (
 )
 from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import make_engine, make_session_factory
+from knowledge.people.login import LoginLimits
 from settings import PROJECT_ROOT, VAR_DIR, Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -135,6 +144,7 @@ def create_app(
     """The console app; the knowledge DB engine and the tracker reader open and close with it."""
     settings = settings or load_settings()
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 64 * 1024)
+    app[TRUSTED_PROXIES_KEY] = frozenset(settings.console_trusted_proxies)
     aiohttp_session.setup(app, session_storage(settings.console_secret_key, settings.console_secure_cookies))
     setup_templates(app)
     app.middlewares.extend([
@@ -155,6 +165,8 @@ def create_app(
             domain=load_domain_names(PROJECT_ROOT / "domain.yml"),
             upload_dir=upload_dir or VAR_DIR / "uploads",
             today=today or dt.date.today,
+            password_checks=PasswordCheckGate(settings.console_password_checks, settings.console_password_check_queue),
+            login_limits=LoginLimits.from_settings(settings),
             telegram_files=files,
         )
         yield

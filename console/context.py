@@ -9,9 +9,11 @@ from typing import Callable, Mapping, Optional
 from aiohttp import web
 
 from console.nlu_export import DomainNames
+from console.password_checks import PasswordCheckGate
 from console.telegram_files import TelegramFiles
 from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import SessionFactory
+from knowledge.people.login import LoginLimits
 
 
 @dataclass
@@ -24,6 +26,8 @@ class ConsoleContext:
     domain: DomainNames
     upload_dir: Path
     today: Callable[[], dt.date]
+    password_checks: PasswordCheckGate
+    login_limits: LoginLimits
     # Farmers' files through the Bot API; None when the console has no TELEGRAM_BOT_TOKEN.
     telegram_files: Optional[TelegramFiles] = None
 

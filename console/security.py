@@ -33,6 +33,7 @@ UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 USER_KEY = "console_user"
+TRUSTED_PROXIES_KEY = web.AppKey("trusted_proxies", frozenset)
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,23 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
             logger.warning("Rejected %s %s: CSRF token missing or wrong", request.method, request.path)
             raise CsrfRejected()
     return await handler(request)
+
+
+def client_address(request: web.Request) -> str:
+    """The browser's address: the peer, or behind trusted proxies the nearest X-Forwarded-For entry they did not add
+    (the gateway's web chat uses the same rule, bot.webchat.client_address).
+
+    Entries further left are whatever the client chose to send, so they are never believed.
+    """
+    proxies = request.app[TRUSTED_PROXIES_KEY]
+    address = request.remote or ""
+    if address not in proxies:
+        return address
+    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+        hop = hop.strip()
+        if hop and hop not in proxies:
+            return hop
+    return address
 
 
 def current_user(request: web.Request) -> CurrentUser:

@@ -229,11 +229,25 @@ class Account(Base, Timestamped):
     # Hash of the one-time code that links a Telegram account; cleared once used.
     telegram_link_code_hash = Column(String(128), nullable=True)
     telegram_link_code_expires_at = Column(DateTime, nullable=True)
-    failed_logins = Column(Integer, nullable=False, default=0)
-    locked_until = Column(DateTime, nullable=True)
     active = Column(Boolean, nullable=False, default=True)
 
     region = relationship("Region")
+
+
+class LoginThrottle(Base):
+    """Failed console sign-ins counted per username ("user:<name>", known or not) and per client address
+    ("ip:<address>"), and until when each is refused (knowledge.people.login).
+
+    One table for both keeps an unknown username on exactly the path of a known one. Failures are
+    added by UPDATE … SET failures = failures + 1, so parallel attempts never overwrite each other's count.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key = Column(String(96), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    blocked_until = Column(DateTime, nullable=True)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, index=True)
 
 
 class AuditLog(Base):

@@ -1,14 +1,12 @@
 """Signing in and out."""
 from __future__ import annotations
 
-import asyncio
-from typing import Optional, Tuple
-
 import aiohttp_jinja2
 from aiohttp import web
 
 from console.context import console_context
-from console.security import USER_KEY, current_user, end_session, flash, require, start_session
+from console.password_checks import BUSY, ChecksBusy
+from console.security import USER_KEY, client_address, current_user, end_session, flash, require, start_session
 from knowledge.db import SessionFactory, session_scope
 from knowledge.people.accounts import account_by_id
 from knowledge.people.login import attempt_login, change_password
@@ -27,24 +25,24 @@ async def login_page(request: web.Request) -> web.Response:
                                                                   "next": _safe_next(request.query.get("next", "/"))})
 
 
-def _check_login(factory: SessionFactory, username: str, password: str) -> Tuple[Optional[int], str]:
-    with session_scope(factory) as db:
-        result = attempt_login(db, username, password)
-        return (result.account.id if result.account is not None else None), result.error
-
-
 async def login_submit(request: web.Request) -> web.Response:
-    """Check the password (with lock-out) and start a session."""
+    """Check the password (with back-off per username and address) and start a session."""
     form = await request.post()
     username = str(form.get("username", ""))
     target = _safe_next(str(form.get("next", "/")))
-    # argon2 is deliberately slow: verify on a worker thread so other people's pages keep loading.
-    account_id, error = await asyncio.get_running_loop().run_in_executor(
-        None, _check_login, console_context(request).sessions, username, str(form.get("password", "")))
-    if account_id is None:
+    context = console_context(request)
+    try:
+        # argon2 is deliberately slow: on a worker thread, and only a few at once (the gate).
+        result = await context.password_checks.run(
+            attempt_login, context.sessions, username, str(form.get("password", "")), client_address(request),
+            context.login_limits)
+    except ChecksBusy:
         return aiohttp_jinja2.render_template(
-            "login.html", request, {"error": error, "username": username, "next": target}, status=401)
-    await start_session(request, account_id)
+            "login.html", request, {"error": BUSY, "username": username, "next": target}, status=503)
+    if result.account_id is None:
+        return aiohttp_jinja2.render_template(
+            "login.html", request, {"error": result.error, "username": username, "next": target}, status=401)
+    await start_session(request, result.account_id)
     raise web.HTTPFound(target)
 
 
@@ -67,11 +65,15 @@ def _change(factory: SessionFactory, account_id: int, current: str, new: str, re
 
 @require()
 async def password_submit(request: web.Request) -> web.Response:
-    """Change one's own password (argon2 on a worker thread)."""
+    """Change one's own password (argon2 on a worker thread, through the gate)."""
     form = await request.post()
-    error = await asyncio.get_running_loop().run_in_executor(
-        None, _change, console_context(request).sessions, current_user(request).id,
-        str(form.get("current", "")), str(form.get("new", "")), str(form.get("repeated", "")))
+    context = console_context(request)
+    try:
+        error = await context.password_checks.run(
+            _change, context.sessions, current_user(request).id,
+            str(form.get("current", "")), str(form.get("new", "")), str(form.get("repeated", "")))
+    except ChecksBusy:
+        return aiohttp_jinja2.render_template("password.html", request, {"error": BUSY}, status=503)
     if error:
         return aiohttp_jinja2.render_template("password.html", request, {"error": error}, status=400)
     await flash(request, "密码已修改")

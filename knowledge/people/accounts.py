@@ -123,15 +123,6 @@ def set_account_active(session: Session, account: Account, active: bool, actor: 
     account.updated_by = actor
 
 
-def unlock_account(session: Session, account: Account, actor: str) -> None:
-    """Lift a lock-out after too many wrong passwords and reset the count; audited. The caller commits."""
-    record_change(session, actor, "unlock", "account", account.id,
-                  {"locked_until": account.locked_until.isoformat() if account.locked_until else None}, None)
-    account.locked_until = None
-    account.failed_logins = 0
-    account.updated_by = actor
-
-
 LINK_CODE_TTL = dt.timedelta(minutes=15)
 LINK_CODE_DIGITS = 8
 

@@ -132,7 +132,6 @@ async def test_item05_handoff_inbox_pages(client, knowledge) -> None:
 
 # --- item 7: sign-in ------------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="security item 7: parallel failures overwrite each other's count")
 async def test_item07_parallel_failures_all_count(client) -> None:
     token = csrf_of(await (await client.get("/login")).text())
     failures = await asyncio.gather(*(_try(client, "gaocheng", "wrong-password", token) for _ in range(8)))
@@ -140,7 +139,6 @@ async def test_item07_parallel_failures_all_count(client) -> None:
     assert (await _try(client, "gaocheng", PASSWORD, token)).status == 401  # locked after 5 of the 8
 
 
-@pytest.mark.xfail(strict=True, reason="security item 7: unknown, wrong, locked and deactivated read differently")
 async def test_item07_one_message_for_every_failure(client, knowledge) -> None:
     token = csrf_of(await (await client.get("/login")).text())
     messages = []
@@ -161,7 +159,6 @@ async def test_item07_one_message_for_every_failure(client, knowledge) -> None:
     assert len(set(messages)) == 1, messages
 
 
-@pytest.mark.xfail(strict=True, reason="security item 7: argon2 checks are unbounded (no settings for a bound)")
 async def test_item07_password_checks_beyond_the_queue_are_refused_without_hashing(
         aiohttp_client, console_settings, tmp_path, monkeypatch) -> None:
     import knowledge.people.login as login
@@ -182,7 +179,7 @@ async def test_item07_password_checks_beyond_the_queue_are_refused_without_hashi
     responses = await asyncio.gather(*(_try(client, f"user{number}", "wrong-password", token)
                                        for number in range(6)))
     busy = [response for response in responses if response.status == 503]
-    assert busy and all("稍后再试" in await response.text() for response in busy)
+    assert busy and all("稍后再试" in text for text in [await response.text() for response in busy])
     assert len(checks) == len(responses) - len(busy) <= 2 + 2
 
 

@@ -82,7 +82,6 @@ def _limits(**changes):
     return LoginLimits(**changes)
 
 
-@pytest.mark.xfail(strict=True, reason="security item 7: failures are read, then written, by each attempt")
 def test_item07_parallel_failures_are_counted_by_the_database(kb) -> None:
     from knowledge.people.login import attempt_login
 
@@ -95,7 +94,6 @@ def test_item07_parallel_failures_are_counted_by_the_database(kb) -> None:
     assert attempt_login(kb.factory, "zhang", PASSWORD, "10.0.1.1", limits).account_id is None  # locked
 
 
-@pytest.mark.xfail(strict=True, reason="security item 7: locked and unknown accounts read and cost differently")
 def test_item07_every_failure_reads_alike_and_costs_one_password_check(kb, monkeypatch) -> None:
     import knowledge.people.login as login
 
@@ -121,7 +119,6 @@ def test_item07_every_failure_reads_alike_and_costs_one_password_check(kb, monke
     assert len(checks) == len(results)
 
 
-@pytest.mark.xfail(strict=True, reason="security item 7: anyone can keep an account locked by trying now and then")
 def test_item07_an_anonymous_attacker_cannot_keep_an_account_locked(kb) -> None:
     from knowledge.people.login import attempt_login
 
