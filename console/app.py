@@ -19,6 +19,7 @@ from console.security import (
     CsrfRejected,
     Forbidden,
     csrf_middleware,
+    security_headers,
     session_storage,
     user_middleware,
 )
@@ -145,6 +146,7 @@ def create_app(
     settings = settings or load_settings()
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 64 * 1024)
     app[TRUSTED_PROXIES_KEY] = frozenset(settings.console_trusted_proxies)
+    app.on_response_prepare.append(security_headers)
     aiohttp_session.setup(app, session_storage(settings.console_secret_key, settings.console_secure_cookies))
     setup_templates(app)
     app.middlewares.extend([

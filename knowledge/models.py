@@ -234,6 +234,24 @@ class Account(Base, Timestamped):
     region = relationship("Region")
 
 
+class ConsoleSession(Base):
+    """A signed-in console session; the cookie carries its token, this row only the token's SHA-256.
+
+    Signing out deletes the row and a password change deletes all of the account's rows, so every copy
+    of a cookie stops working at once.
+    """
+
+    __tablename__ = "console_session"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    account_id = Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False, index=True)
+
+    account = relationship("Account")
+
+
 class LoginThrottle(Base):
     """Failed console sign-ins counted per username ("user:<name>", known or not) and per client address
     ("ip:<address>"), and until when each is refused (knowledge.people.login).

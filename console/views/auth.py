@@ -42,13 +42,13 @@ async def login_submit(request: web.Request) -> web.Response:
     if result.account_id is None:
         return aiohttp_jinja2.render_template(
             "login.html", request, {"error": result.error, "username": username, "next": target}, status=401)
-    await start_session(request, result.account_id)
+    await start_session(request, context.sessions, result.account_id)
     raise web.HTTPFound(target)
 
 
 async def logout(request: web.Request) -> web.Response:
-    """End the session."""
-    await end_session(request)
+    """End the session, every copy of its cookie included."""
+    await end_session(request, console_context(request).sessions)
     raise web.HTTPFound("/login")
 
 
@@ -76,5 +76,7 @@ async def password_submit(request: web.Request) -> web.Response:
         return aiohttp_jinja2.render_template("password.html", request, {"error": BUSY}, status=503)
     if error:
         return aiohttp_jinja2.render_template("password.html", request, {"error": error}, status=400)
-    await flash(request, "密码已修改")
+    # change_password ended every session of the account; this browser continues in a new one.
+    await start_session(request, context.sessions, current_user(request).id)
+    await flash(request, "密码已修改，其他设备上的登录已退出")
     raise web.HTTPFound("/")

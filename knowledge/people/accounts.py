@@ -101,12 +101,6 @@ def account_by_id(session: Session, account_id: int) -> Optional[Account]:
     return session.get(Account, account_id)
 
 
-def active_account(session: Session, account_id: int) -> Optional[Account]:
-    """The account with this id unless it is missing or deactivated (what a signed-in session may act as)."""
-    account = session.get(Account, account_id)
-    return account if account is not None and account.active else None
-
-
 def all_accounts(session: Session) -> List[Account]:
     """Every account with its region, by role and then username."""
     return list(session.scalars(

@@ -23,6 +23,7 @@ from knowledge.audit import record_change
 from knowledge.db import SessionFactory, insert_or_ignore, session_scope
 from knowledge.models import Account, LoginThrottle, utcnow
 from knowledge.people.accounts import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from knowledge.people.sessions import close_all_sessions
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -176,7 +177,8 @@ def unlock_account(session: Session, account: Account, actor: str) -> None:
 def change_password(session: Session, account: Account, current: str, new: str, repeated: str) -> str:
     """Set a new password after checking the current one; returns a Chinese reason, or "" when changed.
 
-    Audited without any secret: the entry says only that the password changed. The caller commits.
+    Every session of the account is revoked. Audited without any secret: the entry says only that the
+    password changed. The caller commits.
     """
     if not verify_password(account.password_hash, current or ""):
         return "当前密码不对。"
@@ -188,6 +190,8 @@ def change_password(session: Session, account: Account, current: str, new: str, 
         return "新密码不能和当前密码一样。"
     account.password_hash = hash_password(new)
     account.updated_by = account.username
+    # Every session of the old password ends, wherever its cookie was copied to; the caller opens a new one.
+    close_all_sessions(session, account.id)
     record_change(session, account.username, "password", "account", account.id, None, {"username": account.username})
     logger.info("Console account %s changed its password", account.username)
     return ""
