@@ -17,12 +17,19 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
+def _login_form(request: web.Request, error: str, username: str, target: str, status: int = 200) -> web.Response:
+    limits = console_context(request).login_limits
+    return aiohttp_jinja2.render_template("login.html", request, {
+        "error": error, "username": username, "next": target, "max_failures": limits.max_failures,
+        "lock_minutes": max(1, round(limits.lock.total_seconds() / 60)),
+    }, status=status)
+
+
 async def login_page(request: web.Request) -> web.Response:
     """The sign-in form."""
     if request.get(USER_KEY) is not None:
         raise web.HTTPFound("/")
-    return aiohttp_jinja2.render_template("login.html", request, {"error": "", "username": "",
-                                                                  "next": _safe_next(request.query.get("next", "/"))})
+    return _login_form(request, "", "", _safe_next(request.query.get("next", "/")))
 
 
 async def login_submit(request: web.Request) -> web.Response:
@@ -37,11 +44,9 @@ async def login_submit(request: web.Request) -> web.Response:
             attempt_login, context.sessions, username, str(form.get("password", "")), client_address(request),
             context.login_limits)
     except ChecksBusy:
-        return aiohttp_jinja2.render_template(
-            "login.html", request, {"error": BUSY, "username": username, "next": target}, status=503)
+        return _login_form(request, BUSY, username, target, status=503)
     if result.account_id is None:
-        return aiohttp_jinja2.render_template(
-            "login.html", request, {"error": result.error, "username": username, "next": target}, status=401)
+        return _login_form(request, result.error, username, target, status=401)
     await start_session(request, context.sessions, result.account_id)
     raise web.HTTPFound(target)
 
