@@ -36,6 +36,10 @@ def _without_empty(source: SettingsSource) -> SettingsSource:
     return read
 
 
+def _addresses(listed: str) -> FrozenSet[str]:
+    return frozenset(item.strip() for item in listed.split(",") if item.strip())
+
+
 class Settings(BaseSettings):
     """Runtime configuration from the environment; keyword arguments (tests) override it."""
 
@@ -69,6 +73,20 @@ class Settings(BaseSettings):
     console_secret_key: str = ""
     # Behind HTTPS (production) the session cookie must carry the Secure flag; plain http locally.
     console_secure_cookies: bool = False
+    # Sign-in limits: failures in a row before a username is locked, and for how long (short and fixed, so
+    # nobody can keep an account locked); failures from one client address before it must wait, first for
+    # the back-off, then twice as long after each further failure, up to the maximum.
+    console_login_max_failures: int = Field(5, ge=1)
+    console_login_lock_seconds: int = Field(300, ge=1)
+    console_login_address_failures: int = Field(20, ge=1)
+    console_login_address_backoff_seconds: int = Field(60, ge=1)
+    console_login_address_backoff_max_seconds: int = Field(86400, ge=1)
+    # argon2 checks (sign-in, password change) at once on worker threads, and how many may wait; beyond, "稍后再试".
+    console_password_checks: int = Field(2, ge=1)
+    console_password_check_queue: int = Field(8, ge=0)
+    # Reverse proxies in front of the console, comma-separated: from these peers the client address is taken
+    # from X-Forwarded-For.
+    console_trusted_proxies: str = ""
     upload_dir: Path = VAR_DIR / "uploads"
     telegram_bot_token: str = ""
     telegram_api_base_url: str = "https://api.telegram.org/bot"
@@ -97,7 +115,12 @@ class Settings(BaseSettings):
     @property
     def trusted_proxies(self) -> FrozenSet[str]:
         """GATEWAY_TRUSTED_PROXIES as a set of addresses."""
-        return frozenset(item.strip() for item in self.gateway_trusted_proxies.split(",") if item.strip())
+        return _addresses(self.gateway_trusted_proxies)
+
+    @property
+    def console_proxies(self) -> FrozenSet[str]:
+        """CONSOLE_TRUSTED_PROXIES as a set of addresses."""
+        return _addresses(self.console_trusted_proxies)
 
     @validator("rasa_url", always=True)
     def _rasa_url_follows_rasa(cls, value: str, values: Dict[str, Any]) -> str:  # noqa: N805 (pydantic)

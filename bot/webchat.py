@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.conversation import Conversation
 from bot.webchat_identity import WebchatIdentity
+from forwarded import client_address as forwarded_client_address
 from knowledge.db import KnowledgeStore
 from knowledge.masking import mask_sender_id
 from knowledge.outbox.queue import acknowledge_webchat_pushes, offer_webchat_pushes
@@ -35,19 +36,9 @@ def _sender_id(request: web.Request) -> str:
 
 
 def client_address(request: web.Request) -> str:
-    """The browser's address: the peer, or behind trusted proxies the nearest X-Forwarded-For entry they did not add.
-
-    Entries further left are whatever the client chose to send, so they are never believed.
-    """
-    proxies = request.app[PROXIES_KEY]
-    address = request.remote or ""
-    if address not in proxies:
-        return address
-    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
-        hop = hop.strip()
-        if hop and hop not in proxies:
-            return hop
-    return address
+    """The browser's address (forwarded.client_address with this app's trusted proxies)."""
+    return forwarded_client_address(request.remote or "", request.headers.get("X-Forwarded-For", ""),
+                                    request.app[PROXIES_KEY])
 
 
 async def _move_legacy_farmer(request: web.Request, legacy: str, sender: str) -> bool:

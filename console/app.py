@@ -13,7 +13,16 @@ from aiohttp import web
 
 from console.context import CONTEXT_KEY, ConsoleContext
 from console.nlu_export import load_domain_names
-from console.security import CsrfRejected, Forbidden, csrf_middleware, session_storage, user_middleware
+from console.password_checks import PasswordCheckGate
+from console.security import (
+    TRUSTED_PROXIES_KEY,
+    CsrfRejected,
+    Forbidden,
+    csrf_middleware,
+    security_headers,
+    session_storage,
+    user_middleware,
+)
 from console.telegram_files import TelegramFiles
 from console.templating import setup_templates, template_context, template_context_middleware
 from console.uploads import MAX_UPLOAD_BYTES
@@ -31,6 +40,7 @@ from console.views import (
 )
 from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import make_engine, make_session_factory
+from knowledge.people.login import LoginLimits
 from logs import configure_logging
 from settings import PROJECT_ROOT, Settings, load_settings
 
@@ -135,6 +145,8 @@ def create_app(
     """The console app; the knowledge DB engine and the tracker reader open and close with it."""
     settings = settings or load_settings()
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 64 * 1024)
+    app[TRUSTED_PROXIES_KEY] = settings.console_proxies
+    app.on_response_prepare.append(security_headers)
     aiohttp_session.setup(app, session_storage(settings.console_secret_key, settings.console_secure_cookies))
     setup_templates(app)
     app.middlewares.extend([
@@ -155,6 +167,8 @@ def create_app(
             domain=load_domain_names(PROJECT_ROOT / "domain.yml"),
             upload_dir=settings.upload_dir,
             today=today or dt.date.today,
+            password_checks=PasswordCheckGate(settings.console_password_checks, settings.console_password_check_queue),
+            login_limits=LoginLimits.from_settings(settings),
             telegram_files=files,
         )
         yield

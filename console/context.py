@@ -4,14 +4,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 from aiohttp import web
 
 from console.nlu_export import DomainNames
+from console.password_checks import PasswordCheckGate
 from console.telegram_files import TelegramFiles
 from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import SessionFactory
+from knowledge.people.login import LoginLimits
 
 
 @dataclass
@@ -24,6 +26,8 @@ class ConsoleContext:
     domain: DomainNames
     upload_dir: Path
     today: Callable[[], dt.date]
+    password_checks: PasswordCheckGate
+    login_limits: LoginLimits
     # Farmers' files through the Bot API; None when the console has no TELEGRAM_BOT_TOKEN.
     telegram_files: Optional[TelegramFiles] = None
 
@@ -36,9 +40,9 @@ def console_context(request: web.Request) -> ConsoleContext:
     return request.app[CONTEXT_KEY]
 
 
-def page_number(request: web.Request) -> int:
-    """The ?page= number, at least 1."""
+def page_number(query: Mapping[str, str]) -> int:
+    """The ?page= number of a query string, at least 1."""
     try:
-        return max(1, int(request.query.get("page", "1")))
+        return max(1, int(query.get("page", "1")))
     except ValueError:
         return 1

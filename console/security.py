@@ -1,11 +1,13 @@
-"""Sessions, the signed-in account, role checks and CSRF protection for every console route.
+"""Sessions, the signed-in account, role checks, CSRF protection and the security headers of every console route.
 
-Sessions live in an encrypted cookie (aiohttp-session's EncryptedCookieStorage, Fernet), so the
-server keeps no session table; the cookie only names the account, and every request reloads that
-account from the database, so a deactivated account is locked out at its next click.
+The cookie is encrypted (aiohttp-session's EncryptedCookieStorage, Fernet) and carries the token of a
+server-side session row (knowledge.people.sessions) and the CSRF token. Every request looks the token
+up with its account, so signing out, a password change or a deactivation ends every copy of the
+cookie at its next click.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -18,9 +20,10 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from forwarded import client_address as forwarded_client_address
 from knowledge.db import SessionFactory, session_scope
 from knowledge.models import Role
-from knowledge.people.accounts import active_account
+from knowledge.people.sessions import close_session, open_session, session_account
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +33,15 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 ROLE_NAMES = {Role.ADMIN: "管理员", Role.OFFICER: "信息员", Role.REVIEWER: "审核员"}
 UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+# A signed-out visitor's form (the sign-in) is small; anything larger is refused before it is read.
+SIGNED_OUT_BODY_LIMIT = 64 * 1024
+# No inline script or style anywhere (console/static/console.js does the confirmations), no framing.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 USER_KEY = "console_user"
+TRUSTED_PROXIES_KEY = web.AppKey("trusted_proxies", frozenset)
 
 
 @dataclass(frozen=True)
@@ -97,22 +106,28 @@ async def csrf_token(request: web.Request) -> str:
     return token
 
 
-async def start_session(request: web.Request, account_id: int) -> None:
-    """A fresh session for a person who just signed in (a new id and token, against session fixation)."""
+async def start_session(request: web.Request, factory: SessionFactory, account_id: int) -> None:
+    """A fresh session for a person who just signed in (a new token, row and CSRF token, against session fixation)."""
+    with session_scope(factory) as db:
+        token = open_session(db, account_id, dt.timedelta(seconds=SESSION_MAX_AGE_SECONDS))
     session = await new_session(request)
-    session["account_id"] = account_id
+    session["token"] = token
     session["csrf"] = secrets.token_urlsafe(24)
 
 
-async def end_session(request: web.Request) -> None:
-    """Forget the signed-in account."""
+async def end_session(request: web.Request, factory: SessionFactory) -> None:
+    """Sign out: the session's row goes, so a copy of the cookie is worthless too."""
     session = await get_session(request)
+    token = session.get("token")
+    if token:
+        with session_scope(factory) as db:
+            close_session(db, str(token))
     session.invalidate()
 
 
-def _load_user(factory: SessionFactory, account_id: int) -> Optional[CurrentUser]:
+def _load_user(factory: SessionFactory, token: str) -> Optional[CurrentUser]:
     with session_scope(factory) as db:
-        account = active_account(db, account_id)
+        account = session_account(db, token)
         if account is None:
             return None
         return CurrentUser(
@@ -133,10 +148,10 @@ def user_middleware(factory_of: Callable[[web.Application], SessionFactory]) -> 
         request[USER_KEY] = None
         if not request.path.startswith("/static/") and request.path != "/healthz":
             session = await get_session(request)
-            account_id = session.get("account_id")
-            if account_id is not None:
-                user = _load_user(factory_of(request.app), int(account_id))
-                if user is None:
+            token = session.get("token")
+            if token:
+                user = _load_user(factory_of(request.app), str(token))
+                if user is None:  # signed out elsewhere, password changed, expired or deactivated
                     session.invalidate()
                 request[USER_KEY] = user
         return await handler(request)
@@ -144,21 +159,54 @@ def user_middleware(factory_of: Callable[[web.Application], SessionFactory]) -> 
     return middleware
 
 
+def _reject(request: web.Request) -> CsrfRejected:
+    logger.warning("Rejected %s %s: CSRF token missing or wrong", request.method, request.path)
+    return CsrfRejected()
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse (403) every state-changing request whose CSRF token does not match the session's."""
+    """Refuse (403) every state-changing request whose CSRF token does not match the session's.
+
+    The session is checked before the body is read: without a token in the session, or signed out with
+    a body larger than a sign-in form, the request is refused unread.
+    """
     if request.method in UNSAFE_METHODS:
         session = await get_session(request)
         expected = session.get("csrf")
+        if not expected:
+            raise _reject(request)
         submitted = request.headers.get(CSRF_HEADER)
         if submitted is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            length = request.content_length
+            if request.get(USER_KEY) is None and (length is None or length > SIGNED_OUT_BODY_LIMIT):
+                raise _reject(request)
             form = await request.post()
             value = form.get(CSRF_FIELD)
             submitted = value if isinstance(value, str) else None
-        if not expected or not submitted or not hmac.compare_digest(str(expected), submitted):
-            logger.warning("Rejected %s %s: CSRF token missing or wrong", request.method, request.path)
-            raise CsrfRejected()
+        if not submitted or not hmac.compare_digest(str(expected), submitted):
+            raise _reject(request)
     return await handler(request)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: CSP, no framing, no sniffing, and console pages kept out of every cache.
+
+    A response that set its own policy (a farmer's file) keeps it; static files may be cached.
+    """
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if not request.path.startswith("/static/"):
+        headers["Cache-Control"] = "no-store"
+
+
+def client_address(request: web.Request) -> str:
+    """The browser's address (forwarded.client_address with this app's trusted proxies)."""
+    return forwarded_client_address(request.remote or "", request.headers.get("X-Forwarded-For", ""),
+                                    request.app[TRUSTED_PROXIES_KEY])
 
 
 def current_user(request: web.Request) -> CurrentUser:

@@ -80,10 +80,10 @@ def pretty_json(value: Any) -> str:
         return str(value)
 
 
-def page_url(query: Any, page: int) -> str:
-    """The current list's query string with another page number."""
-    values = {key: value for key, value in dict(query).items() if key != "page" and value != ""}
-    values["page"] = str(page)
+def page_url(query: Any, page: int, param: str = "page") -> str:
+    """The current list's query string with another page number (in `param`, for a page with two lists)."""
+    values = {key: value for key, value in dict(query).items() if key != param and value != ""}
+    values[param] = str(page)
     return "?" + urlencode(values)
 
 

@@ -229,11 +229,43 @@ class Account(Base, Timestamped):
     # Hash of the one-time code that links a Telegram account; cleared once used.
     telegram_link_code_hash = Column(String(128), nullable=True)
     telegram_link_code_expires_at = Column(DateTime, nullable=True)
-    failed_logins = Column(Integer, nullable=False, default=0)
-    locked_until = Column(DateTime, nullable=True)
     active = Column(Boolean, nullable=False, default=True)
 
     region = relationship("Region")
+
+
+class ConsoleSession(Base):
+    """A signed-in console session; the cookie carries its token, this row only the token's SHA-256.
+
+    Signing out deletes the row and a password change deletes all of the account's rows, so every copy
+    of a cookie stops working at once.
+    """
+
+    __tablename__ = "console_session"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    account_id = Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False, index=True)
+
+    account = relationship("Account")
+
+
+class LoginThrottle(Base):
+    """Failed console sign-ins counted per username ("user:<name>", known or not) and per client address
+    ("ip:<address>"), and until when each is refused (knowledge.people.login).
+
+    One table for both keeps an unknown username on exactly the path of a known one. Failures are
+    added by UPDATE … SET failures = failures + 1, so parallel attempts never overwrite each other's count.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key = Column(String(96), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    blocked_until = Column(DateTime, nullable=True)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, index=True)
 
 
 class AuditLog(Base):

@@ -17,13 +17,14 @@ from knowledge.people.accounts import (
     create_account,
     issue_telegram_link_code,
     set_account_active,
-    unlock_account,
 )
+from knowledge.people.login import unlock_account, username_locks
 
 
 def _accounts_page(request: web.Request, db, error: str = "", values=None, status: int = 200) -> web.Response:
     return aiohttp_jinja2.render_template("accounts.html", request, {
-        "accounts": all_accounts(db), "roles": ROLE_NAMES, "error": error, "values": values or {}, "now": utcnow(),
+        "accounts": all_accounts(db), "locks": username_locks(db), "roles": ROLE_NAMES, "error": error,
+        "values": values or {},
     }, status=status)
 
 

@@ -32,7 +32,7 @@ STATUS_LABELS = {"published": "已发布", "draft": "草稿"}
 async def article_list(request: web.Request) -> web.Response:
     """Articles with search by words in the title, topic or question forms, and filters."""
     user = current_user(request)
-    page = page_number(request)
+    page = page_number(request.query)
     query = request.query
     with session_scope(console_context(request).sessions) as db:
         found = article_page(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 from urllib.parse import quote
 
 import aiohttp_jinja2
@@ -35,6 +35,7 @@ from knowledge.people.farmers import farmers_by_sender, find_farmer
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
+TRANSCRIPT_PAGE_SIZE = 100
 REVIEWERS = (Role.ADMIN, Role.REVIEWER)
 CHANNEL_NAMES = {"telegram": "Telegram", "web": "网页聊天", "other": "其他"}
 
@@ -91,7 +92,7 @@ async def conversation_list(request: web.Request) -> web.Response:
     Read on a worker thread: over a large tracker store a filtered page takes up to a second.
     """
     values = await asyncio.get_running_loop().run_in_executor(
-        None, _list_values, console_context(request), dict(request.query), page_number(request))
+        None, _list_values, console_context(request), dict(request.query), page_number(request.query))
     return aiohttp_jinja2.render_template("conversations.html", request, values)
 
 
@@ -108,9 +109,14 @@ def may_read_conversation(db: Session, user: CurrentUser, sender_id: str) -> boo
     return any(ticket.region_id in scope for ticket in conversation_tickets(db, sender_id))
 
 
-def transcript_context(db: Session, context: ConsoleContext, sender_id: str) -> Dict[str, Any]:
-    """Everything the transcript shows: entries, feedback on answers, corrections, review state, farmer."""
-    entries = context.tracker.transcript(sender_id)
+def transcript_context(db: Session, context: ConsoleContext, sender_id: str,
+                       query: Mapping[str, str]) -> Dict[str, Any]:
+    """Everything the transcript shows: one page of entries (?page=, the latest without it), feedback on answers,
+    corrections, review state, farmer."""
+    total = context.tracker.transcript_length(sender_id)
+    pages = max(1, -(-total // TRANSCRIPT_PAGE_SIZE))
+    page = min(page_number(query), pages) if query.get("page") else pages
+    entries = context.tracker.transcript(sender_id, TRANSCRIPT_PAGE_SIZE, (page - 1) * TRANSCRIPT_PAGE_SIZE)
     feedback = feedback_by_answer(db, sender_id)
     corrections = corrections_for(db, sender_id)
     rows = []
@@ -132,6 +138,7 @@ def transcript_context(db: Session, context: ConsoleContext, sender_id: str) -> 
         "metadata_name": str(metadata.get("display_name") or ""),
         "tickets": conversation_tickets(db, sender_id),
         "intents": context.domain.intents, "channels": CHANNEL_NAMES, "quote": quote,
+        "page": page, "pages": pages, "total": total, "query": query,
     }
 
 
@@ -144,7 +151,7 @@ async def conversation_view(request: web.Request) -> web.Response:
     with session_scope(context.sessions) as db:
         if not may_read_conversation(db, user, sender_id):
             raise Forbidden("这段对话的农户不在您负责的地区，不能查看。")
-        values = transcript_context(db, context, sender_id)
+        values = transcript_context(db, context, sender_id, request.query)
         if not values["rows"] and not values["tickets"]:
             raise web.HTTPNotFound(text="没有这段对话")
         values["can_review"] = user.role in REVIEWERS

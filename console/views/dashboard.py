@@ -8,19 +8,24 @@ from aiohttp import web
 
 from console.charts import bar_chart, column_chart, rate_bar
 from console.context import ConsoleContext, console_context
-from console.security import require
+from console.permissions import region_scope
+from console.security import CurrentUser, current_user, require
 from knowledge.conversations.dashboard import DashboardFigures, dashboard_figures
 from knowledge.db import session_scope
+from knowledge.models import Role
 
 
-def _figures(context: ConsoleContext, days: int) -> DashboardFigures:
+def _figures(context: ConsoleContext, user: CurrentUser, days: int) -> DashboardFigures:
     with session_scope(context.sessions) as db:
-        return dashboard_figures(db, context.tracker, context.today(), days)
+        # Reviewers read every conversation, so they see every region's figures; officers their region's.
+        regions = region_scope(db, user) if user.role == Role.OFFICER else None
+        return dashboard_figures(db, context.tracker, context.today(), days, regions)
 
 
 @require()
 async def dashboard_page(request: web.Request) -> web.Response:
-    """Messages per day, top intents, fallback and handoff rates, time to answer, products, unanswered questions.
+    """Messages per day, top intents, fallback and handoff rates, time to answer, products, unanswered questions
+    (an officer's of their region).
 
     Computed on a worker thread: over a large tracker store it takes about a second (bench/console_bench.py).
     """
@@ -29,7 +34,7 @@ async def dashboard_page(request: web.Request) -> web.Response:
         days = min(max(int(request.query.get("days", "30")), 7), 365)
     except ValueError:
         days = 30
-    figures = await asyncio.get_running_loop().run_in_executor(None, _figures, context, days)
+    figures = await asyncio.get_running_loop().run_in_executor(None, _figures, context, current_user(request), days)
     charts = {
         "per_day": column_chart(figures.messages_per_day, f"最近 {days} 天每天的消息数",
                                 label_every=max(1, days // 6)),

@@ -44,7 +44,7 @@ def _price_page(db: Session, query: Mapping[str, str], page: int):
 async def price_list(request: web.Request) -> web.Response:
     """Prices, newest first, with search and filters."""
     user = current_user(request)
-    page = page_number(request)
+    page = page_number(request.query)
     with session_scope(console_context(request).sessions) as db:
         records = _price_page(db, request.query, page)
         scope = region_scope(db, user)

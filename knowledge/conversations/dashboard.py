@@ -6,13 +6,13 @@ import datetime as dt
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import List, Optional, Set, Tuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from knowledge.conversations.tracker import FALLBACK_INTENT, TrackerReader
-from knowledge.models import Article, HandoffTicket, Market, PriceRecord, Product
+from knowledge.models import Article, Farmer, HandoffTicket, Market, PriceRecord, Product
 
 # Button presses and reactions are not questions; leaving them out keeps the rates honest.
 NOT_QUESTIONS = {"feedback", "affirm", "deny", "thank", "greet", "goodbye"}
@@ -48,11 +48,27 @@ def knowledge_counts(session: Session) -> dict:
     }
 
 
-def dashboard_figures(session: Session, tracker: TrackerReader, today: dt.date, days: int = 30) -> DashboardFigures:
-    """Compute the dashboard for the `days` days up to and including `today` (UTC)."""
+def _conversations_in(session: Session, region_ids: Set[int]) -> Set[str]:
+    """The conversations of farmers in those regions and of tickets opened there."""
+    if not region_ids:
+        return set()
+    farmers = session.scalars(select(Farmer.sender_id).where(Farmer.region_id.in_(region_ids)))
+    tickets = session.scalars(select(HandoffTicket.conversation_id).where(HandoffTicket.region_id.in_(region_ids)))
+    return set(farmers) | set(tickets)
+
+
+def dashboard_figures(
+    session: Session, tracker: TrackerReader, today: dt.date, days: int = 30, region_ids: Optional[Set[int]] = None,
+) -> DashboardFigures:
+    """Compute the dashboard for the `days` days up to and including `today` (UTC).
+
+    With `region_ids` (an officer's regions), the conversation figures count only those regions' farmers and
+    the ticket figures only their tickets; the knowledge counts stay whole (the knowledge base is public).
+    """
     start_day = today - dt.timedelta(days=days - 1)
     start = dt.datetime.combine(start_day, dt.time(), dt.timezone.utc)
     figures = DashboardFigures(days=days, knowledge=knowledge_counts(session))
+    scope = _conversations_in(session, region_ids) if region_ids is not None else None
 
     per_day: Counter = Counter()
     intents: Counter = Counter()
@@ -60,7 +76,7 @@ def dashboard_figures(session: Session, tracker: TrackerReader, today: dt.date, 
     unanswered: Counter = Counter()
     senders = set()
     questions = fallbacks = 0
-    for message in tracker.user_messages_since(start.timestamp()):
+    for message in tracker.user_messages_since(start.timestamp(), scope):
         day = dt.datetime.fromtimestamp(message.timestamp, dt.timezone.utc).date()
         per_day[day] += 1
         senders.add(message.sender_id)
@@ -87,10 +103,13 @@ def dashboard_figures(session: Session, tracker: TrackerReader, today: dt.date, 
     figures.fallback_rate = fallbacks / questions if questions else 0.0
 
     naive_start = start.replace(tzinfo=None)
-    tickets = session.execute(
+    recent = (
         select(HandoffTicket.conversation_id, HandoffTicket.status, HandoffTicket.created_at, HandoffTicket.answered_at)
         .where(HandoffTicket.created_at >= naive_start)
-    ).all()
+    )
+    if region_ids is not None:
+        recent = recent.where(HandoffTicket.region_id.in_(region_ids))
+    tickets = session.execute(recent).all()
     figures.tickets = len(tickets)
     figures.open_tickets = sum(1 for ticket in tickets if ticket.status == "open")
     handed_off = {ticket.conversation_id for ticket in tickets}

@@ -14,8 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Set
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, cast, create_engine, func, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    create_engine,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.sql import ColumnElement, Select, literal_column
@@ -42,6 +56,8 @@ HANDOFF_ACTION = "action_request_human"
 # Sender ids the gateway gives: tg-<telegram id> and web-<random>.
 CHANNEL_PREFIXES = {"telegram": "tg-", "web": "web-"}
 _ANSWER_ID = re.compile(r'"answer_id"\s*:\s*"([^"]+)"')
+# The events a transcript shows: farmer messages, bot replies and these actions.
+NOTABLE_ACTIONS = (HANDOFF_ACTION, *FALLBACK_ACTIONS)
 
 
 def channel_of(sender_id: str) -> str:
@@ -176,6 +192,20 @@ class TrackerReader:
     def _matching_senders(self, conditions: Iterable[ColumnElement]) -> Select:
         return select(EVENTS.c.sender_id).where(*conditions).distinct()
 
+    def _sender_list(self, senders: Iterable[str]) -> Select:
+        """The sender ids as a one-column SELECT over a single bound value, however many there are.
+
+        An IN list binds one variable per id, and the filters' sets (every farmer of a region, every
+        reviewed conversation) can exceed SQLite's limit (32,766 in its own builds). One JSON array,
+        unpacked by json_each, or one PostgreSQL array, unpacked by unnest, has no such limit.
+        """
+        ordered = sorted(senders)
+        engine = self.engine
+        if engine is not None and engine.dialect.name == "postgresql":
+            return select(func.unnest(bindparam("senders", ordered, type_=ARRAY(String), unique=True)))
+        array = bindparam("senders", json.dumps(ordered), type_=Text, unique=True)
+        return select(func.json_each(array).table_valued("value").c.value)
+
     def _filtered(self, wanted: ConversationFilter) -> Select:
         user = EVENTS.c.type_name == "user"
         query = (
@@ -212,12 +242,12 @@ class TrackerReader:
         if wanted.handed_off:
             by_action = EVENTS.c.sender_id.in_(self._matching_senders([EVENTS.c.action_name == HANDOFF_ACTION]))
             if wanted.also_handed_off:
-                by_action = by_action | EVENTS.c.sender_id.in_(sorted(wanted.also_handed_off))
+                by_action = by_action | EVENTS.c.sender_id.in_(self._sender_list(wanted.also_handed_off))
             query = query.where(by_action)
         if wanted.only_senders is not None:
-            query = query.where(EVENTS.c.sender_id.in_(sorted(wanted.only_senders)))
+            query = query.where(EVENTS.c.sender_id.in_(self._sender_list(wanted.only_senders)))
         if wanted.except_senders:
-            query = query.where(EVENTS.c.sender_id.notin_(sorted(wanted.except_senders)))
+            query = query.where(EVENTS.c.sender_id.notin_(self._sender_list(wanted.except_senders)))
         return query
 
     def count_conversations(self, wanted: ConversationFilter) -> int:
@@ -281,9 +311,22 @@ class TrackerReader:
         """True when the tracker store holds events of this conversation."""
         return bool(self._rows(select(EVENTS.c.id).where(EVENTS.c.sender_id == sender_id).limit(1)))
 
-    def transcript(self, sender_id: str) -> List[TranscriptEntry]:
-        """The conversation in order: farmer messages with their NLU result, bot replies, notable actions."""
-        query = select(EVENTS).where(EVENTS.c.sender_id == sender_id).order_by(EVENTS.c.id)
+    @staticmethod
+    def _shown_events(sender_id: str) -> List[ColumnElement]:
+        notable = (EVENTS.c.type_name == "action") & EVENTS.c.action_name.in_(NOTABLE_ACTIONS)
+        return [EVENTS.c.sender_id == sender_id, or_(EVENTS.c.type_name.in_(("user", "bot")), notable)]
+
+    def transcript_length(self, sender_id: str) -> int:
+        """How many entries the conversation's whole transcript has."""
+        rows = self._rows(select(func.count()).select_from(EVENTS).where(*self._shown_events(sender_id)))
+        return int(rows[0][0]) if rows else 0
+
+    def transcript(self, sender_id: str, limit: Optional[int] = None, offset: int = 0) -> List[TranscriptEntry]:
+        """The conversation in order (entries `offset` to `offset + limit`): farmer messages with their NLU result,
+        bot replies, notable actions."""
+        query = select(EVENTS).where(*self._shown_events(sender_id)).order_by(EVENTS.c.id).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
         entries: List[TranscriptEntry] = []
         for row in self._rows(query):
             data = _json(row.data)
@@ -308,7 +351,7 @@ class TrackerReader:
                     kind="bot", event_id=row.id, timestamp=row.timestamp, text=str(data.get("text") or ""),
                     buttons=[str(item.get("title") or "") for item in buttons], answer_ids=answer_ids,
                 ))
-            elif row.type_name == "action" and row.action_name in (HANDOFF_ACTION, *FALLBACK_ACTIONS):
+            elif row.type_name == "action":
                 entries.append(TranscriptEntry(kind="action", event_id=row.id, timestamp=row.timestamp,
                                                action=row.action_name))
         return entries
@@ -328,13 +371,18 @@ class TrackerReader:
             entities=[item for item in parse.get("entities") or [] if isinstance(item, dict)],
         )
 
-    def user_messages_since(self, since: float) -> List[UserMessage]:
-        """Every farmer message since `since` (Unix seconds), oldest first, for the dashboard."""
+    def user_messages_since(self, since: float, senders: Optional[Set[str]] = None) -> List[UserMessage]:
+        """Every farmer message since `since` (Unix seconds), oldest first, for the dashboard; only of `senders`
+        when given."""
+        if senders is not None and not senders:
+            return []
         query = (
             select(EVENTS.c.sender_id, EVENTS.c.timestamp, EVENTS.c.intent_name, EVENTS.c.data)
             .where(EVENTS.c.type_name == "user", EVENTS.c.timestamp >= since)
             .order_by(EVENTS.c.id)
         )
+        if senders is not None:
+            query = query.where(EVENTS.c.sender_id.in_(self._sender_list(senders)))
         messages = []
         for row in self._rows(query):
             data = _json(row.data)

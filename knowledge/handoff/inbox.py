@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from knowledge.models import FarmerAttachment, HandoffTicket
+from knowledge.paging import Page, fetch_page
 
 
 def ticket_by_id(session: Session, ticket_id: int) -> Optional[HandoffTicket]:
@@ -18,28 +19,23 @@ def inbox_tickets(
     session: Session,
     statuses: Iterable[str],
     region_ids: Optional[Set[int]],
-    with_unplaced: bool,
     newest_first: bool = False,
-    limit: Optional[int] = None,
-) -> List[HandoffTicket]:
-    """Tickets in `statuses` with farmer, region, assignee and attachments loaded, oldest first unless `newest_first`.
+    number: int = 1,
+    size: int = 50,
+) -> Page:
+    """Page `number` of the tickets in `statuses`, with farmer, region, assignee and attachments loaded, oldest first
+    unless `newest_first`.
 
-    `region_ids` None means every ticket; otherwise tickets of those regions, and with `with_unplaced`
-    also the tickets whose farmer's region is unknown.
+    `region_ids` None means every ticket; otherwise only tickets of those regions (never a region-less one).
     """
     statement = (select(HandoffTicket).options(joinedload(HandoffTicket.farmer), joinedload(HandoffTicket.region),
                                                joinedload(HandoffTicket.assignee),
                                                selectinload(HandoffTicket.attachments))
                  .where(HandoffTicket.status.in_(list(statuses))))
     if region_ids is not None:
-        placed = HandoffTicket.region_id.in_(region_ids)
-        statement = statement.where(placed | HandoffTicket.region_id.is_(None)) if with_unplaced \
-            else statement.where(placed)
+        statement = statement.where(HandoffTicket.region_id.in_(region_ids))
     order = HandoffTicket.created_at.desc() if newest_first else HandoffTicket.created_at
-    statement = statement.order_by(order, HandoffTicket.id)
-    if limit:
-        statement = statement.limit(limit)
-    return list(session.scalars(statement).unique().all())
+    return fetch_page(session, statement, [order, HandoffTicket.id], number, size)
 
 
 def conversation_tickets(session: Session, conversation_id: str) -> List[HandoffTicket]:

@@ -101,12 +101,6 @@ def account_by_id(session: Session, account_id: int) -> Optional[Account]:
     return session.get(Account, account_id)
 
 
-def active_account(session: Session, account_id: int) -> Optional[Account]:
-    """The account with this id unless it is missing or deactivated (what a signed-in session may act as)."""
-    account = session.get(Account, account_id)
-    return account if account is not None and account.active else None
-
-
 def all_accounts(session: Session) -> List[Account]:
     """Every account with its region, by role and then username."""
     return list(session.scalars(
@@ -120,15 +114,6 @@ def set_account_active(session: Session, account: Account, active: bool, actor: 
         return
     record_change(session, actor, "update", "account", account.id, {"active": account.active}, {"active": active})
     account.active = active
-    account.updated_by = actor
-
-
-def unlock_account(session: Session, account: Account, actor: str) -> None:
-    """Lift a lock-out after too many wrong passwords and reset the count; audited. The caller commits."""
-    record_change(session, actor, "unlock", "account", account.id,
-                  {"locked_until": account.locked_until.isoformat() if account.locked_until else None}, None)
-    account.locked_until = None
-    account.failed_logins = 0
     account.updated_by = actor
 
 

@@ -33,7 +33,7 @@ def test_figures_from_a_real_tracker_store(knowledge, tracker_path) -> None:
 
 
 async def test_dashboard_page_draws_charts(client) -> None:
-    await sign_in(client, "gaocheng")
+    await sign_in(client, "reviewer")  # every region's figures (an officer sees their own region's)
     page = await (await client.get("/?days=7")).text()
     assert page.count("<svg") >= 5
     assert 'aria-label="最近 7 天每天的消息数"' in page

@@ -9,7 +9,7 @@ import json
 from sqlalchemy import select
 
 from knowledge.catalog.lookup import find_region
-from knowledge.models import Account, AuditLog, Farmer, HandoffTicket, Push, utcnow
+from knowledge.models import Account, AuditLog, Farmer, HandoffTicket, Push
 from knowledge.outbox.handoff_answers import enqueue_handoff_answers
 from knowledge.outbox.queue import (
     acknowledge_webchat_pushes,
@@ -39,13 +39,6 @@ async def test_inbox_lists_the_officers_region_oldest_first(client, knowledge) -
     assert page.index("玉米收购点在哪里") < page.index("我家玉米能卖多少钱")  # oldest first
     assert "丰台的补贴标准是多少" not in page
     assert f'href="/handoff/{older}"' in page
-
-
-async def test_unplaced_tickets_go_to_county_officers_and_admins(client, knowledge) -> None:
-    unplaced = _add_ticket(knowledge, "地区不明的问题", "", utcnow())
-    await sign_in(client, "gaocheng")  # 藁城区 is a county
-    assert "地区不明的问题" in await (await client.get("/handoff")).text()
-    assert (await client.get(f"/handoff/{unplaced}")).status == 200
 
 
 async def test_answering_sets_status_answer_time_assignee_and_audits(client, knowledge) -> None:
