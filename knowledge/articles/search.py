@@ -17,15 +17,19 @@ import threading
 import time
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, joinedload
 
+from knowledge.articles.ranking import Wording, blended, wording_scores
+from knowledge.articles.years import prefer_asked_year
 from knowledge.catalog.snapshot import catalog
 from knowledge.migrate import SEARCH_INDEX_TABLE
 from knowledge.models import Article, Region, TopicAlias
+from nlu.text_normalizer import normalise_text
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +60,6 @@ _WORD = re.compile(r"\w+")
 
 _tokenizer_lock = threading.Lock()
 _tokenizer = None
-_converter = None
 
 AliasTable = Sequence[Tuple[str, str]]
 # Every statement below names the index table through this constant and passes the farmer's
@@ -79,22 +82,21 @@ def _jieba():
     return _tokenizer
 
 
-def _to_simplified(value: str) -> str:
-    global _converter
-    if _converter is None:
-        import opencc
-
-        _converter = opencc.OpenCC("t2s")
-    return _converter.convert(value)
-
-
 # Northern colloquial question words, written as the standard ones articles use.
 _COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么"})
 
 
+# The 一 of 一卡通 / 一卡（折）通 / 一折通 is a name, not a number (after a verb the NLU reads "打到1卡通").
+_NAMED_ONE = re.compile(r"1(?=卡|折通)")
+
+
 def normalise(value: str) -> str:
-    """Full-width to half-width, traditional to simplified, colloquial 咋/啥 to 怎么/什么, lower case."""
-    return _to_simplified(unicodedata.normalize("NFKC", value or "")).translate(_COLLOQUIAL).lower()
+    """The NLU's normalisation (half-width, simplified, numerals as digits), colloquial 咋/啥 as 怎么/什么, lower case.
+
+    Numerals as digits on both sides, so "交十五年" meets "15年" and "再延长三十年" meets "30年".
+    """
+    text = normalise_text(unicodedata.normalize("NFKC", value or ""))
+    return _NAMED_ONE.sub("一", text).translate(_COLLOQUIAL).lower()
 
 
 def segment(value: str) -> List[str]:
@@ -217,12 +219,14 @@ def resolve_topic(session: Session, term: str) -> Optional[str]:
     return known
 
 
-def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str]]:
-    """Rewrite folk terms in a question into their official topics; returns the text and the topics reached."""
-    text = normalise(question)
+@lru_cache(maxsize=16)
+def _folk_term_pattern(
+    aliases: Tuple[Tuple[str, str], ...],
+) -> Tuple[Optional["re.Pattern[str]"], Dict[str, str], FrozenSet[str]]:
+    """The compiled alternation of every folk term and official name, the term → topic table, and the official names."""
     table = {alias: topic for alias, topic in aliases if alias}
     if not table:
-        return text, []
+        return None, {}, frozenset()
     # The official names match too, as themselves, so that the alias 收购价 inside 最低收购价
     # is not taken for a folk term.
     official = {normalise(topic): topic for topic in set(table.values())}
@@ -231,6 +235,15 @@ def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str
     # One pass, longest first, so a topic just written in (完全成本保险和种植收入保险) is never
     # rewritten again by a shorter alias it contains (种植收入保险).
     pattern = re.compile("|".join(re.escape(alias) for alias in sorted(table, key=len, reverse=True)))
+    return pattern, table, frozenset(official)
+
+
+def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str]]:
+    """Rewrite folk terms in a question into their official topics; returns the text and the topics reached."""
+    text = normalise(question)
+    pattern, table, official = _folk_term_pattern(tuple(aliases))
+    if pattern is None:
+        return text, []
     reached: List[str] = []
 
     def replace(match: "re.Match[str]") -> str:
@@ -243,6 +256,13 @@ def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str
         return f" {topic} "
 
     return pattern.sub(replace, text), reached
+
+
+@lru_cache(maxsize=4096)
+def _wording(title: str, questions: str, answer: str, aliases: Tuple[Tuple[str, str], ...]) -> Wording:
+    """An article's title and question forms with folk terms expanded, and its answer, normalised once per content."""
+    forms = [expand_folk_terms(form, aliases)[0] for form in (title, *questions.split("\n")) if form.strip()]
+    return Wording(forms=forms, answer=normalise(answer))
 
 
 # --- common terms ------------------------------------------------------------------------------
@@ -314,6 +334,8 @@ def term_shares(session: Session, terms: List[str]) -> Dict[str, float]:
 # than ten; a long message (a story ending in its question, or a flood of words) would otherwise
 # make the two-idea filter quadratic: 300 ideas gave 45,000 pairs and megabytes of query text.
 MAX_IDEAS = 16
+# How many articles the database ranks for one question before the years are weighed in Python.
+CANDIDATES = 12
 
 
 def strongest_ideas(groups: List[List[str]], shares: Dict[str, float]) -> List[List[str]]:
@@ -468,12 +490,17 @@ def search_articles(
     region: Union[str, Region, None] = None,
     limit: int = 5,
     aliases: Optional[AliasTable] = None,
+    today: Optional[dt.date] = None,
 ) -> List[ArticleHit]:
     """Published articles that answer `question`, best first; the farmer's own region's articles rank first.
 
+    Among the yearly articles of one fact, the one for the year the question names (relative to
+    `today`, default the current date) comes first, and the newest applicable one when it names none.
     `aliases` may pass a cached `topic_aliases(session)` to save one query per search.
     """
-    rewritten, reached = expand_folk_terms(question, aliases if aliases is not None else topic_aliases(session))
+    if aliases is None:
+        aliases = topic_aliases(session)
+    rewritten, reached = expand_folk_terms(question, aliases)
     # Only the end of a very long message is weighed (its question is there), which also bounds the
     # vocabulary lookup below.
     groups = concepts(rewritten)[-4 * MAX_IDEAS:]
@@ -490,10 +517,13 @@ def search_articles(
     # single-idea matches ranked, and then only on the specific ideas when there are any: an
     # article that merely shares "保险" with the question would not answer it anyway.
     pairs = idea_pairs(kept, shares)
-    ranked = match(session, kept, pairs, chain, limit) if pairs else []
+    # More candidates than asked for, so that the other years' articles of a fact and the
+    # articles of the asked aspect are there to be reordered; still a bounded LIMIT.
+    pool = max(limit, CANDIDATES)
+    ranked = match(session, kept, pairs, chain, pool) if pairs else []
     if not ranked:
         specific = [group for group in kept if shares.get(group[0], 0.0) <= ANCHOR_SHARE]
-        ranked = match(session, specific or kept, None, chain, limit)
+        ranked = match(session, specific or kept, None, chain, pool)
     if not ranked:
         return []
     articles = {
@@ -502,9 +532,14 @@ def search_articles(
             select(Article).where(Article.id.in_([i for i, _ in ranked])).options(joinedload(Article.region))
         )
     }
+    candidates = [articles[article_id] for article_id, _ in ranked]
+    alias_key = tuple(aliases)
+    wording = wording_scores(rewritten, [
+        _wording(article.title, article.questions or "", article.answer, alias_key) for article in candidates
+    ])
+    scores = blended([relevance for _, relevance in ranked], wording)
     hits = []
-    for article_id, relevance in ranked:
-        article = articles[article_id]
+    for article, score in sorted(zip(candidates, scores, strict=True), key=lambda pair: -pair[1]):
         # Substring tests instead of segmenting the article again: re-running jieba over five
         # answers would cost more than the search itself.
         body = unicodedata.normalize("NFKC", " ".join((article.title, article.topic, article.questions,
@@ -513,12 +548,12 @@ def search_articles(
         hits.append(
             hit_from_article(
                 article,
-                score=round(relevance, 6),
+                score=round(score, 6),
                 coverage=round(found / len(terms), 3),
                 via_folk_term=article.topic if article.topic in reached else None,
             )
         )
-    return hits
+    return prefer_asked_year(hits, normalise(question), today or dt.date.today())[:limit]
 
 
 def hit_from_article(

@@ -1,0 +1,91 @@
+"""Second-stage ranking of search candidates: how close the farmer's question is to each article's own wording.
+
+The database ranks on jieba's words, and a farmer's words are often cut differently from the
+article's ("能领" against "领", "卡里" against "卡上"), so two questions that mean the same thing may
+share no word but the topic. Characters and character pairs survive any cut. Among the dozen
+candidates the database returns, each article is scored by its closest question form (or its
+title), plus how much of the question its answer holds; the pieces are weighted by how rare they
+are among the candidates, so the topic that every candidate shares counts for little and the
+aspect asked about ("几月", "谁", "每亩") decides.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, List, Sequence
+
+# Characters that carry no meaning of their own in a question (particles, pronouns, 是/有/不).
+_EMPTY_CHARS = frozenset("的了吗呢啊吧呀哦嘛么哈我你他她俺咱们是个这那就都也还不没有要想能会在和跟与及或给")
+_RUN = re.compile(r"\w+")
+# How the final order weighs the database's relevance against the wording here (tuned on
+# tests/golden/articles_dev.yml, never on the test set).
+ENGINE_WEIGHT = 0.35
+ANSWER_WEIGHT = 0.35
+# A single character says less than a pair of them.
+CHAR_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What an article says, in the forms a question is compared with: its title and question forms, and its answer."""
+
+    forms: Sequence[str]
+    answer: str
+
+
+def pieces(text: str) -> Dict[str, float]:
+    """The characters and character pairs of a text with their weight (pairs 1, single characters CHAR_WEIGHT)."""
+    found: Dict[str, float] = {}
+    for run in _RUN.findall(text):
+        if run.isascii():
+            found[run] = 1.0  # a number or a Latin word is one piece
+            continue
+        for index, char in enumerate(run):
+            if char not in _EMPTY_CHARS and not char.isdigit():
+                found.setdefault(char, CHAR_WEIGHT)
+            if index + 1 < len(run):
+                pair = run[index:index + 2]
+                if not (pair[0] in _EMPTY_CHARS and pair[1] in _EMPTY_CHARS):
+                    found[pair] = 1.0
+    return found
+
+
+def _rarity(documents: List[FrozenSet[str]]) -> Dict[str, float]:
+    count: Dict[str, int] = {}
+    for document in documents:
+        for piece in document:
+            count[piece] = count.get(piece, 0) + 1
+    total = len(documents)
+    return {piece: math.log((total + 1) / (seen + 0.5)) for piece, seen in count.items()}
+
+
+def _share(question: Dict[str, float], text: FrozenSet[str], rarity: Dict[str, float], unseen: float) -> float:
+    whole = sum(weight * rarity.get(piece, unseen) for piece, weight in question.items())
+    if whole <= 0:
+        return 0.0
+    return sum(weight * rarity.get(piece, unseen) for piece, weight in question.items() if piece in text) / whole
+
+
+def wording_scores(question: str, candidates: Sequence[Wording]) -> List[float]:
+    """For each candidate, how close the question is to its closest form plus how much of it the answer holds (0–1+)."""
+    asked = pieces(question)
+    form_pieces = [[frozenset(pieces(form)) for form in candidate.forms] for candidate in candidates]
+    answer_pieces = [frozenset(pieces(candidate.answer)) for candidate in candidates]
+    documents = [frozenset().union(*forms, answer) for forms, answer in zip(form_pieces, answer_pieces, strict=True)]
+    rarity = _rarity(documents)
+    # A piece no candidate holds still counts in the whole: a question mostly about something
+    # else is not close to any of them.
+    unseen = math.log(len(documents) + 1) if documents else 0.0
+    return [
+        max((_share(asked, form, rarity, unseen) for form in forms), default=0.0)
+        + ANSWER_WEIGHT * _share(asked, answer, rarity, unseen)
+        for forms, answer in zip(form_pieces, answer_pieces, strict=True)
+    ]
+
+
+def blended(relevance: Sequence[float], wording: Sequence[float]) -> List[float]:
+    """The final score of each candidate: the engine's relevance (scaled to the best) blended with the wording score."""
+    best = max((value for value in relevance if value > 0), default=1.0)
+    return [ENGINE_WEIGHT * max(value, 0.0) / best + (1 - ENGINE_WEIGHT) * score
+            for value, score in zip(relevance, wording, strict=True)]
