@@ -21,6 +21,7 @@ from functools import lru_cache
 from itertools import combinations
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
+import cn2an
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, joinedload
 
@@ -29,7 +30,6 @@ from knowledge.articles.years import prefer_asked_year
 from knowledge.catalog.snapshot import catalog
 from knowledge.migrate import SEARCH_INDEX_TABLE
 from knowledge.models import Article, Region, TopicAlias
-from nlu.text_normalizer import normalise_text
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ _WORD = re.compile(r"\w+")
 
 _tokenizer_lock = threading.Lock()
 _tokenizer = None
+_converter = None
 
 AliasTable = Sequence[Tuple[str, str]]
 # Every statement below names the index table through this constant and passes the farmer's
@@ -82,21 +83,61 @@ def _jieba():
     return _tokenizer
 
 
+def _to_simplified(value: str) -> str:
+    global _converter
+    if _converter is None:
+        import opencc
+
+        _converter = opencc.OpenCC("t2s")
+    return _converter.convert(value)
+
+
 # Northern colloquial question words, written as the standard ones articles use.
 _COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么"})
+# Farmers ask the same thing in many words; articles use one. Each way of asking "how much",
+# "when", "who" or "how many years" is written as the article's word, on both sides.
+_ASKING = (
+    (re.compile(r"几块几毛?|几块钱|几块|几毛钱|多少块钱?"), "多少钱"),
+    (re.compile(r"几月份|几月|哪个月|哪天|哪一天|多会儿?|啥时候|啥时"), "什么时候"),
+    (re.compile(r"什么人|啥人|哪些人|哪种人|哪类人"), "谁"),
+    (re.compile(r"几年"), "多少年"),
+    (re.compile(r"几岁|多少岁|多大年纪"), "多大岁数"),
+)
 
 
-# The 一 of 一卡通 / 一卡（折）通 / 一折通 is a name, not a number (after a verb the NLU reads "打到1卡通").
-_NAMED_ONE = re.compile(r"1(?=卡|折通)")
+_NUMERALS = re.compile("[零〇两一二三四五六七八九十百千万]+")
+# After these a lone numeral is a count ("十年", "五千", "三块"); elsewhere it is part of a word
+# ("一卡通", "二轮延包", "三分之二", "一样") and stays as written.
+_COUNTED = frozenset("年岁元块亩斤万千百档月个次天人倍吨公")
+
+
+def _numerals_as_digits(text: str) -> str:
+    """Chinese numerals of amounts, years and ages as digits, by one rule for articles and questions alike."""
+    def replace(match: "re.Match[str]") -> str:
+        run = match.group(0)
+        after = text[match.end():match.end() + 1]
+        before = text[max(0, match.start() - 1):match.start()]
+        if before == "几" or (len(run) == 1 and after not in _COUNTED):
+            return run
+        try:
+            value = cn2an.cn2an(run, "smart")
+        except (ValueError, KeyError, TypeError):
+            return run
+        return str(int(value)) if float(value).is_integer() else run
+
+    return _NUMERALS.sub(replace, text)
 
 
 def normalise(value: str) -> str:
-    """The NLU's normalisation (half-width, simplified, numerals as digits), colloquial 咋/啥 as 怎么/什么, lower case.
+    """Half-width, simplified, numerals as digits, colloquial 咋/啥 as 怎么/什么, lower case.
 
     Numerals as digits on both sides, so "交十五年" meets "15年" and "再延长三十年" meets "30年".
+    The rule ignores context on purpose: an article and a question must come out the same.
     """
-    text = normalise_text(unicodedata.normalize("NFKC", value or ""))
-    return _NAMED_ONE.sub("一", text).translate(_COLLOQUIAL).lower()
+    text = _to_simplified(unicodedata.normalize("NFKC", value or ""))
+    for pattern, word in _ASKING:
+        text = pattern.sub(word, text)
+    return _numerals_as_digits(text).translate(_COLLOQUIAL).lower()
 
 
 def segment(value: str) -> List[str]:
@@ -521,9 +562,18 @@ def search_articles(
     # articles of the asked aspect are there to be reordered; still a bounded LIMIT.
     pool = max(limit, CANDIDATES)
     ranked = match(session, kept, pairs, chain, pool) if pairs else []
-    if not ranked:
+    if len(ranked) < pool:
+        # Too few articles share two ideas (the farmer's words were cut differently from the
+        # article's): the single-idea matches fill the pool, below every two-idea match, so that
+        # the wording can still find the article among them.
         specific = [group for group in kept if shares.get(group[0], 0.0) <= ANCHOR_SHARE]
-        ranked = match(session, specific or kept, None, chain, pool)
+        found = {article_id for article_id, _ in ranked}
+        more = [(article_id, relevance) for article_id, relevance in match(session, specific or kept, None, chain, pool)
+                if article_id not in found]
+        if ranked and more:
+            scale = min(relevance for _, relevance in ranked) / max(max(relevance for _, relevance in more), 1e-9)
+            more = [(article_id, relevance * scale * 0.99) for article_id, relevance in more]
+        ranked = (ranked + more)[:pool]
     if not ranked:
         return []
     articles = {
