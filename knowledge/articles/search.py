@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import cn2an
 from sqlalchemy import func, select, text
@@ -48,6 +48,8 @@ DOMAIN_WORDS = (
 STOPWORDS = frozenset((
     "的", "了", "吗", "呢", "啊", "吧", "呀", "哦", "嘛", "哈", "么", "我", "你", "他", "她", "俺", "咱",
     "我们", "你们", "咱们", "请问", "一下", "那", "这", "就", "都", "也", "还", "个", "是",
+    # Yes-no tails ("…能领粮补不", "…还有没有"): every article could follow them.
+    "不", "没", "没有", "还有", "有没有", "能不能", "是不是", "给不给", "行不行", "对不对", "中不中",
 ))
 # How much more an article for the farmer's own region weighs than a national one of the same
 # relevance: enough to put it first on the same question, not enough to lift an unrelated one.
@@ -93,14 +95,15 @@ def _to_simplified(value: str) -> str:
 
 
 # Northern colloquial question words, written as the standard ones articles use.
-_COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么"})
+# 缴 and 交 are written for each other (缴费, 交费, 补缴, 补交): one character on both sides.
+_COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么", "缴": "交"})
 # Farmers ask the same thing in many words; articles use one. Each way of asking "how much",
 # "when", "who" or "how many years" is written as the article's word, on both sides.
 _ASKING = (
     (re.compile(r"几块几毛?|几块钱|几块|几毛钱|多少块钱?"), "多少钱"),
     (re.compile(r"几月份|几月|哪个月|哪天|哪一天|多会儿?|啥时候|啥时"), "什么时候"),
     (re.compile(r"什么人|啥人|哪些人|哪种人|哪类人"), "谁"),
-    (re.compile(r"几年"), "多少年"),
+    (re.compile(r"(?<![好这前十近])几年"), "多少年"),
     (re.compile(r"几岁|多少岁|多大年纪"), "多大岁数"),
 )
 
@@ -128,16 +131,21 @@ def _numerals_as_digits(text: str) -> str:
     return _NUMERALS.sub(replace, text)
 
 
-def normalise(value: str) -> str:
-    """Half-width, simplified, numerals as digits, colloquial 咋/啥 as 怎么/什么, lower case.
+def plain(value: str) -> str:
+    """Half-width, simplified, numerals as digits, lower case: the farmer's words, only written one way.
 
     Numerals as digits on both sides, so "交十五年" meets "15年" and "再延长三十年" meets "30年".
     The rule ignores context on purpose: an article and a question must come out the same.
     """
-    text = _to_simplified(unicodedata.normalize("NFKC", value or ""))
+    return _numerals_as_digits(_to_simplified(unicodedata.normalize("NFKC", value or ""))).lower()
+
+
+def normalise(value: str) -> str:
+    """`plain`, with the ways of asking written as articles ask (几月份 → 什么时候, 咋 → 怎么, 缴 → 交)."""
+    text = plain(value)
     for pattern, word in _ASKING:
         text = pattern.sub(word, text)
-    return _numerals_as_digits(text).translate(_COLLOQUIAL).lower()
+    return text.translate(_COLLOQUIAL)
 
 
 def segment(value: str) -> List[str]:
@@ -150,8 +158,12 @@ def segment(value: str) -> List[str]:
     return words
 
 
-def concepts(value: str) -> List[List[str]]:
-    """The ideas of a question: each word of jieba's precise cut, with its search-mode sub-words (main word first)."""
+def concepts(value: str, products: Optional[Mapping[str, str]] = None) -> List[List[str]]:
+    """The ideas of a question: each word of jieba's precise cut, with its search-mode sub-words (main word first).
+
+    A product alias brings its canonical name along (稻子 → 稻谷), the name the articles use.
+    """
+    products = products or {}
     tokenizer = _jieba()
     groups: List[List[str]] = []
     seen: set = set()
@@ -161,8 +173,15 @@ def concepts(value: str) -> List[List[str]]:
                 continue
             seen.add(main)
             subwords = (part for sub in tokenizer.cut_for_search(main) for part in _WORD.findall(sub))
-            groups.append(list(dict.fromkeys([main, *(part for part in subwords if part not in STOPWORDS)])))
+            named = [products[main]] if main in products else []
+            groups.append(list(dict.fromkeys([main, *named, *(part for part in subwords if part not in STOPWORDS)])))
     return groups
+
+
+def with_product_names(value: str, products: Mapping[str, str]) -> str:
+    """The text followed by the canonical name of every product alias among its words ("稻子…" → "稻子… 稻谷")."""
+    names = [products[word] for word in _jieba().cut(value) if word in products]
+    return " ".join([value, *dict.fromkeys(names)])
 
 
 def _joined(value: Optional[str]) -> str:
@@ -300,9 +319,13 @@ def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str
 
 
 @lru_cache(maxsize=4096)
-def _wording(title: str, questions: str, answer: str, aliases: Tuple[Tuple[str, str], ...]) -> Wording:
-    """An article's title and question forms with folk terms expanded, and its answer, normalised once per content."""
-    forms = [expand_folk_terms(form, aliases)[0] for form in (title, *questions.split("\n")) if form.strip()]
+def _wording(
+    title: str, questions: str, answer: str, aliases: Tuple[Tuple[str, str], ...], products: Tuple[Tuple[str, str], ...]
+) -> Wording:
+    """An article's title and question forms with folk terms and product names expanded, and its answer (cached)."""
+    names = dict(products)
+    forms = [with_product_names(expand_folk_terms(form, aliases)[0], names)
+             for form in (title, *questions.split("\n")) if form.strip()]
     return Wording(forms=forms, answer=normalise(answer))
 
 
@@ -544,7 +567,9 @@ def search_articles(
     rewritten, reached = expand_folk_terms(question, aliases)
     # Only the end of a very long message is weighed (its question is there), which also bounds the
     # vocabulary lookup below.
-    groups = concepts(rewritten)[-4 * MAX_IDEAS:]
+    product_key = catalog(session).product_aliases()
+    products = dict(product_key)
+    groups = concepts(rewritten, products)[-4 * MAX_IDEAS:]
     terms = list(dict.fromkeys(term for group in groups for term in group))
     if not terms:
         return []
@@ -584,8 +609,9 @@ def search_articles(
     }
     candidates = [articles[article_id] for article_id, _ in ranked]
     alias_key = tuple(aliases)
-    wording = wording_scores(rewritten, [
-        _wording(article.title, article.questions or "", article.answer, alias_key) for article in candidates
+    wording = wording_scores(with_product_names(rewritten, products), [
+        _wording(article.title, article.questions or "", article.answer, alias_key, product_key)
+        for article in candidates
     ])
     scores = blended([relevance for _, relevance in ranked], wording)
     hits = []
@@ -603,7 +629,7 @@ def search_articles(
                 via_folk_term=article.topic if article.topic in reached else None,
             )
         )
-    return prefer_asked_year(hits, normalise(question), today or dt.date.today())[:limit]
+    return prefer_asked_year(hits, plain(question), today or dt.date.today())[:limit]
 
 
 def hit_from_article(
