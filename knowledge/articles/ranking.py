@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Sequence
+from typing import Dict, FrozenSet, List, Sequence, Tuple
 
 # Characters that carry no meaning of their own in a question (particles, pronouns, 是/有/不).
 _EMPTY_CHARS = frozenset("的了吗呢啊吧呀哦嘛么哈我你他她俺咱们是个这那就都也还不没有要想能会在和跟与及或给")
@@ -28,10 +28,15 @@ CHAR_WEIGHT = 0.5
 
 @dataclass(frozen=True)
 class Wording:
-    """What an article says, in the forms a question is compared with: its title and question forms, and its answer."""
+    """The pieces of an article's title and each question form, and of its answer: what a question is compared with."""
 
-    forms: Sequence[str]
-    answer: str
+    forms: Tuple[FrozenSet[str], ...]
+    answer: FrozenSet[str]
+
+    @classmethod
+    def of(cls, forms: Sequence[str], answer: str) -> "Wording":
+        """The wording of an article from its (normalised) title and question forms and answer."""
+        return cls(tuple(frozenset(pieces(form)) for form in forms), frozenset(pieces(answer)))
 
 
 def pieces(text: str) -> Dict[str, float]:
@@ -70,8 +75,8 @@ def _share(question: Dict[str, float], text: FrozenSet[str], rarity: Dict[str, f
 def wording_scores(question: str, candidates: Sequence[Wording]) -> List[float]:
     """For each candidate, how close the question is to its closest form plus how much of it the answer holds (0–1+)."""
     asked = pieces(question)
-    form_pieces = [[frozenset(pieces(form)) for form in candidate.forms] for candidate in candidates]
-    answer_pieces = [frozenset(pieces(candidate.answer)) for candidate in candidates]
+    form_pieces = [candidate.forms for candidate in candidates]
+    answer_pieces = [candidate.answer for candidate in candidates]
     documents = [frozenset().union(*forms, answer) for forms, answer in zip(form_pieces, answer_pieces, strict=True)]
     rarity = _rarity(documents)
     # A piece no candidate holds still counts in the whole: a question mostly about something

@@ -158,6 +158,10 @@ def segment(value: str) -> List[str]:
     return words
 
 
+# A word jieba's dictionary counts fewer times than this is treated as a run of single characters too.
+RARE_WORD = 100
+
+
 def concepts(value: str, products: Optional[Mapping[str, str]] = None) -> List[List[str]]:
     """The ideas of a question: each word of jieba's precise cut, with its search-mode sub-words (main word first).
 
@@ -172,7 +176,11 @@ def concepts(value: str, products: Optional[Mapping[str, str]] = None) -> List[L
             if main in STOPWORDS or main in seen:
                 continue
             seen.add(main)
-            subwords = (part for sub in tokenizer.cut_for_search(main) for part in _WORD.findall(sub))
+            subwords = [part for sub in tokenizer.cut_for_search(main) for part in _WORD.findall(sub)]
+            if not main.isascii() and len(main) > 1 and tokenizer.FREQ.get(main, 0) < RARE_WORD:
+                # A word jieba guessed or hardly knows ("能领", "卡里") is most likely two words run
+                # together, which the article writes apart: its characters stand in as sub-words.
+                subwords.extend(char for char in main if char not in STOPWORDS)
             named = [products[main]] if main in products else []
             groups.append(list(dict.fromkeys([main, *named, *(part for part in subwords if part not in STOPWORDS)])))
     return groups
@@ -326,7 +334,7 @@ def _wording(
     names = dict(products)
     forms = [with_product_names(expand_folk_terms(form, aliases)[0], names)
              for form in (title, *questions.split("\n")) if form.strip()]
-    return Wording(forms=forms, answer=normalise(answer))
+    return Wording.of(forms, normalise(answer))
 
 
 # --- common terms ------------------------------------------------------------------------------
