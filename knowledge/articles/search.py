@@ -95,8 +95,7 @@ def _to_simplified(value: str) -> str:
 
 
 # Northern colloquial question words, written as the standard ones articles use.
-# 缴 and 交 are written for each other (缴费, 交费, 补缴, 补交): one character on both sides.
-_COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么", "缴": "交"})
+_COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么"})
 # Farmers ask the same thing in many words; articles use one. Each way of asking "how much",
 # "when", "who" or "how many years" is written as the article's word, on both sides.
 _ASKING = (
@@ -105,6 +104,9 @@ _ASKING = (
     (re.compile(r"什么人|啥人|哪些人|哪种人|哪类人"), "谁"),
     (re.compile(r"(?<![好这前十近])几年"), "多少年"),
     (re.compile(r"几岁|多少岁|多大年纪"), "多大岁数"),
+    # 交 and 缴 are written for each other in these words.
+    (re.compile(r"补交"), "补缴"),
+    (re.compile(r"交费"), "缴费"),
 )
 
 
@@ -141,7 +143,7 @@ def plain(value: str) -> str:
 
 
 def normalise(value: str) -> str:
-    """`plain`, with the ways of asking written as articles ask (几月份 → 什么时候, 咋 → 怎么, 缴 → 交)."""
+    """`plain`, with the ways of asking written as articles ask (几月份 → 什么时候, 咋 → 怎么, 补交 → 补缴)."""
     text = plain(value)
     for pattern, word in _ASKING:
         text = pattern.sub(word, text)
