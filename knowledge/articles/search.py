@@ -104,9 +104,16 @@ _ASKING = (
     (re.compile(r"什么人|啥人|哪些人|哪种人|哪类人"), "谁"),
     (re.compile(r"(?<![好这前十近])几年"), "多少年"),
     (re.compile(r"几岁|多少岁|多大年纪"), "多大岁数"),
-    # 交 and 缴 are written for each other in these words.
+    (re.compile(r"几十|几百|几千|几万"), "多少"),
+    # Farmers' verbs for paying and drawing money, and their word for 户籍.
+    (re.compile(r"掏钱|掏"), "交"),
+    (re.compile(r"拿钱"), "领钱"),
+    (re.compile(r"(?<=能)拿|拿(?=到钱)"), "领"),
+    (re.compile(r"户口"), "户籍"),
+    # 交 and 缴 are written for each other; 补缴 keeps its 缴 (a word of its own).
     (re.compile(r"补交"), "补缴"),
-    (re.compile(r"交费"), "缴费"),
+    (re.compile(r"(?<!补)缴"), "交"),
+    (re.compile(r"哪里|哪儿|哪块"), "哪"),
 )
 
 
