@@ -22,7 +22,7 @@ from itertools import combinations
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import cn2an
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, true
 from sqlalchemy.orm import Session, joinedload
 
 from knowledge.articles.ranking import Wording, blended, wording_scores
@@ -677,3 +677,34 @@ def published_article(session: Session, article_id: int) -> Optional[ArticleHit]
     if article is None or article.status != "published":
         return None
     return hit_from_article(article)
+
+
+def related_articles(
+    session: Session, best: ArticleHit, hits: Sequence[ArticleHit], limit: int = 2,
+    region: Union[str, Region, None] = None,
+) -> List[ArticleHit]:
+    """The "不是这个？" alternatives to `best`: related topics only, never another shelf.
+
+    Other hits of the same topic come first, then hits of the same category (pension, medical,
+    policy), in the search's order; an article that merely shared a word with the question from
+    another category (小麦最低收购价 under a medical answer) is never offered. When the search
+    found fewer, the topic's other published articles fill in (the newest first), national or
+    of the farmer's `region` as in search.
+    """
+    others = [hit for hit in hits if hit.article_id != best.article_id]
+    same_topic = [hit for hit in others if hit.topic == best.topic]
+    same_category = [hit for hit in others if hit.topic != best.topic and hit.category == best.category]
+    chosen = (same_topic + same_category)[:limit]
+    if len(chosen) < limit:
+        taken = {best.article_id, *(hit.article_id for hit in chosen)}
+        chain = _region_chain_ids(session, region)
+        local = Article.region_id.is_(None) | Article.region_id.in_(chain) if chain else true()
+        more = session.scalars(
+            select(Article)
+            .where(Article.topic == best.topic, Article.status == "published", Article.id.notin_(taken), local)
+            .options(joinedload(Article.region))
+            .order_by(Article.published_on.desc().nulls_last(), Article.id.desc())
+            .limit(limit - len(chosen))
+        )
+        chosen.extend(hit_from_article(article, score=0.0, coverage=0.0) for article in more)
+    return chosen
