@@ -35,11 +35,15 @@ class Wording:
 
     forms: Tuple[FrozenSet[str], ...]
     answer: FrozenSet[str]
+    # Every piece of the forms and the answer together.
+    every: FrozenSet[str]
 
     @classmethod
     def of(cls, forms: Sequence[str], answer: str) -> "Wording":
         """The wording of an article from its (normalised) title and question forms and answer."""
-        return cls(tuple(frozenset(pieces(form)) for form in forms), frozenset(pieces(answer)))
+        form_pieces = tuple(frozenset(pieces(form)) for form in forms)
+        answer_pieces = frozenset(pieces(answer))
+        return cls(form_pieces, answer_pieces, frozenset().union(*form_pieces, answer_pieces))
 
 
 def pieces(text: str) -> Dict[str, float]:
@@ -59,38 +63,28 @@ def pieces(text: str) -> Dict[str, float]:
     return found
 
 
-def _rarity(documents: List[FrozenSet[str]]) -> Dict[str, float]:
-    count: Dict[str, int] = {}
-    for document in documents:
-        for piece in document:
-            count[piece] = count.get(piece, 0) + 1
-    total = len(documents)
-    return {piece: math.log((total + 1) / (seen + 0.5)) for piece, seen in count.items()}
-
-
-def _share(question: Dict[str, float], text: FrozenSet[str], rarity: Dict[str, float], unseen: float) -> float:
-    whole = sum(weight * rarity.get(piece, unseen) for piece, weight in question.items())
-    if whole <= 0:
-        return 0.0
-    return sum(weight * rarity.get(piece, unseen) for piece, weight in question.items() if piece in text) / whole
-
-
 def wording_scores(question: str, candidates: Sequence[Wording]) -> List[float]:
     """For each candidate, how close the question is to its closest form plus how much of it the answer holds (0–1+)."""
-    asked = pieces(question)
-    form_pieces = [candidate.forms for candidate in candidates]
-    answer_pieces = [candidate.answer for candidate in candidates]
-    documents = [frozenset().union(*forms, answer) for forms, answer in zip(form_pieces, answer_pieces, strict=True)]
-    rarity = _rarity(documents)
-    # A piece no candidate holds still counts in the whole: a question mostly about something
-    # else is not close to any of them.
-    unseen = math.log(len(documents) + 1) if documents else 0.0
-    return [
-        max((_share(asked, form, rarity, unseen) for form in forms), default=0.0)
-        + (TITLE_WEIGHT * _share(asked, forms[0], rarity, unseen) if forms else 0.0)
-        + ANSWER_WEIGHT * _share(asked, answer, rarity, unseen)
-        for forms, answer in zip(form_pieces, answer_pieces, strict=True)
-    ]
+    total = len(candidates)
+    weighted = {}
+    for piece, weight in pieces(question).items():
+        # Rarer among the candidates weighs more; a piece no candidate holds still counts in the
+        # whole, as a question mostly about something else is not close to any of them.
+        holding = sum(1 for candidate in candidates if piece in candidate.every)
+        weighted[piece] = weight * math.log((total + 1) / (holding + 0.5))
+    whole = sum(weighted.values())
+    if whole <= 0:
+        return [0.0 for _ in candidates]
+
+    def share(text: FrozenSet[str]) -> float:
+        return sum(value for piece, value in weighted.items() if piece in text) / whole
+
+    scores = []
+    for candidate in candidates:
+        forms = [share(form) for form in candidate.forms]
+        scores.append(max(forms, default=0.0) + (TITLE_WEIGHT * forms[0] if forms else 0.0)
+                      + ANSWER_WEIGHT * share(candidate.answer))
+    return scores
 
 
 def blended(relevance: Sequence[float], wording: Sequence[float]) -> List[float]:

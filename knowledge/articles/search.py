@@ -10,6 +10,7 @@ before segmenting, so a farmer's word reaches the article filed under the offici
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -197,8 +198,16 @@ def concepts(value: str, products: Optional[Mapping[str, str]] = None) -> List[L
 
 def with_product_names(value: str, products: Mapping[str, str]) -> str:
     """The text followed by the canonical name of every product alias among its words ("稻子…" → "稻子… 稻谷")."""
+    pattern = _alias_pattern(tuple(products))
+    if pattern is None or not pattern.search(value):
+        return value  # most texts name no product: no need to cut them into words
     names = [products[word] for word in _jieba().cut(value) if word in products]
     return " ".join([value, *dict.fromkeys(names)])
+
+
+@lru_cache(maxsize=4)
+def _alias_pattern(aliases: Tuple[str, ...]) -> Optional["re.Pattern[str]"]:
+    return re.compile("|".join(map(re.escape, aliases))) if aliases else None
 
 
 def _joined(value: Optional[str]) -> str:
@@ -631,22 +640,23 @@ def search_articles(
         for article in candidates
     ])
     scores = blended([relevance for _, relevance in ranked], wording)
-    hits = []
-    for article, score in sorted(zip(candidates, scores, strict=True), key=lambda pair: -pair[1]):
-        # Substring tests instead of segmenting the article again: re-running jieba over five
-        # answers would cost more than the search itself.
-        body = unicodedata.normalize("NFKC", " ".join((article.title, article.topic, article.questions,
-                                                        article.answer))).lower()
-        found = sum(1 for term in terms if term in body)
-        hits.append(
-            hit_from_article(
-                article,
-                score=round(score, 6),
-                coverage=round(found / len(terms), 3),
-                via_folk_term=article.topic if article.topic in reached else None,
-            )
-        )
-    return prefer_asked_year(hits, plain(question), today or dt.date.today())[:limit]
+    order = sorted(zip(candidates, scores, strict=True), key=lambda pair: -pair[1])
+    hits = [
+        hit_from_article(article, score=round(score, 6),
+                         via_folk_term=article.topic if article.topic in reached else None)
+        for article, score in order
+    ]
+    best = prefer_asked_year(hits, plain(question), today or dt.date.today())[:limit]
+    return [dataclasses.replace(hit, coverage=_coverage(articles[hit.article_id], terms)) for hit in best]
+
+
+def _coverage(article: Article, terms: List[str]) -> float:
+    """The share of the question's search terms found in the article."""
+    # Substring tests instead of segmenting the article again: re-running jieba over the
+    # answers would cost more than the search itself.
+    body = unicodedata.normalize("NFKC", " ".join((article.title, article.topic, article.questions,
+                                                    article.answer))).lower()
+    return round(sum(1 for term in terms if term in body) / len(terms), 3)
 
 
 def hit_from_article(
