@@ -230,6 +230,13 @@ def _index_rows(articles: Iterable[Article]) -> List[Dict[str, object]]:
     ]
 
 
+# Title and topic weigh most (A), then the question forms (B), then the answer (C).
+_PG_DOCUMENT = (
+    "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :topic), 'A') "
+    "|| setweight(to_tsvector('simple', :questions), 'B') || setweight(to_tsvector('simple', :answer), 'C')"
+)
+
+
 def _write_index_rows(session: Session, rows: List[Dict[str, object]]) -> None:
     if not rows:
         return
@@ -239,11 +246,8 @@ def _write_index_rows(session: Session, rows: List[Dict[str, object]]) -> None:
             "VALUES (:id, :title, :questions, :answer, :topic)"
         )
     else:
-        # Title and topic weigh most (A), then the question forms (B), then the answer (C).
         statement = text(
-            f"INSERT INTO {SEARCH_INDEX_TABLE} (article_id, document) VALUES (:id, "  # noqa: S608
-            "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :topic), 'A') "
-            "|| setweight(to_tsvector('simple', :questions), 'B') || setweight(to_tsvector('simple', :answer), 'C'))"
+            f"INSERT INTO {SEARCH_INDEX_TABLE} (article_id, document) VALUES (:id, {_PG_DOCUMENT})"  # noqa: S608
         )
     session.execute(statement, rows)
 
@@ -278,11 +282,36 @@ def rebuild_search_index(session: Session, batch_size: int = 500) -> int:
     return indexed
 
 
+def _segmented_differently(session: Session) -> bool:
+    """Whether the oldest and newest published articles are indexed otherwise than `segment` cuts them today."""
+    first, last = session.execute(
+        select(func.min(Article.id), func.max(Article.id)).where(Article.status == "published")
+    ).one()
+    samples = session.scalars(select(Article).where(Article.id.in_([first, last]))).all() if first else []
+    for row in _index_rows(samples):
+        if session.get_bind().dialect.name == "sqlite":
+            stored = session.execute(text(
+                f"SELECT title, questions, answer, topic FROM {SEARCH_INDEX_TABLE} WHERE rowid = :id"  # noqa: S608
+            ), {"id": row["id"]}).first()
+            same = stored is not None and tuple(stored) == (row["title"], row["questions"], row["answer"], row["topic"])
+        else:
+            same = bool(session.scalar(text(
+                f"SELECT document = ({_PG_DOCUMENT}) FROM {SEARCH_INDEX_TABLE} WHERE article_id = :id"  # noqa: S608
+            ), row))
+        if not same:
+            return True
+    return False
+
+
 def ensure_search_index(session: Session) -> int:
-    """Rebuild the index when it does not hold exactly the published articles (after migration 0002)."""
+    """Rebuild the index when it does not hold exactly the published articles as `segment` cuts them today.
+
+    Counts catch a migration that added the index (0002); a sample re-cut catches a release that
+    changed how text is segmented or normalised, whose old index a question could no longer reach.
+    """
     published = session.scalar(select(func.count(Article.id)).where(Article.status == "published")) or 0
     indexed = session.scalar(text(f"SELECT count(*) FROM {SEARCH_INDEX_TABLE}")) or 0  # noqa: S608
-    if published == indexed:
+    if published == indexed and not _segmented_differently(session):
         return 0
     return rebuild_search_index(session)
 
