@@ -7,6 +7,10 @@ sides go through the same `segment`, so what was indexed is what a question can 
 
 Folk terms ("粮补", "新农合") are rewritten into the official topic they stand for (TopicAlias)
 before segmenting, so a farmer's word reaches the article filed under the official name.
+
+The engine only gathers candidates: its dozen best are reordered by how close the question is to
+each article's own wording (knowledge.articles.ranking), and among the yearly articles of one fact
+the one for the year asked about, or the newest that applies, comes first (knowledge.articles.years).
 """
 from __future__ import annotations
 
