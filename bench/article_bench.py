@@ -1,5 +1,8 @@
 """Article retrieval benchmark: the labelled farmer questions of tests/golden/articles.yml against search.
 
+Search is tuned on a separate development set (tests/golden/articles_dev.yml, scored and
+reported under "dev"); the test set's figures are the ones the floors and targets hold.
+
 Every question goes to knowledge.articles.search_articles (no farmer region, as a first question
 has none) over a freshly seeded SQLite knowledge DB; a question is right at top-1 when the first
 hit is its labelled article (topic + title), at top-3 when the article is among the first three.
@@ -25,8 +28,12 @@ from sqlalchemy.orm import Session
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_SET = PROJECT_ROOT / "tests" / "golden" / "articles.yml"
+DEV_SET = PROJECT_ROOT / "tests" / "golden" / "articles_dev.yml"
 REPORT_PATH = PROJECT_ROOT / "bench" / "reports" / "article_bench.json"
 TARGETS = {"top1": 0.95}
+# The day both sets were written: "去年", "今年" and "现在" in them mean 2025 and 2026, so the
+# search is asked as of that day, and a score does not change when the calendar does.
+AS_OF = dt.date(2026, 11, 30)
 # How many hits a question is scored on: the answer and the two "不是这个？" buttons.
 TOP_K = 3
 
@@ -59,7 +66,7 @@ def score_article_set(session: Session, questions: Sequence[ArticleQuestion]) ->
     misses = []
     started = time.perf_counter()
     for item in questions:
-        hits = search_articles(session, item.question, limit=TOP_K, aliases=aliases)
+        hits = search_articles(session, item.question, limit=TOP_K, aliases=aliases, today=AS_OF)
         keys = [(hit.topic, hit.title) for hit in hits]
         rank = keys.index((item.topic, item.title)) + 1 if (item.topic, item.title) in keys else 0
         by_topic[item.topic].append(rank)
@@ -99,11 +106,14 @@ def main() -> Dict[str, Any]:
             seed(session)
             session.commit()
             report = score_article_set(session, load_article_set())
+            dev = score_article_set(session, load_article_set(DEV_SET))
         finally:
             session.close()
             engine.dispose()
-    floors = load_thresholds()["articles"]
+    thresholds = load_thresholds()
+    floors = thresholds["articles"]
     missing = shortfalls({"top1": report["top1"], "top3": report["top3"]}, floors)
+    missing += shortfalls({"top1": dev["top1"], "top3": dev["top3"]}, thresholds.get("articles_dev") or {})
     report = {
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "floors": floors,
@@ -111,6 +121,7 @@ def main() -> Dict[str, Any]:
         "targets_met": {name: report[name] >= target for name, target in TARGETS.items()},
         "ok": not missing,
         **report,
+        "dev": dev,
     }
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
     REPORT_PATH.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -7,9 +7,14 @@ sides go through the same `segment`, so what was indexed is what a question can 
 
 Folk terms ("粮补", "新农合") are rewritten into the official topic they stand for (TopicAlias)
 before segmenting, so a farmer's word reaches the article filed under the official name.
+
+The engine only gathers candidates: its dozen best are reordered by how close the question is to
+each article's own wording (knowledge.articles.ranking), and among the yearly articles of one fact
+the one for the year asked about, or the newest that applies, comes first (knowledge.articles.years).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -17,12 +22,16 @@ import threading
 import time
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from sqlalchemy import func, select, text
+import cn2an
+from sqlalchemy import func, select, text, true
 from sqlalchemy.orm import Session, joinedload
 
+from knowledge.articles.ranking import Wording, blended, wording_scores
+from knowledge.articles.years import prefer_asked_year
 from knowledge.catalog.snapshot import catalog
 from knowledge.migrate import SEARCH_INDEX_TABLE
 from knowledge.models import Article, Region, TopicAlias
@@ -45,6 +54,8 @@ DOMAIN_WORDS = (
 STOPWORDS = frozenset((
     "的", "了", "吗", "呢", "啊", "吧", "呀", "哦", "嘛", "哈", "么", "我", "你", "他", "她", "俺", "咱",
     "我们", "你们", "咱们", "请问", "一下", "那", "这", "就", "都", "也", "还", "个", "是",
+    # Yes-no tails ("…能领粮补不", "…还有没有"): every article could follow them.
+    "不", "没", "没有", "还有", "有没有", "能不能", "是不是", "给不给", "行不行", "对不对", "中不中",
 ))
 # How much more an article for the farmer's own region weighs than a national one of the same
 # relevance: enough to put it first on the same question, not enough to lift an unrelated one.
@@ -81,11 +92,65 @@ def _jieba():
 
 # Northern colloquial question words, written as the standard ones articles use.
 _COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么"})
+# Farmers ask the same thing in many words; articles use one. Each way of asking "how much",
+# "when", "who" or "how many years" is written as the article's word, on both sides.
+_ASKING = (
+    (re.compile(r"几块几毛?|几块钱|几块|几毛钱|多少块钱?"), "多少钱"),
+    (re.compile(r"几月份|几月|哪个月|哪天|哪一天|多会儿?|啥时候|啥时"), "什么时候"),
+    (re.compile(r"什么人|啥人|哪些人|哪种人|哪类人"), "谁"),
+    (re.compile(r"(?<![好这前十近])几年"), "多少年"),
+    (re.compile(r"几岁|多少岁|多大年纪"), "多大岁数"),
+    (re.compile(r"几十|几百|几千|几万"), "多少"),
+    # Farmers' verbs for paying and drawing money, and their word for 户籍.
+    (re.compile(r"掏钱|掏"), "交"),
+    (re.compile(r"拿钱"), "领钱"),
+    (re.compile(r"(?<=能)拿|拿(?=到钱)"), "领"),
+    (re.compile(r"户口"), "户籍"),
+    # 交 and 缴 are written for each other; 补缴 keeps its 缴 (a word of its own).
+    (re.compile(r"补交"), "补缴"),
+    (re.compile(r"(?<!补)缴"), "交"),
+    (re.compile(r"哪里|哪儿|哪块"), "哪"),
+)
+
+
+_NUMERALS = re.compile("[零〇两一二三四五六七八九十百千万]+")
+# After these a lone numeral is a count ("十年", "五千", "三块"); elsewhere it is part of a word
+# ("一卡通", "二轮延包", "三分之二", "一样") and stays as written.
+_COUNTED = frozenset("年岁元块亩斤万千百档月个次天人倍吨公")
+
+
+def _numerals_as_digits(text: str) -> str:
+    """Chinese numerals of amounts, years and ages as digits, by one rule for articles and questions alike."""
+    def replace(match: "re.Match[str]") -> str:
+        run = match.group(0)
+        after = text[match.end():match.end() + 1]
+        before = text[max(0, match.start() - 1):match.start()]
+        if before == "几" or (len(run) == 1 and after not in _COUNTED):
+            return run
+        try:
+            value = cn2an.cn2an(run, "smart")
+        except (ValueError, KeyError, TypeError):
+            return run
+        return str(int(value)) if float(value).is_integer() else run
+
+    return _NUMERALS.sub(replace, text)
+
+
+def plain(value: str) -> str:
+    """Half-width, simplified, numerals as digits, lower case: the farmer's words, only written one way.
+
+    Numerals as digits on both sides, so "交十五年" meets "15年" and "再延长三十年" meets "30年".
+    The rule ignores context on purpose: an article and a question must come out the same.
+    """
+    return _numerals_as_digits(to_simplified(unicodedata.normalize("NFKC", value or ""))).lower()
 
 
 def normalise(value: str) -> str:
-    """Full-width to half-width, traditional to simplified, colloquial 咋/啥 to 怎么/什么, lower case."""
-    return to_simplified(unicodedata.normalize("NFKC", value or "")).translate(_COLLOQUIAL).lower()
+    """`plain`, with the ways of asking written as articles ask (几月份 → 什么时候, 咋 → 怎么, 补交 → 补缴)."""
+    text = plain(value)
+    for pattern, word in _ASKING:
+        text = pattern.sub(word, text)
+    return text.translate(_COLLOQUIAL)
 
 
 def segment(value: str) -> List[str]:
@@ -98,8 +163,16 @@ def segment(value: str) -> List[str]:
     return words
 
 
-def concepts(value: str) -> List[List[str]]:
-    """The ideas of a question: each word of jieba's precise cut, with its search-mode sub-words (main word first)."""
+# A word jieba's dictionary counts fewer times than this is treated as a run of single characters too.
+RARE_WORD = 100
+
+
+def concepts(value: str, products: Optional[Mapping[str, str]] = None) -> List[List[str]]:
+    """The ideas of a question: each word of jieba's precise cut, with its search-mode sub-words (main word first).
+
+    A product alias brings its canonical name along (稻子 → 稻谷), the name the articles use.
+    """
+    products = products or {}
     tokenizer = _jieba()
     groups: List[List[str]] = []
     seen: set = set()
@@ -108,9 +181,28 @@ def concepts(value: str) -> List[List[str]]:
             if main in STOPWORDS or main in seen:
                 continue
             seen.add(main)
-            subwords = (part for sub in tokenizer.cut_for_search(main) for part in _WORD.findall(sub))
-            groups.append(list(dict.fromkeys([main, *(part for part in subwords if part not in STOPWORDS)])))
+            subwords = [part for sub in tokenizer.cut_for_search(main) for part in _WORD.findall(sub)]
+            if not main.isascii() and len(main) > 1 and tokenizer.FREQ.get(main, 0) < RARE_WORD:
+                # A word jieba guessed or hardly knows ("能领", "卡里") is most likely two words run
+                # together, which the article writes apart: its characters stand in as sub-words.
+                subwords.extend(char for char in main if char not in STOPWORDS)
+            named = [products[main]] if main in products else []
+            groups.append(list(dict.fromkeys([main, *named, *(part for part in subwords if part not in STOPWORDS)])))
     return groups
+
+
+def with_product_names(value: str, products: Mapping[str, str]) -> str:
+    """The text followed by the canonical name of every product alias among its words ("稻子…" → "稻子… 稻谷")."""
+    pattern = _alias_pattern(tuple(products))
+    if pattern is None or not pattern.search(value):
+        return value  # most texts name no product: no need to cut them into words
+    names = [products[word] for word in _jieba().cut(value) if word in products]
+    return " ".join([value, *dict.fromkeys(names)])
+
+
+@lru_cache(maxsize=4)
+def _alias_pattern(aliases: Tuple[str, ...]) -> Optional["re.Pattern[str]"]:
+    return re.compile("|".join(map(re.escape, aliases))) if aliases else None
 
 
 def _joined(value: Optional[str]) -> str:
@@ -133,6 +225,13 @@ def _index_rows(articles: Iterable[Article]) -> List[Dict[str, object]]:
     ]
 
 
+# Title and topic weigh most (A), then the question forms (B), then the answer (C).
+_PG_DOCUMENT = (
+    "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :topic), 'A') "
+    "|| setweight(to_tsvector('simple', :questions), 'B') || setweight(to_tsvector('simple', :answer), 'C')"
+)
+
+
 def _write_index_rows(session: Session, rows: List[Dict[str, object]]) -> None:
     if not rows:
         return
@@ -142,11 +241,8 @@ def _write_index_rows(session: Session, rows: List[Dict[str, object]]) -> None:
             "VALUES (:id, :title, :questions, :answer, :topic)"
         )
     else:
-        # Title and topic weigh most (A), then the question forms (B), then the answer (C).
         statement = text(
-            f"INSERT INTO {SEARCH_INDEX_TABLE} (article_id, document) VALUES (:id, "  # noqa: S608
-            "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :topic), 'A') "
-            "|| setweight(to_tsvector('simple', :questions), 'B') || setweight(to_tsvector('simple', :answer), 'C'))"
+            f"INSERT INTO {SEARCH_INDEX_TABLE} (article_id, document) VALUES (:id, {_PG_DOCUMENT})"  # noqa: S608
         )
     session.execute(statement, rows)
 
@@ -181,11 +277,36 @@ def rebuild_search_index(session: Session, batch_size: int = 500) -> int:
     return indexed
 
 
+def _segmented_differently(session: Session) -> bool:
+    """Whether the oldest and newest published articles are indexed otherwise than `segment` cuts them today."""
+    first, last = session.execute(
+        select(func.min(Article.id), func.max(Article.id)).where(Article.status == "published")
+    ).one()
+    samples = session.scalars(select(Article).where(Article.id.in_([first, last]))).all() if first else []
+    for row in _index_rows(samples):
+        if session.get_bind().dialect.name == "sqlite":
+            stored = session.execute(text(
+                f"SELECT title, questions, answer, topic FROM {SEARCH_INDEX_TABLE} WHERE rowid = :id"  # noqa: S608
+            ), {"id": row["id"]}).first()
+            same = stored is not None and tuple(stored) == (row["title"], row["questions"], row["answer"], row["topic"])
+        else:
+            same = bool(session.scalar(text(
+                f"SELECT document = ({_PG_DOCUMENT}) FROM {SEARCH_INDEX_TABLE} WHERE article_id = :id"  # noqa: S608
+            ), row))
+        if not same:
+            return True
+    return False
+
+
 def ensure_search_index(session: Session) -> int:
-    """Rebuild the index when it does not hold exactly the published articles (after migration 0002)."""
+    """Rebuild the index when it does not hold exactly the published articles as `segment` cuts them today.
+
+    Counts catch a migration that added the index (0002); a sample re-cut catches a release that
+    changed how text is segmented or normalised, whose old index a question could no longer reach.
+    """
     published = session.scalar(select(func.count(Article.id)).where(Article.status == "published")) or 0
     indexed = session.scalar(text(f"SELECT count(*) FROM {SEARCH_INDEX_TABLE}")) or 0  # noqa: S608
-    if published == indexed:
+    if published == indexed and not _segmented_differently(session):
         return 0
     return rebuild_search_index(session)
 
@@ -208,12 +329,14 @@ def resolve_topic(session: Session, term: str) -> Optional[str]:
     return known
 
 
-def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str]]:
-    """Rewrite folk terms in a question into their official topics; returns the text and the topics reached."""
-    text = normalise(question)
+@lru_cache(maxsize=16)
+def _folk_term_pattern(
+    aliases: Tuple[Tuple[str, str], ...],
+) -> Tuple[Optional["re.Pattern[str]"], Dict[str, str], FrozenSet[str]]:
+    """The compiled alternation of every folk term and official name, the term → topic table, and the official names."""
     table = {alias: topic for alias, topic in aliases if alias}
     if not table:
-        return text, []
+        return None, {}, frozenset()
     # The official names match too, as themselves, so that the alias 收购价 inside 最低收购价
     # is not taken for a folk term.
     official = {normalise(topic): topic for topic in set(table.values())}
@@ -222,6 +345,15 @@ def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str
     # One pass, longest first, so a topic just written in (完全成本保险和种植收入保险) is never
     # rewritten again by a shorter alias it contains (种植收入保险).
     pattern = re.compile("|".join(re.escape(alias) for alias in sorted(table, key=len, reverse=True)))
+    return pattern, table, frozenset(official)
+
+
+def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str]]:
+    """Rewrite folk terms in a question into their official topics; returns the text and the topics reached."""
+    text = normalise(question)
+    pattern, table, official = _folk_term_pattern(tuple(aliases))
+    if pattern is None:
+        return text, []
     reached: List[str] = []
 
     def replace(match: "re.Match[str]") -> str:
@@ -234,6 +366,17 @@ def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str
         return f" {topic} "
 
     return pattern.sub(replace, text), reached
+
+
+@lru_cache(maxsize=4096)
+def _wording(
+    title: str, questions: str, answer: str, aliases: Tuple[Tuple[str, str], ...], products: Tuple[Tuple[str, str], ...]
+) -> Wording:
+    """An article's title and question forms with folk terms and product names expanded, and its answer (cached)."""
+    names = dict(products)
+    forms = [with_product_names(expand_folk_terms(form, aliases)[0], names)
+             for form in (title, *questions.split("\n")) if form.strip()]
+    return Wording.of(forms, normalise(answer))
 
 
 # --- common terms ------------------------------------------------------------------------------
@@ -305,6 +448,8 @@ def term_shares(session: Session, terms: List[str]) -> Dict[str, float]:
 # than ten; a long message (a story ending in its question, or a flood of words) would otherwise
 # make the two-idea filter quadratic: 300 ideas gave 45,000 pairs and megabytes of query text.
 MAX_IDEAS = 16
+# How many articles the database ranks for one question before the years are weighed in Python.
+CANDIDATES = 12
 
 
 def strongest_ideas(groups: List[List[str]], shares: Dict[str, float]) -> List[List[str]]:
@@ -459,15 +604,22 @@ def search_articles(
     region: Union[str, Region, None] = None,
     limit: int = 5,
     aliases: Optional[AliasTable] = None,
+    today: Optional[dt.date] = None,
 ) -> List[ArticleHit]:
     """Published articles that answer `question`, best first; the farmer's own region's articles rank first.
 
+    Among the yearly articles of one fact, the one for the year the question names (relative to
+    `today`, default the current date) comes first, and the newest applicable one when it names none.
     `aliases` may pass a cached `topic_aliases(session)` to save one query per search.
     """
-    rewritten, reached = expand_folk_terms(question, aliases if aliases is not None else topic_aliases(session))
+    if aliases is None:
+        aliases = topic_aliases(session)
+    rewritten, reached = expand_folk_terms(question, aliases)
     # Only the end of a very long message is weighed (its question is there), which also bounds the
     # vocabulary lookup below.
-    groups = concepts(rewritten)[-4 * MAX_IDEAS:]
+    product_key = catalog(session).product_aliases()
+    products = dict(product_key)
+    groups = concepts(rewritten, products)[-4 * MAX_IDEAS:]
     terms = list(dict.fromkeys(term for group in groups for term in group))
     if not terms:
         return []
@@ -481,10 +633,22 @@ def search_articles(
     # single-idea matches ranked, and then only on the specific ideas when there are any: an
     # article that merely shares "保险" with the question would not answer it anyway.
     pairs = idea_pairs(kept, shares)
-    ranked = match(session, kept, pairs, chain, limit) if pairs else []
-    if not ranked:
+    # More candidates than asked for, so that the other years' articles of a fact and the
+    # articles of the asked aspect are there to be reordered; still a bounded LIMIT.
+    pool = max(limit, CANDIDATES)
+    ranked = match(session, kept, pairs, chain, pool) if pairs else []
+    if len(ranked) < pool:
+        # Too few articles share two ideas (the farmer's words were cut differently from the
+        # article's): the single-idea matches fill the pool, below every two-idea match, so that
+        # the wording can still find the article among them.
         specific = [group for group in kept if shares.get(group[0], 0.0) <= ANCHOR_SHARE]
-        ranked = match(session, specific or kept, None, chain, limit)
+        found = {article_id for article_id, _ in ranked}
+        more = [(article_id, relevance) for article_id, relevance in match(session, specific or kept, None, chain, pool)
+                if article_id not in found]
+        if ranked and more:
+            scale = min(relevance for _, relevance in ranked) / max(max(relevance for _, relevance in more), 1e-9)
+            more = [(article_id, relevance * scale * 0.99) for article_id, relevance in more]
+        ranked = (ranked + more)[:pool]
     if not ranked:
         return []
     articles = {
@@ -493,23 +657,30 @@ def search_articles(
             select(Article).where(Article.id.in_([i for i, _ in ranked])).options(joinedload(Article.region))
         )
     }
-    hits = []
-    for article_id, relevance in ranked:
-        article = articles[article_id]
-        # Substring tests instead of segmenting the article again: re-running jieba over five
-        # answers would cost more than the search itself.
-        body = unicodedata.normalize("NFKC", " ".join((article.title, article.topic, article.questions,
-                                                        article.answer))).lower()
-        found = sum(1 for term in terms if term in body)
-        hits.append(
-            hit_from_article(
-                article,
-                score=round(relevance, 6),
-                coverage=round(found / len(terms), 3),
-                via_folk_term=article.topic if article.topic in reached else None,
-            )
-        )
-    return hits
+    candidates = [articles[article_id] for article_id, _ in ranked]
+    alias_key = tuple(aliases)
+    wording = wording_scores(with_product_names(rewritten, products), [
+        _wording(article.title, article.questions or "", article.answer, alias_key, product_key)
+        for article in candidates
+    ])
+    scores = blended([relevance for _, relevance in ranked], wording)
+    order = sorted(zip(candidates, scores, strict=True), key=lambda pair: -pair[1])
+    hits = [
+        hit_from_article(article, score=round(score, 6),
+                         via_folk_term=article.topic if article.topic in reached else None)
+        for article, score in order
+    ]
+    best = prefer_asked_year(hits, plain(question), today or dt.date.today())[:limit]
+    return [dataclasses.replace(hit, coverage=_coverage(articles[hit.article_id], terms)) for hit in best]
+
+
+def _coverage(article: Article, terms: List[str]) -> float:
+    """The share of the question's search terms found in the article."""
+    # Substring tests instead of segmenting the article again: re-running jieba over the
+    # answers would cost more than the search itself.
+    body = unicodedata.normalize("NFKC", " ".join((article.title, article.topic, article.questions,
+                                                    article.answer))).lower()
+    return round(sum(1 for term in terms if term in body) / len(terms), 3)
 
 
 def hit_from_article(
@@ -540,3 +711,34 @@ def published_article(session: Session, article_id: int) -> Optional[ArticleHit]
     if article is None or article.status != "published":
         return None
     return hit_from_article(article)
+
+
+def related_articles(
+    session: Session, best: ArticleHit, hits: Sequence[ArticleHit], limit: int = 2,
+    region: Union[str, Region, None] = None,
+) -> List[ArticleHit]:
+    """The "不是这个？" alternatives to `best`: related topics only, never another shelf.
+
+    Other hits of the same topic come first, then hits of the same category (pension, medical,
+    policy), in the search's order; an article that merely shared a word with the question from
+    another category (小麦最低收购价 under a medical answer) is never offered. When the search
+    found fewer, the topic's other published articles fill in (the newest first), national or
+    of the farmer's `region` as in search.
+    """
+    others = [hit for hit in hits if hit.article_id != best.article_id]
+    same_topic = [hit for hit in others if hit.topic == best.topic]
+    same_category = [hit for hit in others if hit.topic != best.topic and hit.category == best.category]
+    chosen = (same_topic + same_category)[:limit]
+    if len(chosen) < limit:
+        taken = {best.article_id, *(hit.article_id for hit in chosen)}
+        chain = _region_chain_ids(session, region)
+        local = Article.region_id.is_(None) | Article.region_id.in_(chain) if chain else true()
+        more = session.scalars(
+            select(Article)
+            .where(Article.topic == best.topic, Article.status == "published", Article.id.notin_(taken), local)
+            .options(joinedload(Article.region))
+            .order_by(Article.published_on.desc().nulls_last(), Article.id.desc())
+            .limit(limit - len(chosen))
+        )
+        chosen.extend(hit_from_article(article, score=0.0, coverage=0.0) for article in more)
+    return chosen

@@ -76,6 +76,8 @@ class Catalog:
         by_id = {product.id: product for product in products}
         self._products = {product.name: product for product in products}
         self._aliases = {alias: by_id[product_id] for alias, product_id in aliases if product_id in by_id}
+        self._alias_names = tuple(sorted((alias, product.name) for alias, product in self._aliases.items()
+                                         if alias != product.name))
         self._regions = {region.id: region for region in regions}
         # Each full or short name → the widest region so called (省 before 村), then the oldest.
         self._region_by_form: Dict[str, RegionEntry] = {}
@@ -93,6 +95,10 @@ class Catalog:
             self._markets_in_region.setdefault(market.region_id, []).append(market.id)
         # Filled on first use per region; a snapshot never changes, so neither does the answer.
         self._market_ids_below: Dict[int, List[int]] = {}
+
+    def product_aliases(self) -> Tuple[Tuple[str, str], ...]:
+        """Every (product alias, canonical name it stands for) pair, sorted (麦子 → 小麦)."""
+        return self._alias_names
 
     def product(self, name: str) -> Optional[ProductEntry]:
         """The product whose canonical name or alias is `name`."""

@@ -9,7 +9,15 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import selectinload
 
 from knowledge.articles.entry import ArticleInput, check_article, save_article
-from knowledge.articles.search import expand_folk_terms, resolve_topic, search_articles, segment, topic_aliases
+from knowledge.articles.search import (
+    ensure_search_index,
+    expand_folk_terms,
+    related_articles,
+    resolve_topic,
+    search_articles,
+    segment,
+    topic_aliases,
+)
 from knowledge.models import Article
 
 
@@ -34,7 +42,7 @@ def write_article(session, today, **fields):
         ("种粮补贴一亩多少钱", "耕地地力保护补贴", "耕地地力保护补贴每亩多少钱"),
         ("小麦保护价今年多少", "最低收购价", "2025年和2026年小麦最低收购价"),
         ("托市价啥时候启动", "最低收购价", "最低收购价什么时候启动（托市收购的条件）"),
-        ("国家收购价稻谷多少", "最低收购价", "2024年稻谷最低收购价"),
+        ("国家收购价稻谷多少", "最低收购价", "2025年稻谷最低收购价（未核实）"),  # no year: the newest
         ("新农合一年交多少钱", "城乡居民医保", "城乡居民医保一年交多少钱（2024年通知）"),
         ("合作医疗大病能报多少", "城乡居民医保", "城乡居民大病保险"),
         ("老年金交多少年能领", "城乡居民养老保险", "城乡居民养老保险领取条件（60岁、交满15年）"),
@@ -63,6 +71,69 @@ def test_hits_carry_what_an_answer_must_cite(kb):
     assert "国家发展改革委" in hit.source
     assert hit.via_folk_term is None  # asked with the official name
     assert hit.coverage == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "today", "title"),
+    [
+        ("基础养老金现在每月多少", dt.date(2026, 11, 30), "2025年城乡居民基础养老金最低标准"),
+        ("老年金基础部分多少钱", dt.date(2026, 11, 30), "2025年城乡居民基础养老金最低标准"),
+        ("24年基础养老金多少", dt.date(2026, 11, 30), "2024年城乡居民基础养老金最低标准"),
+        ("去年基础养老金多少", dt.date(2026, 11, 30), "2025年城乡居民基础养老金最低标准"),
+        ("去年基础养老金多少", dt.date(2025, 6, 1), "2024年城乡居民基础养老金最低标准"),
+        ("18年基础养老金多少", dt.date(2026, 11, 30), "城乡居民基础养老金最低标准历年变化"),
+        ("小麦保护价多少", dt.date(2026, 11, 30), "2025年和2026年小麦最低收购价"),
+        ("二零二四年小麦保护价", dt.date(2026, 11, 30), "2024年小麦最低收购价"),
+        ("前年小麦保护价", dt.date(2026, 11, 30), "2024年小麦最低收购价"),
+        ("粳稻保护价多少", dt.date(2026, 11, 30), "2025年稻谷最低收购价（未核实）"),
+        ("2024年粳稻保护价多少", dt.date(2026, 11, 30), "2024年稻谷最低收购价"),
+    ],
+)
+def test_the_newest_yearly_article_wins_unless_the_question_names_a_year(kb, question, today, title):
+    with kb.scope() as session:
+        hits = search_articles(session, question, limit=3, today=today)
+    assert hits[0].title == title
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("粮补几月份打卡上", "耕地地力保护补贴什么时候发、打到哪里"),
+        ("粮补一亩地给几十块", "耕地地力保护补贴每亩多少钱"),
+        ("租地种的能领粮补吗", "耕地地力保护补贴发给谁、按多少面积发"),
+        ("养老保险要交满几年才能领", "城乡居民养老保险领取条件（60岁、交满15年）"),
+        ("养老保险在哪儿交", "城乡居民养老保险怎么交"),
+        ("断了几年养老保险能补交吗", "城乡居民养老保险能不能补缴"),
+    ],
+)
+def test_the_aspect_asked_about_picks_the_article_not_the_topics_first(kb, question, title):
+    with kb.scope() as session:
+        assert search_articles(session, question, limit=3)[0].title == title
+
+
+def test_not_this_one_offers_related_topics_only(kb, today):
+    with kb.scope() as session:
+        hits = search_articles(session, "新农合大病报销比例", limit=8)
+        best = hits[0]
+        assert best.category == "medical"
+        related = related_articles(session, best, hits)
+        assert len(related) == 2
+        assert all(hit.category == "medical" for hit in related)
+        assert best.article_id not in {hit.article_id for hit in related}
+        # A search that found nothing else of the topic is filled from the topic itself.
+        alone = related_articles(session, best, [best])
+        assert [hit.topic for hit in alone] == [best.topic, best.topic]
+        # Another shelf's hit is never offered, even when it is all the search found.
+        wheat = search_articles(session, "小麦最低收购价", limit=1)
+        assert all(hit.topic == best.topic for hit in related_articles(session, best, [best, *wheat]))
+        # The fill-in keeps to national articles and the farmer's own region.
+        write_article(session, today, topic="城乡居民医保", category="medical", title="河北省医保补充说明",
+                      region="河北", answer="河北居民医保补充规定。")
+        write_article(session, today, topic="城乡居民医保", category="medical", title="陕西省医保补充说明",
+                      region="陕西", answer="陕西居民医保补充规定。")
+        in_shaanxi = related_articles(session, best, [best], limit=10, region="陕西")
+        titles_in_shaanxi = [hit.title for hit in in_shaanxi]
+        assert "陕西省医保补充说明" in titles_in_shaanxi and "河北省医保补充说明" not in titles_in_shaanxi
 
 
 def test_traditional_characters_and_full_width_text_are_found(kb):
@@ -136,6 +207,22 @@ def test_deleting_an_article_removes_it_from_the_index(kb, today):
         assert titles(search_articles(session, "蓝莓")) == []
         published = session.scalar(select(func.count(Article.id)).where(Article.status == "published"))
         assert session.scalar(text("SELECT count(*) FROM article_fts")) == published
+
+
+def test_an_index_cut_by_an_older_release_is_rebuilt(kb):
+    with kb.scope() as session:
+        assert ensure_search_index(session) == 0  # in step: nothing to do
+        newest = session.scalar(select(func.max(Article.id)).where(Article.status == "published"))
+        # As an older release indexed it: numerals not yet written as digits.
+        if kb.backend == "sqlite":
+            session.execute(text("UPDATE article_fts SET answer = '再 延长 三十 年' WHERE rowid = :id"), {"id": newest})
+        else:
+            session.execute(text("UPDATE article_fts SET document = to_tsvector('simple', '再 延长 三十 年') "
+                                 "WHERE article_id = :id"), {"id": newest})
+    with kb.scope() as session:
+        published = session.scalar(select(func.count(Article.id)).where(Article.status == "published"))
+        assert ensure_search_index(session) == published
+        assert ensure_search_index(session) == 0
 
 
 def test_folk_terms_are_rewritten_once_longest_first(kb):
