@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ask_for_feedback, latest_entity, latest_text
 from actions.knowledge_access import knowledge_session
-from knowledge.articles.search import published_article, search_articles
+from knowledge.articles.search import published_article, related_articles, search_articles
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +68,11 @@ class ArticleAnswer(Action, ABC):
                 hits = [hit] if hit is not None else []
             else:
                 hits = self._search(session, tracker, region)
-        if not hits:
-            dispatcher.utter_message(response="utter_article_not_found")
-            return []
-        best, others = hits[0], hits[1:3]
+            if not hits:
+                dispatcher.utter_message(response="utter_article_not_found")
+                return []
+            # "不是这个？" offers related topics only (same topic, then same category), never another shelf.
+            best, others = hits[0], related_articles(session, hits[0], hits, limit=2, region=region)
         dispatcher.utter_message(
             response="utter_article",
             title=best.title,
@@ -108,7 +109,7 @@ class ArticleAnswer(Action, ABC):
         # The intent says which shelf the farmer means; other shelves only fill in when it is empty.
         same = [hit for hit in hits if hit.category == self.category]
         other = [hit for hit in hits if hit.category != self.category]
-        return (same + other)[:3]
+        return same + other
 
 
 class ActionAnswerPolicy(ArticleAnswer):

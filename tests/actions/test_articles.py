@@ -90,3 +90,22 @@ async def test_uncertain_fact_says_local_notice(with_articles) -> None:
 async def test_nothing_found_offers_a_person(with_articles) -> None:
     dispatcher, _ = await run_action(ActionAnswerPolicy(), make_tracker("ask_policy", text="火星移民签证"))
     assert responses(dispatcher) == ["utter_article_not_found"]
+
+
+async def test_not_this_one_offers_only_the_same_shelf(with_articles, monkeypatch) -> None:
+    """Whatever else the search found (a policy article sharing a word), the buttons stay on the medical shelf."""
+    import actions.articles as articles_action
+    from knowledge.articles.search import hit_from_article
+
+    with session_scope(with_articles) as session:
+        by_title = {article.title: article for article in session.query(Article)}
+        found = [hit_from_article(by_title[title], score=1.0) for title in
+                 ("新农合（城乡居民医保）交多少", "2025年小麦最低收购价", "粮补（耕地地力保护补贴）怎么发")]
+        category = {article.id: article.category for article in by_title.values()}
+    monkeypatch.setattr(articles_action, "search_articles", lambda *args, **kwargs: found)
+    dispatcher, _ = await run_action(ActionAnswerMedicalInsurance(),
+                                     make_tracker("ask_medical_insurance", text="新农合交多少 小麦多少钱"))
+    assert message(dispatcher, "utter_article")["title"] == "新农合（城乡居民医保）交多少"
+    offered = [m for m in dispatcher.messages if str(m.get("response", "")).startswith("utter_article_alternative")]
+    ids = [int(m[key]) for m in offered for key in ("id_1", "id_2") if key in m]
+    assert ids and all(category[article_id] == "medical" for article_id in ids)
