@@ -21,6 +21,8 @@ VAR_DIR = PROJECT_ROOT / "var"
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _DB_URL = re.compile(r"^[a-z][a-z0-9]*(\+[a-z0-9_]+)?://")
+# Named in each Field rather than passed as **options, which pydantic's mypy plugin cannot check.
+_PORT_MIN, _PORT_MAX = 1, 65535
 
 SettingsSource = Callable[[BaseSettings], Dict[str, Any]]
 
@@ -38,16 +40,13 @@ def _without_empty(source: SettingsSource) -> SettingsSource:
 class Settings(BaseSettings):
     """Runtime configuration from the environment; keyword arguments (tests) override it."""
 
-    # Defaults of Field() go by keyword: mypy sees pydantic's fields through dataclass_transform,
-    # which recognises a default only when it is named.
-
     knowledge_db_url: str = f"sqlite:///{VAR_DIR / 'knowledge.db'}"
     tracker_db_url: str = f"sqlite:///{VAR_DIR / 'tracker.db'}"
     # Where `make run` starts Rasa and the action server; the URLs below follow them unless set.
     rasa_host: str = "127.0.0.1"
-    rasa_port: int = Field(default=5005, ge=1, le=65535)
+    rasa_port: int = Field(5005, ge=_PORT_MIN, le=_PORT_MAX)
     actions_host: str = "127.0.0.1"
-    actions_port: int = Field(default=5055, ge=1, le=65535)
+    actions_port: int = Field(5055, ge=_PORT_MIN, le=_PORT_MAX)
     rasa_endpoints: str = "endpoints.yml"
     rasa_url: str = ""
     # Read by Rasa itself from endpoints.yml (`make run` exports it), hence the Rasa-style name.
@@ -55,19 +54,19 @@ class Settings(BaseSettings):
     rasa_api_token: str = ""
     # Shared by the gateway and Rasa's gateway channel: Rasa answers only calls that carry it.
     rasa_webhook_secret: str = ""
-    rasa_timeout_seconds: int = Field(default=4, ge=1)
+    rasa_timeout_seconds: int = Field(4, ge=1)
     gateway_host: str = "127.0.0.1"
-    gateway_port: int = Field(default=8080, ge=1, le=65535)
+    gateway_port: int = Field(8080, ge=_PORT_MIN, le=_PORT_MAX)
     # Messages a minute from one client address to the web chat, whatever cookies it sends; generous,
     # since a village information station puts many farmers behind one address.
-    webchat_messages_per_minute_per_address: int = Field(default=120, ge=1)
+    webchat_messages_per_minute_per_address: int = Field(120, ge=1)
     # Reverse proxies in front of the gateway, comma-separated: from these peers the client address is
     # taken from X-Forwarded-For.
     gateway_trusted_proxies: str = ""
     # Keys the HMAC that turns a web chat cookie into the farmer's sender id; several gateways must share it.
     webchat_secret_key: str = ""
     console_host: str = "127.0.0.1"
-    console_port: int = Field(default=8000, ge=1, le=65535)
+    console_port: int = Field(8000, ge=_PORT_MIN, le=_PORT_MAX)
     console_secret_key: str = ""
     # Behind HTTPS (production) the session cookie must carry the Secure flag; plain http locally.
     console_secure_cookies: bool = False
@@ -78,14 +77,14 @@ class Settings(BaseSettings):
     # own aiohttp app on GATEWAY_PORT); long polling otherwise.
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = ""
-    push_interval_seconds: int = Field(default=30, ge=0)
+    push_interval_seconds: int = Field(30, ge=0)
     # Daily price digests go out at the hour the farmer chose, in this time zone.
     push_timezone: str = "Asia/Shanghai"
-    stale_after_days: int = Field(default=7, ge=0, env="PRICE_STALE_AFTER_DAYS")
+    stale_after_days: int = Field(7, ge=0, env="PRICE_STALE_AFTER_DAYS")
     # Yearly interest credited to the pension account in the calculator's estimate; 0 leaves interest out.
-    pension_account_interest_percent: Decimal = Field(default=Decimal(0), ge=0, le=20)
+    pension_account_interest_percent: Decimal = Field(Decimal(0), ge=0, le=20)
     log_level: str = "INFO"
-    ready_timeout_seconds: int = Field(default=300, ge=1)
+    ready_timeout_seconds: int = Field(300, ge=1)
 
     class Config:
         allow_mutation = False
