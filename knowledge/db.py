@@ -53,11 +53,11 @@ def make_engine(url: Optional[str] = None) -> Engine:
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _enable_sqlite_pragmas)
     else:
+        options: Dict[str, Any] = (
+            {"executemany_mode": "values_plus_batch"} if parsed.get_driver_name() == "psycopg2" else {}
+        )
         # Batched executemany (psycopg2's execute_values/execute_batch) for inserts and updates
         # alike: an import updating ten thousand prices would otherwise make ten thousand round trips.
-        options: Dict[str, Any] = {}
-        if parsed.get_driver_name() == "psycopg2":
-            options["executemany_mode"] = "values_plus_batch"
         engine = create_engine(url, future=True, pool_pre_ping=True, **options)
     logger.debug("Knowledge DB engine created for backend %s", parsed.get_backend_name())
     return engine
