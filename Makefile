@@ -61,8 +61,9 @@ run: setup ## Start the Rasa server, the action server, the gateway and the cons
 # Cheapest first, so a typo fails in seconds and nothing waits for a model until the train step.
 test: lint unit db dictionary validate integration stories holdout ## Everything CI runs, cheapest first: lint, unit tests, knowledge DB and dictionary, data validation, train if needed, integration tests, test stories, held-out NLU
 
-lint: venv ## Ruff over the whole tree
+lint: venv ## Ruff over the whole tree, then mypy over our packages (pyproject.toml lists them)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # Every SQLAlchemy 2.0 incompatibility of our code as its own warning (pyproject.toml hides only Rasa's).
 unit integration: export SQLALCHEMY_WARN_20 := 1

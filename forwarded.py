@@ -5,10 +5,10 @@ same address a farmer's or officer's browser really has.
 """
 from __future__ import annotations
 
-from typing import AbstractSet
+from typing import FrozenSet
 
 
-def client_address(peer: str, forwarded_for: str, trusted_proxies: AbstractSet[str]) -> str:
+def client_address(peer: str, forwarded_for: str, trusted_proxies: FrozenSet[str]) -> str:
     """The browser's address: the peer, or behind trusted proxies the nearest X-Forwarded-For entry they did not add.
 
     Entries further left are whatever the client chose to send, so they are never believed.

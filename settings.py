@@ -21,7 +21,8 @@ VAR_DIR = PROJECT_ROOT / "var"
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _DB_URL = re.compile(r"^[a-z][a-z0-9]*(\+[a-z0-9_]+)?://")
-_PORT = {"ge": 1, "le": 65535}
+# Named in each Field rather than passed as **options, which pydantic's mypy plugin cannot check.
+_PORT_MIN, _PORT_MAX = 1, 65535
 
 SettingsSource = Callable[[BaseSettings], Dict[str, Any]]
 
@@ -47,9 +48,9 @@ class Settings(BaseSettings):
     tracker_db_url: str = f"sqlite:///{VAR_DIR / 'tracker.db'}"
     # Where `make run` starts Rasa and the action server; the URLs below follow them unless set.
     rasa_host: str = "127.0.0.1"
-    rasa_port: int = Field(5005, **_PORT)
+    rasa_port: int = Field(5005, ge=_PORT_MIN, le=_PORT_MAX)
     actions_host: str = "127.0.0.1"
-    actions_port: int = Field(5055, **_PORT)
+    actions_port: int = Field(5055, ge=_PORT_MIN, le=_PORT_MAX)
     rasa_endpoints: str = "endpoints.yml"
     rasa_url: str = ""
     # Read by Rasa itself from endpoints.yml (`make run` exports it), hence the Rasa-style name.
@@ -59,7 +60,7 @@ class Settings(BaseSettings):
     rasa_webhook_secret: str = ""
     rasa_timeout_seconds: int = Field(4, ge=1)
     gateway_host: str = "127.0.0.1"
-    gateway_port: int = Field(8080, **_PORT)
+    gateway_port: int = Field(8080, ge=_PORT_MIN, le=_PORT_MAX)
     # Messages a minute from one client address to the web chat, whatever cookies it sends; generous,
     # since a village information station puts many farmers behind one address.
     webchat_messages_per_minute_per_address: int = Field(120, ge=1)
@@ -69,7 +70,7 @@ class Settings(BaseSettings):
     # Keys the HMAC that turns a web chat cookie into the farmer's sender id; several gateways must share it.
     webchat_secret_key: str = ""
     console_host: str = "127.0.0.1"
-    console_port: int = Field(8000, **_PORT)
+    console_port: int = Field(8000, ge=_PORT_MIN, le=_PORT_MAX)
     console_secret_key: str = ""
     # Behind HTTPS (production) the session cookie must carry the Secure flag; plain http locally.
     console_secure_cookies: bool = False

@@ -46,7 +46,9 @@ def describe_price(quote: PriceQuote) -> str:
         return text
     if low is not None and high is not None:
         return f"{format_price(low)}–{format_price(high)}{quote.unit}"
-    return f"{format_price(low if low is not None else high)}{quote.unit}"
+    single = low if low is not None else high
+    assert single is not None  # a price record has at least one figure (knowledge.prices.validation)
+    return f"{format_price(single)}{quote.unit}"
 
 
 def price_note(quote: PriceQuote) -> str:

@@ -36,10 +36,10 @@ def alert_rule(text: str, amount: Optional[str]) -> Tuple[str, Optional[Decimal]
 
 def describe_rule(subscription: Subscription) -> str:
     """"价格有变化就通知", "低于1.1元/斤时通知", "每天8点推送"."""
-    if subscription.rule == "above":
-        return f"高于{format_price(subscription.threshold)}元/斤时通知"
-    if subscription.rule == "below":
-        return f"低于{format_price(subscription.threshold)}元/斤时通知"
+    if subscription.rule in ("above", "below"):
+        assert subscription.threshold is not None  # alert_rule gives these rules only with a threshold
+        side = "高于" if subscription.rule == "above" else "低于"
+        return f"{side}{format_price(subscription.threshold)}元/斤时通知"
     if subscription.rule == "daily":
         return f"每天{subscription.daily_hour}点推送"
     return "价格有变化就通知"

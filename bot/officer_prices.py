@@ -71,7 +71,7 @@ def officer_for_telegram_user(session: Session, telegram_user_id: str) -> Accoun
     return account
 
 
-def parse_setprice(text: str) -> Tuple[str, str, Optional[str], Optional[str], str]:
+def parse_setprice(text: str) -> Tuple[str, str, Optional[str], str, str]:
     """(product, low, high, unit, market) from the command's words; raises OfficerPriceError with the usage."""
     words = unicodedata.normalize("NFKC", text or "").split()
     if len(words) < 2:
@@ -94,9 +94,10 @@ def prepare_price(session: Session, telegram_user_id: str, text: str, today: dt.
     account = officer_for_telegram_user(session, telegram_user_id)
     product, low, high, unit, market = parse_setprice(text)
     if not market:
-        market = default_market_name(session, account)
-        if market is None:
+        default_market = default_market_name(session, account)
+        if default_market is None:
             raise OfficerPriceError(f"您的账号没有负责的地区，请写明市场。\n{USAGE}")
+        market = default_market
     check_market_scope(session, account, market)
     pending = PendingPrice(
         account_id=account.id, telegram_user_id=str(telegram_user_id), product=product, market=market,

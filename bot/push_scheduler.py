@@ -85,26 +85,27 @@ class PushScheduler:
         added = await asyncio.to_thread(self.notice, now)
         if added:
             logger.info("%d new pushes due", added)
-        if self.bot is None:
+        bot = self.bot
+        if bot is None:
             return 0
         jobs = await self._store.run(lambda session: claim_telegram_pushes(session, self._worker, now=now))
         sent = 0
         for index, job in enumerate(jobs):
-            outcome = await self._deliver(job)
+            outcome = await self._deliver(bot, job)
             if outcome is None:
                 # Flood control: the rest of this round waits for the next one instead of piling on.
                 rest = [later.id for later in jobs[index + 1:]]
-                await self._store.run(lambda session, rest=rest: release_claims(session, rest))
+                await self._store.run(functools.partial(release_claims, push_ids=rest))
                 break
             sent += outcome
             await asyncio.sleep(SECONDS_BETWEEN_PUSHES)
         return sent
 
-    async def _deliver(self, job: PushJob) -> Optional[int]:
+    async def _deliver(self, bot: Bot, job: PushJob) -> Optional[int]:
         """1 when sent, 0 when it failed, None when Telegram asked us to slow down."""
         try:
             for part in split_text(job.text):
-                await self.bot.send_message(job.chat_id, part)
+                await bot.send_message(job.chat_id, part)
         except RetryAfter as error:
             wait = retry_after_seconds(error)
             await self._store.run(lambda session: mark_failed(session, job.id, "flood control", retry_after=wait))

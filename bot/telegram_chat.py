@@ -10,6 +10,7 @@ answers only when addressed (a mention, a reply to the bot, or a command).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from typing import Any, Dict, List, Optional
@@ -88,6 +89,12 @@ def private_chat_id(chat: Chat) -> Optional[str]:
     return str(chat.id) if chat.type == Chat.PRIVATE else None
 
 
+def _user_data(context: ContextTypes.DEFAULT_TYPE) -> Dict[Any, Any]:
+    # PTB leaves user_data None only for updates without a user; these handlers return early on those.
+    assert context.user_data is not None
+    return context.user_data
+
+
 def rasa_payload(intent: str, **entities: str) -> str:
     """A Rasa button-style payload ("/ask_price{"product":"玉米"}") for a command's arguments."""
     values = {name: value for name, value in entities.items() if value}
@@ -121,9 +128,8 @@ class TelegramChat:
                 markup = keyboard if index == len(parts) - 1 else None
                 await send_with_retry(
                     f"reply to {masked_chat(chat.id)}",
-                    lambda part=part, markup=markup: context.bot.send_message(
-                        chat.id, part, reply_markup=markup, reply_parameters=quote
-                    ),
+                    functools.partial(context.bot.send_message, chat.id, part, reply_markup=markup,
+                                      reply_parameters=quote),
                 )
 
     async def _typing(self, context: ContextTypes.DEFAULT_TYPE, chat: Chat) -> None:
@@ -187,7 +193,7 @@ class TelegramChat:
         threaded = self._answers_region_question(message, context)
         # Without a threaded reply, the question is remembered per user (lost on restart, when the
         # answer simply goes to Rasa, which knows places too).
-        awaited = message.chat.type == Chat.PRIVATE and bool(context.user_data.pop(AWAITING_REGION, False))
+        awaited = message.chat.type == Chat.PRIVATE and bool(_user_data(context).pop(AWAITING_REGION, False))
         if (threaded or awaited) and await self._store_region(update, context, text, insist=threaded):
             return
         await self.ask_rasa(update, context, text)
@@ -206,6 +212,8 @@ class TelegramChat:
         the text was probably a question after all ("玉米多少钱") and goes on to Rasa.
         """
         user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return False
         name = name.strip()[:32]
         region = await self._farmers.set_region_by_name(sender_id(user), CHANNEL, private_chat_id(chat), name) \
             if name else None
@@ -233,7 +241,7 @@ class TelegramChat:
             return
         markup = ReplyKeyboardMarkup([[KeyboardButton(SEND_LOCATION, request_location=True)]],
                                      resize_keyboard=True, one_time_keyboard=True) if private else None
-        context.user_data[AWAITING_REGION] = True
+        _user_data(context)[AWAITING_REGION] = True
         await say(context.bot, chat.id, REGION_QUESTION, markup=markup)
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -307,7 +315,7 @@ class TelegramChat:
         if chat.type != Chat.PRIVATE and self.addressed_text(message, context.bot.username, context.bot.id) is None:
             return
         media = sent_media(message) if note and user is not None else None
-        if media is not None:
+        if media is not None and user is not None:
             # Before the reply, so a tap on its "转给信息员" button always finds the media noted.
             await self._media.note(sender_id(user), CHANNEL, str(chat.id), user.full_name, media,
                                    private=chat.type == Chat.PRIVATE)
@@ -323,9 +331,9 @@ class TelegramChat:
         region = await self._farmers.set_region_near(
             sender_id(user), CHANNEL, private_chat_id(chat), message.location.latitude, message.location.longitude
         )
-        context.user_data.pop(AWAITING_REGION, None)
+        _user_data(context).pop(AWAITING_REGION, None)
         if region is None:
-            context.user_data[AWAITING_REGION] = True
+            _user_data(context)[AWAITING_REGION] = True
             await say(context.bot, chat.id, LOCATION_UNKNOWN, markup=ReplyKeyboardRemove())
             return
         await say(context.bot, chat.id, LOCATION_STORED.format(region=region), markup=ReplyKeyboardRemove())

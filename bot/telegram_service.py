@@ -133,6 +133,8 @@ class TelegramService:
             )
             logger.info("Telegram on as @%s, webhook mode", application.bot.username)
         else:
+            # The builder gives every application an updater unless told not to (build_application does not).
+            assert application.updater is not None
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             logger.info("Telegram on as @%s, long polling", application.bot.username)
         self.ready.set()

@@ -28,7 +28,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._locks: Dict[Any, asyncio.Lock] = {}
         self._waiting: Dict[Any, int] = defaultdict(int)
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    # PTB marks process_update @final: it takes a slot, then calls do_process_update. The user's lock
+    # must come before the slot (see below), which do_process_update, running inside the slot, cannot do.
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:  # type: ignore[misc]
         """Wait for this user's earlier updates, then for a free slot, then handle the update."""
         owner = _owner(update)
         lock = self._locks.setdefault(owner, asyncio.Lock())

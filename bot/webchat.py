@@ -5,6 +5,7 @@ import json
 import logging
 from functools import partial
 from pathlib import Path
+from typing import FrozenSet
 
 from aiohttp import web
 
@@ -25,7 +26,7 @@ STORE_KEY = web.AppKey("knowledge_store", KnowledgeStore)
 # More than a page could have been offered in one poll is not an acknowledgement.
 MAX_ACKNOWLEDGED = 200
 IDENTITY_KEY = web.AppKey("webchat_identity", WebchatIdentity)
-PROXIES_KEY = web.AppKey("trusted_proxies", frozenset)
+PROXIES_KEY = web.AppKey("trusted_proxies", FrozenSet[str])
 # Chinese stays readable in responses and logs of the browser's network panel.
 json_response = partial(web.json_response, dumps=partial(json.dumps, ensure_ascii=False))
 
@@ -64,8 +65,11 @@ async def chat_page(request: web.Request) -> web.StreamResponse:
         return response
     identity = request.app[IDENTITY_KEY]
     fresh = identity.new_cookie()
-    if identity.is_legacy(cookie) and not await _move_legacy_farmer(request, cookie, identity.sender_for(fresh)):
-        return response
+    if identity.is_legacy(cookie):
+        fresh_sender = identity.sender_for(fresh)
+        assert fresh_sender is not None  # new_cookie's cookies are well-formed
+        if not await _move_legacy_farmer(request, cookie, fresh_sender):
+            return response
     # Lax, not Strict: a farmer who follows a link from another site (a village page, a search result)
     # must arrive with the cookie, or a new one would replace it and lose the conversation and any
     # officer's answer waiting for it. Lax cookies still never ride along on another site's POST or fetch.

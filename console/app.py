@@ -146,7 +146,8 @@ def create_app(
     settings = settings or load_settings()
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 64 * 1024)
     app[TRUSTED_PROXIES_KEY] = settings.console_proxies
-    app.on_response_prepare.append(security_headers)
+    # aiohttp 3.9 types on_response_prepare's items as taking a handler, not (request, response).
+    app.on_response_prepare.append(security_headers)  # type: ignore[arg-type]
     aiohttp_session.setup(app, session_storage(settings.console_secret_key, settings.console_secure_cookies))
     setup_templates(app)
     app.middlewares.extend([

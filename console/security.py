@@ -14,7 +14,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Optional
+from typing import Awaitable, Callable, Dict, FrozenSet, Optional
 
 from aiohttp import web
 from aiohttp_session import get_session, new_session
@@ -31,7 +31,8 @@ SESSION_COOKIE = "xiangxin_console"
 SESSION_MAX_AGE_SECONDS = 8 * 3600  # one working day
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-ROLE_NAMES = {Role.ADMIN: "管理员", Role.OFFICER: "信息员", Role.REVIEWER: "审核员"}
+# Keyed by the role's value, as accounts store it (a Role is that string too).
+ROLE_NAMES: Dict[str, str] = {Role.ADMIN: "管理员", Role.OFFICER: "信息员", Role.REVIEWER: "审核员"}
 UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 # A signed-out visitor's form (the sign-in) is small; anything larger is refused before it is read.
 SIGNED_OUT_BODY_LIMIT = 64 * 1024
@@ -41,7 +42,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 USER_KEY = "console_user"
-TRUSTED_PROXIES_KEY = web.AppKey("trusted_proxies", frozenset)
+TRUSTED_PROXIES_KEY = web.AppKey("trusted_proxies", FrozenSet[str])
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,6 @@ def require(*roles: str) -> Callable[[Handler], Handler]:
                 raise Forbidden(f"这个页面只有{allowed}可以使用，您的账号是{user.role_name}。")
             return await handler(request)
 
-        checked.allowed_roles = roles  # type: ignore[attr-defined]
         return checked
 
     return decorate

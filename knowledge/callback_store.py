@@ -11,7 +11,7 @@ from typing import Optional
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from knowledge.db import insert_or_ignore
+from knowledge.db import count_changed_rows, insert_or_ignore
 from knowledge.models import ChatCallback, utcnow
 
 # Buttons older than this are answered with "please ask again" (their rows are removed).
@@ -37,17 +37,15 @@ def recall(session: Session, key: str, kind: str) -> Optional[str]:
 
 def forget(session: Session, key: str, kind: str) -> bool:
     """Remove a one-time key; True when this call removed it (so only one press wins)."""
-    result = session.execute(
+    return count_changed_rows(session,
         delete(ChatCallback).where(ChatCallback.key == key, ChatCallback.kind == kind)
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    ) == 1
 
 
 def forget_expired(session: Session) -> int:
     """Remove callbacks older than CALLBACK_TTL; returns how many."""
-    result = session.execute(
+    return count_changed_rows(session,
         delete(ChatCallback).where(ChatCallback.created_at < utcnow() - CALLBACK_TTL)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount

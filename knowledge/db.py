@@ -6,13 +6,14 @@ import logging
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar
+from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar, cast
 
 from sqlalchemy import Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql import Executable
 
 from settings import load_settings
 
@@ -48,11 +49,13 @@ def make_engine(url: Optional[str] = None) -> Engine:
         # SQLAlchemy 1.4 opens a new SQLite connection per checkout by default (NullPool); each new
         # connection also re-runs the pragmas below. A pool, as SQLAlchemy 2.0 uses for files,
         # saves that on every action request.
-        pool = {"poolclass": QueuePool} if parsed.database and parsed.database != ":memory:" else {}
+        pool: Dict[str, Any] = {"poolclass": QueuePool} if parsed.database and parsed.database != ":memory:" else {}
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _enable_sqlite_pragmas)
     else:
-        options = {"executemany_mode": "values_plus_batch"} if parsed.get_driver_name() == "psycopg2" else {}
+        options: Dict[str, Any] = (
+            {"executemany_mode": "values_plus_batch"} if parsed.get_driver_name() == "psycopg2" else {}
+        )
         # Batched executemany (psycopg2's execute_values/execute_batch) for inserts and updates
         # alike: an import updating ten thousand prices would otherwise make ten thousand round trips.
         engine = create_engine(url, future=True, pool_pre_ping=True, **options)
@@ -136,7 +139,13 @@ def insert_or_ignore_many(
         return 0
     builder = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = builder(table).values(rows).on_conflict_do_nothing(index_elements=key_columns)
-    return session.execute(statement).rowcount
+    return count_changed_rows(session, statement)
+
+
+def count_changed_rows(session: Session, statement: Executable) -> int:
+    """Execute an INSERT, UPDATE or DELETE; returns how many rows it changed."""
+    # Session.execute is typed as returning a Result; for these statements it is a CursorResult, which counts.
+    return cast(CursorResult, session.execute(statement)).rowcount
 
 
 def insert_or_ignore(session: Session, table: Table, values: Dict[str, Any], key_columns: List[str]) -> bool:

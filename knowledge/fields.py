@@ -71,8 +71,9 @@ def parse_date(
     allow_future: bool = False,
 ) -> Optional[dt.date]:
     """A date (2025-02-08, 2025/2/8, 2025年2月8日, 20250208, or an Excel date); by default required, not future."""
+    parsed: Optional[dt.date]
     if isinstance(value, dt.datetime):
-        parsed: Optional[dt.date] = value.date()
+        parsed = value.date()
     elif isinstance(value, dt.date):
         parsed = value
     else:

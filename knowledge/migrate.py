@@ -9,6 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 from sqlalchemy.engine import Engine
 
 from knowledge.models import Base
@@ -22,7 +23,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SEARCH_INDEX_TABLE = "article_fts"
 
 
-def include_name(name: Optional[str], type_: str, parent_names: dict) -> bool:
+def include_name(name: Optional[str], type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
     """Alembic filter: compare everything except the hand-made search index and its shadow tables."""
     return not (type_ == "table" and name is not None and name.startswith(SEARCH_INDEX_TABLE))
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from decimal import Decimal
+from typing import List, Optional
 
 from sqlalchemy import (
     BigInteger,
@@ -24,7 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import Mapped, declarative_base, relationship
 
 # Stable constraint names, so Alembic migrations can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -37,7 +39,8 @@ NAMING_CONVENTION = {
 
 Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 
-PRICE = Numeric(12, 4)
+# Every price column: 12 digits, 4 of them after the point.
+PRICE_PRECISION, PRICE_SCALE = 12, 4
 
 
 def utcnow() -> dt.datetime:
@@ -48,9 +51,9 @@ def utcnow() -> dt.datetime:
 class Timestamped:
     """created_at / updated_at / updated_by for rows that people edit."""
 
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    updated_by = Column(String(64), nullable=False, default="system")
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = Column(String(64), nullable=False, default="system")
 
 
 class Region(Base, Timestamped):
@@ -61,14 +64,16 @@ class Region(Base, Timestamped):
 
     LEVELS = ("country", "province", "city", "county", "township", "village")
 
-    id = Column(Integer, primary_key=True)
-    name = Column(String(64), nullable=False, index=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    name: Mapped[str] = Column(String(64), nullable=False, index=True)
     # The short form farmers type ("河北" for "河北省", "冀" in market lists).
-    short_name = Column(String(32), nullable=True, index=True)
-    level = Column(String(16), nullable=False)
-    parent_id = Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=True, index=True)
+    short_name: Mapped[Optional[str]] = Column(String(32), nullable=True, index=True)
+    level: Mapped[str] = Column(String(16), nullable=False)
+    parent_id: Mapped[Optional[int]] = Column(
+        Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
 
-    parent = relationship("Region", remote_side=[id], backref="children")
+    parent: Mapped[Optional[Region]] = relationship("Region", remote_side=[id], backref="children")
 
     def __repr__(self) -> str:
         return f"<Region {self.name} ({self.level})>"
@@ -79,13 +84,15 @@ class Product(Base, Timestamped):
 
     __tablename__ = "product"
 
-    id = Column(Integer, primary_key=True)
-    name = Column(String(32), nullable=False, unique=True)
-    category = Column(String(16), nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    name: Mapped[str] = Column(String(32), nullable=False, unique=True)
+    category: Mapped[str] = Column(String(16), nullable=False)
     # Canonical unit of stored prices; every record is converted into it on entry.
-    unit = Column(String(16), nullable=False, default="元/公斤")
+    unit: Mapped[str] = Column(String(16), nullable=False, default="元/公斤")
 
-    aliases = relationship("ProductAlias", back_populates="product", cascade="all, delete-orphan")
+    aliases: Mapped[List[ProductAlias]] = relationship(
+        "ProductAlias", back_populates="product", cascade="all, delete-orphan"
+    )
 
     def __repr__(self) -> str:
         return f"<Product {self.name}>"
@@ -96,11 +103,11 @@ class ProductAlias(Base):
 
     __tablename__ = "product_alias"
 
-    id = Column(Integer, primary_key=True)
-    product_id = Column(Integer, ForeignKey("product.id", ondelete="CASCADE"), nullable=False, index=True)
-    alias = Column(String(32), nullable=False, unique=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    product_id: Mapped[int] = Column(Integer, ForeignKey("product.id", ondelete="CASCADE"), nullable=False, index=True)
+    alias: Mapped[str] = Column(String(32), nullable=False, unique=True)
 
-    product = relationship("Product", back_populates="aliases")
+    product: Mapped[Product] = relationship("Product", back_populates="aliases")
 
 
 class Market(Base, Timestamped):
@@ -110,12 +117,12 @@ class Market(Base, Timestamped):
 
     KINDS = ("批发市场", "收购点", "集市", "全国均价", "产区均价")
 
-    id = Column(Integer, primary_key=True)
-    name = Column(String(64), nullable=False, unique=True)
-    region_id = Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=False, index=True)
-    kind = Column(String(16), nullable=False, default="批发市场")
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    name: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    region_id: Mapped[int] = Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=False, index=True)
+    kind: Mapped[str] = Column(String(16), nullable=False, default="批发市场")
 
-    region = relationship("Region")
+    region: Mapped[Region] = relationship("Region")
 
 
 class CatalogVersion(Base):
@@ -129,8 +136,8 @@ class CatalogVersion(Base):
 
     __tablename__ = "catalog_version"
 
-    id = Column(Integer, primary_key=True)
-    token = Column(BigInteger, nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    token: Mapped[int] = Column(BigInteger, nullable=False)
 
 
 class PriceRecord(Base, Timestamped):
@@ -145,27 +152,27 @@ class PriceRecord(Base, Timestamped):
         Index("ix_price_record_updated_at", "updated_at"),
     )
 
-    id = Column(Integer, primary_key=True)
-    product_id = Column(Integer, ForeignKey("product.id", ondelete="RESTRICT"), nullable=False)
-    market_id = Column(Integer, ForeignKey("market.id", ondelete="RESTRICT"), nullable=False)
-    report_date = Column(Date, nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    product_id: Mapped[int] = Column(Integer, ForeignKey("product.id", ondelete="RESTRICT"), nullable=False)
+    market_id: Mapped[int] = Column(Integer, ForeignKey("market.id", ondelete="RESTRICT"), nullable=False)
+    report_date: Mapped[dt.date] = Column(Date, nullable=False)
     # Figures in the product's canonical unit (Product.unit); avg alone is common.
-    min_price = Column(PRICE, nullable=True)
-    avg_price = Column(PRICE, nullable=True)
-    max_price = Column(PRICE, nullable=True)
+    min_price: Mapped[Optional[Decimal]] = Column(Numeric(PRICE_PRECISION, PRICE_SCALE), nullable=True)
+    avg_price: Mapped[Optional[Decimal]] = Column(Numeric(PRICE_PRECISION, PRICE_SCALE), nullable=True)
+    max_price: Mapped[Optional[Decimal]] = Column(Numeric(PRICE_PRECISION, PRICE_SCALE), nullable=True)
     # The same figures exactly as the source or officer gave them.
-    entered_unit = Column(String(16), nullable=False)
-    entered_min = Column(PRICE, nullable=True)
-    entered_avg = Column(PRICE, nullable=True)
-    entered_max = Column(PRICE, nullable=True)
-    source = Column(String(128), nullable=False)
+    entered_unit: Mapped[str] = Column(String(16), nullable=False)
+    entered_min: Mapped[Optional[Decimal]] = Column(Numeric(PRICE_PRECISION, PRICE_SCALE), nullable=True)
+    entered_avg: Mapped[Optional[Decimal]] = Column(Numeric(PRICE_PRECISION, PRICE_SCALE), nullable=True)
+    entered_max: Mapped[Optional[Decimal]] = Column(Numeric(PRICE_PRECISION, PRICE_SCALE), nullable=True)
+    source: Mapped[str] = Column(String(128), nullable=False)
     # V: checked against the original; V2: reliable secondary report; U: indicative only.
-    confidence = Column(String(4), nullable=False, default="V")
-    note = Column(String(256), nullable=True)
-    entered_by = Column(String(64), nullable=False, default="system")
+    confidence: Mapped[str] = Column(String(4), nullable=False, default="V")
+    note: Mapped[Optional[str]] = Column(String(256), nullable=True)
+    entered_by: Mapped[str] = Column(String(64), nullable=False, default="system")
 
-    product = relationship("Product")
-    market = relationship("Market")
+    product: Mapped[Product] = relationship("Product")
+    market: Mapped[Market] = relationship("Market")
 
 
 class TopicAlias(Base):
@@ -173,9 +180,9 @@ class TopicAlias(Base):
 
     __tablename__ = "topic_alias"
 
-    id = Column(Integer, primary_key=True)
-    alias = Column(String(32), nullable=False, unique=True)
-    topic = Column(String(64), nullable=False, index=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    alias: Mapped[str] = Column(String(32), nullable=False, unique=True)
+    topic: Mapped[str] = Column(String(64), nullable=False, index=True)
 
 
 class Article(Base, Timestamped):
@@ -187,23 +194,25 @@ class Article(Base, Timestamped):
     CATEGORIES = ("policy", "pension", "medical", "other")
     STATUSES = ("draft", "published")
 
-    id = Column(Integer, primary_key=True)
-    category = Column(String(16), nullable=False, index=True)
-    topic = Column(String(64), nullable=False, index=True)
-    title = Column(String(128), nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    category: Mapped[str] = Column(String(16), nullable=False, index=True)
+    topic: Mapped[str] = Column(String(64), nullable=False, index=True)
+    title: Mapped[str] = Column(String(128), nullable=False)
     # One question form per line: what farmers ask that this article answers.
-    questions = Column(Text, nullable=False, default="")
-    answer = Column(Text, nullable=False)
+    questions: Mapped[str] = Column(Text, nullable=False, default="")
+    answer: Mapped[str] = Column(Text, nullable=False)
     # NULL means national; otherwise the region the article applies to (and below).
-    region_id = Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=True, index=True)
-    doc_number = Column(String(64), nullable=True)
-    source = Column(String(256), nullable=False)
-    published_on = Column(Date, nullable=True)
-    effective_on = Column(Date, nullable=True)
-    confidence = Column(String(4), nullable=False, default="V")
-    status = Column(String(16), nullable=False, default="draft", index=True)
+    region_id: Mapped[Optional[int]] = Column(
+        Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    doc_number: Mapped[Optional[str]] = Column(String(64), nullable=True)
+    source: Mapped[str] = Column(String(256), nullable=False)
+    published_on: Mapped[Optional[dt.date]] = Column(Date, nullable=True)
+    effective_on: Mapped[Optional[dt.date]] = Column(Date, nullable=True)
+    confidence: Mapped[str] = Column(String(4), nullable=False, default="V")
+    status: Mapped[str] = Column(String(16), nullable=False, default="draft", index=True)
 
-    region = relationship("Region")
+    region: Mapped[Optional[Region]] = relationship("Region")
 
 
 class Role(str, enum.Enum):
@@ -219,19 +228,21 @@ class Account(Base, Timestamped):
 
     __tablename__ = "account"
 
-    id = Column(Integer, primary_key=True)
-    username = Column(String(64), nullable=False, unique=True)
-    display_name = Column(String(64), nullable=True)
-    password_hash = Column(String(255), nullable=False)
-    role = Column(String(16), nullable=False)
-    region_id = Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=True, index=True)
-    telegram_user_id = Column(String(32), nullable=True, unique=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    username: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    display_name: Mapped[Optional[str]] = Column(String(64), nullable=True)
+    password_hash: Mapped[str] = Column(String(255), nullable=False)
+    role: Mapped[str] = Column(String(16), nullable=False)
+    region_id: Mapped[Optional[int]] = Column(
+        Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    telegram_user_id: Mapped[Optional[str]] = Column(String(32), nullable=True, unique=True)
     # Hash of the one-time code that links a Telegram account; cleared once used.
-    telegram_link_code_hash = Column(String(128), nullable=True)
-    telegram_link_code_expires_at = Column(DateTime, nullable=True)
-    active = Column(Boolean, nullable=False, default=True)
+    telegram_link_code_hash: Mapped[Optional[str]] = Column(String(128), nullable=True)
+    telegram_link_code_expires_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
 
-    region = relationship("Region")
+    region: Mapped[Optional[Region]] = relationship("Region")
 
 
 class ConsoleSession(Base):
@@ -243,13 +254,13 @@ class ConsoleSession(Base):
 
     __tablename__ = "console_session"
 
-    id = Column(Integer, primary_key=True)
-    token_hash = Column(String(64), nullable=False, unique=True)
-    account_id = Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    expires_at = Column(DateTime, nullable=False, index=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    token_hash: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    account_id: Mapped[int] = Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, index=True)
 
-    account = relationship("Account")
+    account: Mapped[Account] = relationship("Account")
 
 
 class LoginThrottle(Base):
@@ -262,10 +273,10 @@ class LoginThrottle(Base):
 
     __tablename__ = "login_throttle"
 
-    key = Column(String(96), primary_key=True)
-    failures = Column(Integer, nullable=False, default=0)
-    blocked_until = Column(DateTime, nullable=True)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    key: Mapped[str] = Column(String(96), primary_key=True)
+    failures: Mapped[int] = Column(Integer, nullable=False, default=0)
+    blocked_until: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    updated_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow, index=True)
 
 
 class AuditLog(Base):
@@ -273,14 +284,14 @@ class AuditLog(Base):
 
     __tablename__ = "audit_log"
 
-    id = Column(Integer, primary_key=True)
-    at = Column(DateTime, nullable=False, default=utcnow, index=True)
-    actor = Column(String(64), nullable=False)
-    action = Column(String(16), nullable=False)
-    entity = Column(String(32), nullable=False, index=True)
-    entity_id = Column(Integer, nullable=True)
-    before = Column(Text, nullable=True)
-    after = Column(Text, nullable=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow, index=True)
+    actor: Mapped[str] = Column(String(64), nullable=False)
+    action: Mapped[str] = Column(String(16), nullable=False)
+    entity: Mapped[str] = Column(String(32), nullable=False, index=True)
+    entity_id: Mapped[Optional[int]] = Column(Integer, nullable=True)
+    before: Mapped[Optional[str]] = Column(Text, nullable=True)
+    after: Mapped[Optional[str]] = Column(Text, nullable=True)
 
 
 class Farmer(Base, Timestamped):
@@ -288,14 +299,14 @@ class Farmer(Base, Timestamped):
 
     __tablename__ = "farmer"
 
-    id = Column(Integer, primary_key=True)
-    sender_id = Column(String(128), nullable=False, unique=True)
-    channel = Column(String(16), nullable=False)
-    chat_id = Column(String(64), nullable=True)
-    display_name = Column(String(64), nullable=True)
-    region_id = Column(Integer, ForeignKey("region.id", ondelete="SET NULL"), nullable=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    sender_id: Mapped[str] = Column(String(128), nullable=False, unique=True)
+    channel: Mapped[str] = Column(String(16), nullable=False)
+    chat_id: Mapped[Optional[str]] = Column(String(64), nullable=True)
+    display_name: Mapped[Optional[str]] = Column(String(64), nullable=True)
+    region_id: Mapped[Optional[int]] = Column(Integer, ForeignKey("region.id", ondelete="SET NULL"), nullable=True)
 
-    region = relationship("Region")
+    region: Mapped[Optional[Region]] = relationship("Region")
 
 
 class Subscription(Base, Timestamped):
@@ -305,18 +316,18 @@ class Subscription(Base, Timestamped):
 
     RULES = ("any_change", "above", "below", "daily")
 
-    id = Column(Integer, primary_key=True)
-    farmer_id = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False, index=True)
-    product_id = Column(Integer, ForeignKey("product.id", ondelete="CASCADE"), nullable=False)
-    region_id = Column(Integer, ForeignKey("region.id", ondelete="SET NULL"), nullable=True)
-    rule = Column(String(16), nullable=False, default="any_change")
-    threshold = Column(PRICE, nullable=True)
-    daily_hour = Column(Integer, nullable=True)
-    active = Column(Boolean, nullable=False, default=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    farmer_id: Mapped[int] = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False, index=True)
+    product_id: Mapped[int] = Column(Integer, ForeignKey("product.id", ondelete="CASCADE"), nullable=False)
+    region_id: Mapped[Optional[int]] = Column(Integer, ForeignKey("region.id", ondelete="SET NULL"), nullable=True)
+    rule: Mapped[str] = Column(String(16), nullable=False, default="any_change")
+    threshold: Mapped[Optional[Decimal]] = Column(Numeric(PRICE_PRECISION, PRICE_SCALE), nullable=True)
+    daily_hour: Mapped[Optional[int]] = Column(Integer, nullable=True)
+    active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
 
-    farmer = relationship("Farmer")
-    product = relationship("Product")
-    region = relationship("Region")
+    farmer: Mapped[Farmer] = relationship("Farmer")
+    product: Mapped[Product] = relationship("Product")
+    region: Mapped[Optional[Region]] = relationship("Region")
 
 
 class HandoffTicket(Base, Timestamped):
@@ -326,23 +337,26 @@ class HandoffTicket(Base, Timestamped):
 
     STATUSES = ("open", "answered", "delivered", "closed")
 
-    id = Column(Integer, primary_key=True)
-    farmer_id = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False, index=True)
-    question = Column(Text, nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    farmer_id: Mapped[int] = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False, index=True)
+    question: Mapped[str] = Column(Text, nullable=False)
     # The Rasa conversation (sender id) the console links to for the transcript.
-    conversation_id = Column(String(128), nullable=False)
-    status = Column(String(16), nullable=False, default="open", index=True)
-    region_id = Column(Integer, ForeignKey("region.id", ondelete="SET NULL"), nullable=True, index=True)
-    assignee_id = Column(Integer, ForeignKey("account.id", ondelete="SET NULL"), nullable=True)
-    answer = Column(Text, nullable=True)
-    answered_at = Column(DateTime, nullable=True)
-    delivered_at = Column(DateTime, nullable=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False)
+    status: Mapped[str] = Column(String(16), nullable=False, default="open", index=True)
+    region_id: Mapped[Optional[int]] = Column(
+        Integer, ForeignKey("region.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    assignee_id: Mapped[Optional[int]] = Column(Integer, ForeignKey("account.id", ondelete="SET NULL"), nullable=True)
+    answer: Mapped[Optional[str]] = Column(Text, nullable=True)
+    answered_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    delivered_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
 
-    farmer = relationship("Farmer")
-    region = relationship("Region")
-    assignee = relationship("Account")
-    attachments = relationship("FarmerAttachment", back_populates="handoff_ticket",
-                               order_by="FarmerAttachment.created_at")
+    farmer: Mapped[Farmer] = relationship("Farmer")
+    region: Mapped[Optional[Region]] = relationship("Region")
+    assignee: Mapped[Optional[Account]] = relationship("Account")
+    attachments: Mapped[List[FarmerAttachment]] = relationship(
+        "FarmerAttachment", back_populates="handoff_ticket", order_by="FarmerAttachment.created_at"
+    )
 
 
 class FarmerAttachment(Base):
@@ -358,22 +372,22 @@ class FarmerAttachment(Base):
 
     KINDS = ("voice", "audio", "photo", "video", "video_note", "document")  # plain text in the DB, no constraint
 
-    id = Column(Integer, primary_key=True)
-    farmer_id = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False)
-    handoff_ticket_id = Column(
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    farmer_id: Mapped[int] = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False)
+    handoff_ticket_id: Mapped[Optional[int]] = Column(
         Integer, ForeignKey("handoff_ticket.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    kind = Column(String(16), nullable=False)
-    telegram_file_id = Column(String(256), nullable=False)
-    duration_seconds = Column(Integer, nullable=True)
-    file_size = Column(Integer, nullable=True)
-    file_name = Column(String(256), nullable=True)
-    mime_type = Column(String(128), nullable=True)
-    caption = Column(Text, nullable=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    kind: Mapped[str] = Column(String(16), nullable=False)
+    telegram_file_id: Mapped[str] = Column(String(256), nullable=False)
+    duration_seconds: Mapped[Optional[int]] = Column(Integer, nullable=True)
+    file_size: Mapped[Optional[int]] = Column(Integer, nullable=True)
+    file_name: Mapped[Optional[str]] = Column(String(256), nullable=True)
+    mime_type: Mapped[Optional[str]] = Column(String(128), nullable=True)
+    caption: Mapped[Optional[str]] = Column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
 
-    farmer = relationship("Farmer")
-    handoff_ticket = relationship("HandoffTicket", back_populates="attachments")
+    farmer: Mapped[Farmer] = relationship("Farmer")
+    handoff_ticket: Mapped[Optional[HandoffTicket]] = relationship("HandoffTicket", back_populates="attachments")
 
 
 class Feedback(Base):
@@ -382,13 +396,13 @@ class Feedback(Base):
     __tablename__ = "feedback"
     __table_args__ = (UniqueConstraint("conversation_id", "message_id", name="uq_feedback_message"),)
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(128), nullable=False, index=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(128), nullable=False, index=True)
     # Identifies the answer being rated (the action's answer id sent with the buttons).
-    message_id = Column(String(64), nullable=False)
-    rating = Column(Integer, nullable=False)
-    comment = Column(Text, nullable=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    message_id: Mapped[str] = Column(String(64), nullable=False)
+    rating: Mapped[int] = Column(Integer, nullable=False)
+    comment: Mapped[Optional[str]] = Column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
 
 
 class ConversationReview(Base, Timestamped):
@@ -400,15 +414,15 @@ class ConversationReview(Base, Timestamped):
 
     __tablename__ = "conversation_review"
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=False, unique=True)
-    reviewed = Column(Boolean, nullable=False, default=False, index=True)
-    reviewed_by = Column(String(64), nullable=True)
-    reviewed_at = Column(DateTime, nullable=True)
-    flagged = Column(Boolean, nullable=False, default=False, index=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(255), nullable=False, unique=True)
+    reviewed: Mapped[bool] = Column(Boolean, nullable=False, default=False, index=True)
+    reviewed_by: Mapped[Optional[str]] = Column(String(64), nullable=True)
+    reviewed_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    flagged: Mapped[bool] = Column(Boolean, nullable=False, default=False, index=True)
     # Comma-separated, normalised (trimmed, no duplicates, sorted) so "has tag X" is a LIKE away.
-    tags = Column(String(256), nullable=False, default="")
-    note = Column(Text, nullable=True)
+    tags: Mapped[str] = Column(String(256), nullable=False, default="")
+    note: Mapped[Optional[str]] = Column(Text, nullable=True)
 
 
 class MessageCorrection(Base, Timestamped):
@@ -417,15 +431,15 @@ class MessageCorrection(Base, Timestamped):
     __tablename__ = "message_correction"
     __table_args__ = (UniqueConstraint("conversation_id", "event_id", name="uq_message_correction_event"),)
 
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(255), nullable=False, index=True)
     # The tracker store's event row id; the text is copied so the correction outlives the tracker DB.
-    event_id = Column(Integer, nullable=False)
-    text = Column(Text, nullable=False)
-    predicted_intent = Column(String(64), nullable=True)
-    intent = Column(String(64), nullable=False)
+    event_id: Mapped[int] = Column(Integer, nullable=False)
+    text: Mapped[str] = Column(Text, nullable=False)
+    predicted_intent: Mapped[Optional[str]] = Column(String(64), nullable=True)
+    intent: Mapped[str] = Column(String(64), nullable=False)
     # The message in Rasa's inline annotation ("[玉米](product)多少钱"), the form data/nlu/ uses.
-    annotated_text = Column(Text, nullable=False)
+    annotated_text: Mapped[str] = Column(Text, nullable=False)
 
 
 class Push(Base):
@@ -443,29 +457,31 @@ class Push(Base):
     # process; sent: delivered; failed: given up after retries, or the chat is gone.
     STATUSES = ("pending", "sending", "sent", "failed")
 
-    id = Column(Integer, primary_key=True)
-    push_key = Column(String(160), nullable=False, unique=True)
-    kind = Column(String(16), nullable=False)
-    farmer_id = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False, index=True)
-    subscription_id = Column(Integer, ForeignKey("subscription.id", ondelete="SET NULL"), nullable=True, index=True)
-    handoff_ticket_id = Column(
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    push_key: Mapped[str] = Column(String(160), nullable=False, unique=True)
+    kind: Mapped[str] = Column(String(16), nullable=False)
+    farmer_id: Mapped[int] = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False, index=True)
+    subscription_id: Mapped[Optional[int]] = Column(
+        Integer, ForeignKey("subscription.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    handoff_ticket_id: Mapped[Optional[int]] = Column(
         Integer, ForeignKey("handoff_ticket.id", ondelete="SET NULL"), nullable=True, index=True
     )
     # What the alert was about (product, market, date and figures), to tell a real change from a re-import.
-    fingerprint = Column(String(64), nullable=True)
-    text = Column(Text, nullable=False)
-    status = Column(String(16), nullable=False, default="pending")
-    attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(DateTime, nullable=False, default=utcnow)
-    claimed_by = Column(String(64), nullable=True)
-    claimed_at = Column(DateTime, nullable=True)
-    sent_at = Column(DateTime, nullable=True)
-    last_error = Column(String(256), nullable=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    fingerprint: Mapped[Optional[str]] = Column(String(64), nullable=True)
+    text: Mapped[str] = Column(Text, nullable=False)
+    status: Mapped[str] = Column(String(16), nullable=False, default="pending")
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+    claimed_by: Mapped[Optional[str]] = Column(String(64), nullable=True)
+    claimed_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    sent_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    last_error: Mapped[Optional[str]] = Column(String(256), nullable=True)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
 
-    farmer = relationship("Farmer")
-    subscription = relationship("Subscription")
-    handoff_ticket = relationship("HandoffTicket")
+    farmer: Mapped[Farmer] = relationship("Farmer")
+    subscription: Mapped[Optional[Subscription]] = relationship("Subscription")
+    handoff_ticket: Mapped[Optional[HandoffTicket]] = relationship("HandoffTicket")
 
 
 class PushCursor(Base):
@@ -473,9 +489,9 @@ class PushCursor(Base):
 
     __tablename__ = "push_cursor"
 
-    name = Column(String(32), primary_key=True)
-    position = Column(DateTime, nullable=False)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    name: Mapped[str] = Column(String(32), primary_key=True)
+    position: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+    updated_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
 class ChatCallback(Base):
@@ -487,7 +503,7 @@ class ChatCallback(Base):
 
     __tablename__ = "chat_callback"
 
-    key = Column(String(32), primary_key=True)
-    kind = Column(String(16), nullable=False)
-    payload = Column(Text, nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    key: Mapped[str] = Column(String(32), primary_key=True)
+    kind: Mapped[str] = Column(String(16), nullable=False)
+    payload: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow, index=True)

@@ -65,7 +65,9 @@ async def password_page(request: web.Request) -> web.Response:
 
 def _change(factory: SessionFactory, account_id: int, current: str, new: str, repeated: str) -> str:
     with session_scope(factory) as db:
-        return change_password(db, account_by_id(db, account_id), current, new, repeated)
+        account = account_by_id(db, account_id)
+        assert account is not None  # the signed-in account, which the session middleware just loaded
+        return change_password(db, account, current, new, repeated)
 
 
 @require()

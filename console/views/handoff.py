@@ -94,7 +94,9 @@ async def ticket_answer(request: web.Request) -> web.Response:
     try:
         with session_scope(factory) as db:
             ticket = visible_ticket(db, request, user)
-            answer_ticket(db, ticket, str(form.get("answer", "")), account_by_id(db, user.id))
+            officer = account_by_id(db, user.id)
+            assert officer is not None  # the signed-in account, which the session middleware just loaded
+            answer_ticket(db, ticket, str(form.get("answer", "")), officer)
             ticket_id = ticket.id
     except AnswerRefused as refused:
         # The refused change was rolled back: show the ticket as it stands, the reason, and what was typed.

@@ -117,7 +117,7 @@ async def import_preview(request: web.Request) -> web.Response:
         return aiohttp_jinja2.render_template("import.html", request, {"kinds": KINDS, "error": "请选择导入的内容"},
                                               status=400)
     try:
-        if upload is None or isinstance(upload, str):
+        if not isinstance(upload, web.FileField):
             raise UploadError("请选择要上传的文件")
         suffix = suffix_of(upload.filename)
         if kind == "prices" and suffix in (".yml", ".yaml"):
@@ -168,8 +168,10 @@ async def import_confirm(request: web.Request) -> web.Response:
         discard(context.upload_dir, staged["token"], staged["suffix"])
         session.pop("upload", None)
     if report is None or not report.ok:
+        # No report means the second check found problems, so its problems are never needed then.
+        problems = preview.problems or (report.problems if report is not None else [])
         return aiohttp_jinja2.render_template("import_preview.html", request, {
-            "preview": Preview(rows=preview.rows, problems=preview.problems or report.problems),
+            "preview": Preview(rows=preview.rows, problems=problems),
             "kind": staged["kind"], "kinds": KINDS, "name": staged["name"], "token": "",
         }, status=422)
     extra = f"，新建市场 {len(report.new_markets)} 个" if report.new_markets else ""

@@ -417,7 +417,7 @@ def _sqlite_term_shares(session: Session, terms: List[str]) -> Dict[str, float]:
 
 
 def _postgresql_term_shares(session: Session) -> Dict[str, float]:
-    key = session.get_bind().url.render_as_string(hide_password=True)
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
     cached = _pg_stats_cache.get(key)
     if cached is not None and time.monotonic() - cached[0] < _PG_STATS_SECONDS:
         return cached[2] if cached[1] >= PRUNE_MIN_ARTICLES else {}

@@ -40,9 +40,15 @@ _RELATIVE = (("大前年", -3), ("前年", -2), ("去年", -1), ("上一年", -1
 
 
 class _Dated(Protocol):
-    title: str
-    topic: str
-    answer: str
+    # Read-only, as the search's frozen ArticleHit has them.
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def answer(self) -> str: ...
 
 
 Hit = TypeVar("Hit", bound=_Dated)
@@ -144,10 +150,10 @@ def prefer_asked_year(hits: Sequence[Hit], question: str, today: dt.date) -> Lis
             if explicit:
                 positions = sorted({*positions, *(index for index in tables if index < chosen)})
         else:
-            chosen = next((index for index in tables if f"{year}年" in order[index].answer), None)
-            if chosen is None:
+            named = next((index for index in tables if f"{year}年" in order[index].answer), None)
+            if named is None:
                 continue
-            positions = sorted({*positions, chosen})
+            positions = sorted({*positions, named})
         best = order[chosen]
         members = [best, *(order[index] for index in positions if index != chosen)]
         for slot, member in zip(positions, members, strict=True):

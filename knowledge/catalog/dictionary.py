@@ -85,7 +85,8 @@ def _dictionary_words(words: Iterable[str]) -> List[str]:
     Entry validation refuses such names already (knowledge.fields.name_problem); this is the second
     wall, so a bad row that reached the database can neither add training data nor break training.
     """
-    good, bad = set(), set()
+    good: Set[str] = set()
+    bad: Set[str] = set()
     for word in words:
         (good if is_dictionary_word(word) else bad).add(word)
     if bad:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional, Set
 
-from sqlalchemy import bindparam, case, or_, select
+from sqlalchemy import String, bindparam, case, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from knowledge.models import Market, Product, ProductAlias, Region
 
@@ -61,7 +62,7 @@ def descendant_ids(session: Session, region: Region) -> Set[int]:
 
 
 def _product_by_name_or_alias_statement():
-    name = bindparam("name")
+    name: BindParameter[String] = bindparam("name")
     # One round trip for both the name and the alias; both sides use their unique index.
     matching_ids = select(Product.id).where(Product.name == name).union_all(
         select(ProductAlias.product_id).where(ProductAlias.alias == name)
@@ -75,7 +76,7 @@ def _product_by_name_or_alias_statement():
 
 
 def _market_by_name_statement():
-    name = bindparam("name")
+    name: BindParameter[String] = bindparam("name")
     # The exact name first, else the alphabetically first partial match, in one round trip.
     return (
         select(Market)

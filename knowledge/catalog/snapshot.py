@@ -82,8 +82,9 @@ class Catalog:
         # Each full or short name → the widest region so called (省 before 村), then the oldest.
         self._region_by_form: Dict[str, RegionEntry] = {}
         for region in sorted(regions, key=lambda r: (_level_rank(r.level), r.id)):
-            for form in {region.name, region.short_name} - {None}:
-                self._region_by_form.setdefault(form, region)
+            for form in (region.name, region.short_name):
+                if form is not None:
+                    self._region_by_form.setdefault(form, region)
         self._markets = sorted(markets, key=lambda market: market.name)
         self._markets_by_name = {market.name: market for market in markets}
         self._children: Dict[int, List[int]] = {}

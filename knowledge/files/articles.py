@@ -44,6 +44,7 @@ def _refuse_aliases(text: str) -> None:
     # strings once a field is read as text. Officers' files never need them.
     for event in yaml.parse(text):
         if isinstance(event, yaml.AliasEvent):
+            assert event.start_mark is not None  # the parser marks every event it reads
             line = event.start_mark.line + 1
             raise ImportFileError(f"第{line}行：YAML 文件里不能使用锚点和引用（& 和 *），请把内容直接写出来")
 
@@ -59,6 +60,7 @@ def _yaml_articles(path: Path) -> Tuple[List[Tuple[int, Dict[str, Any]]], Dict[s
     aliases: Dict[str, List[str]] = {}
     items_node = root
     if isinstance(data, dict):
+        assert root is not None  # text that loads as a mapping composes to a node
         aliases = data.get("topic_aliases") or {}
         data = data.get("articles") or []
         items_node = next((value for key, value in root.value if key.value == "articles"), None)
@@ -76,7 +78,7 @@ def _yaml_articles(path: Path) -> Tuple[List[Tuple[int, Dict[str, Any]]], Dict[s
 def _check_topic_aliases(session: Session, aliases: Dict[str, List[str]]) -> Tuple[List[Tuple[str, str]], List[str]]:
     new: List[Tuple[str, str]] = []
     problems: List[str] = []
-    known = dict(session.execute(select(TopicAlias.alias, TopicAlias.topic)).all())
+    known = {row.alias: row.topic for row in session.execute(select(TopicAlias.alias, TopicAlias.topic))}
     for topic, names in aliases.items():
         for alias in names or []:
             alias = clean_text(alias)

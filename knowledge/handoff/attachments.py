@@ -14,6 +14,7 @@ from typing import Iterable, List, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from knowledge.db import count_changed_rows
 from knowledge.models import FarmerAttachment, HandoffTicket, utcnow
 
 # Media sent this long before the farmer asks for a person goes with the ticket.
@@ -76,12 +77,12 @@ def attach_to_ticket(session: Session, ticket: HandoffTicket, attachments: Itera
     ids = [attachment.id for attachment in attachments]
     if not ids:
         return 0
-    linked = session.execute(
+    linked = count_changed_rows(session,
         update(FarmerAttachment)
         .where(FarmerAttachment.id.in_(ids), FarmerAttachment.handoff_ticket_id.is_(None))
         .values(handoff_ticket_id=ticket.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.expire(ticket, ["attachments"])
     return linked
 

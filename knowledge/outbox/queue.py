@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from knowledge.db import insert_or_ignore, insert_or_ignore_many
+from knowledge.db import count_changed_rows, insert_or_ignore, insert_or_ignore_many
 from knowledge.models import Farmer, HandoffTicket, Push, utcnow
 
 PUSH_LEASE = dt.timedelta(minutes=5)
@@ -73,10 +73,10 @@ def rewrite_pending_push(session: Session, push_key: str, text: str) -> bool:
 
     Conditional, so a sender that claims the push at this moment wins and the rewrite is refused.
     """
-    return bool(session.execute(
+    return bool(count_changed_rows(session,
         update(Push).where(Push.push_key == push_key, Push.status == "pending").values(text=text)
         .execution_options(synchronize_session=False)
-    ).rowcount)
+    ))
 
 
 def _claimable(now: dt.datetime):
@@ -117,12 +117,12 @@ def claim_telegram_pushes(session: Session, worker: str, limit: int = 50,
     ).all()
     won: Dict[int, str] = {}  # push id → chat id, in sending order
     for row in candidates:
-        if session.execute(
+        if count_changed_rows(session,
             update(Push)
             .where(Push.id == row.id, _claimable(now))
             .values(status="sending", claimed_by=worker[:64], claimed_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount:
+        ):
             won[row.id] = str(row.chat_id)
     return _claimed_jobs(session, won)
 

@@ -20,7 +20,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from knowledge.audit import record_change
-from knowledge.db import SessionFactory, insert_or_ignore, session_scope
+from knowledge.db import SessionFactory, count_changed_rows, insert_or_ignore, session_scope
 from knowledge.models import Account, LoginThrottle, utcnow
 from knowledge.people.accounts import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from knowledge.people.sessions import close_all_sessions
@@ -86,11 +86,11 @@ def _not_blocked(now: dt.datetime):
 def _count_failure(session: Session, key: str, now: dt.datetime) -> Optional[int]:
     """Add one to the key's failures in the database unless it is blocked; its new count, or None when blocked."""
     insert_or_ignore(session, LoginThrottle.__table__, {"key": key, "failures": 0, "updated_at": now}, ["key"])
-    counted = session.execute(
+    counted = count_changed_rows(session, (
         update(LoginThrottle).where(LoginThrottle.key == key, _not_blocked(now))
         .values(failures=LoginThrottle.failures + 1, updated_at=now)
-        .execution_options(synchronize_session=False))
-    if counted.rowcount == 0:
+        .execution_options(synchronize_session=False)))
+    if counted == 0:
         return None
     return session.scalar(select(LoginThrottle.failures).where(LoginThrottle.key == key))
 
@@ -129,7 +129,7 @@ def attempt_login(factory: SessionFactory, username: str, password: str, address
             logger.info("Console sign-in refused: the client address is backing off")
             return LoginResult(error=FAILED_SIGN_IN)
         may_try = account is not None and user_failures is not None
-        stored = account.password_hash if may_try else _DUMMY_HASH
+        stored = account.password_hash if account is not None and may_try else _DUMMY_HASH
         account_id = account.id if account is not None else None
         active = account is not None and account.active
     # argon2 outside any transaction: no database lock is held while it runs.
@@ -140,8 +140,9 @@ def attempt_login(factory: SessionFactory, username: str, password: str, address
                 LoginThrottle.key.in_([_user_key(username), _address_key(address)])))
             session.execute(delete(LoginThrottle).where(LoginThrottle.updated_at < now - FORGET_AFTER,
                                                         _not_blocked(now)))
-            if needs_rehash(stored):
-                session.get(Account, account_id).password_hash = hash_password(password)
+            signed_in = session.get(Account, account_id)
+            if signed_in is not None and needs_rehash(stored):
+                signed_in.password_hash = hash_password(password)
             logger.info("Console login: %s", username)
             return LoginResult(account_id=account_id)
         if user_failures is not None and user_failures >= limits.max_failures:

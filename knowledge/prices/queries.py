@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple, Union
 
-from sqlalchemy import bindparam, case, func, literal, select
+from sqlalchemy import Integer, bindparam, case, func, literal, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter, Case
 
 from knowledge.catalog.snapshot import Catalog, ProductEntry, catalog
 from knowledge.catalog.units import DEFAULT_ASKED_UNIT, convert_price
@@ -21,7 +22,7 @@ from knowledge.models import Market, PriceRecord, Product
 
 # When several markets report on the same day, national and production-area figures answer a
 # farmer's "how much" better than one city's wholesale market.
-_KIND_PREFERENCE = case(
+_KIND_PREFERENCE: Case[Integer] = case(
     (Market.kind == "全国均价", 0),
     (Market.kind == "产区均价", 1),
     (Market.kind == "批发市场", 2),
@@ -104,7 +105,7 @@ def _newest_record_statement(within_markets: bool, up_to_date: bool):
     # The newest date is a max over the (product_id, report_date) or (market_id, product_id,
     # report_date) index; only that day's records are then sorted by the market-kind preference.
     # Sorting every record of a product by date and kind would cost milliseconds at scale.
-    product_id = bindparam("product_id")
+    product_id: BindParameter[Integer] = bindparam("product_id")
     newest_date = select(func.max(PriceRecord.report_date)).where(PriceRecord.product_id == product_id)
     query = (
         select(
@@ -116,7 +117,7 @@ def _newest_record_statement(within_markets: bool, up_to_date: bool):
         .where(PriceRecord.product_id == product_id)
     )
     if within_markets:
-        market_ids = bindparam("market_ids", expanding=True)
+        market_ids: BindParameter[Integer] = bindparam("market_ids", expanding=True)
         newest_date = newest_date.where(PriceRecord.market_id.in_(market_ids))
         query = query.where(PriceRecord.market_id.in_(market_ids))
     if up_to_date:
@@ -207,7 +208,9 @@ def latest_price(
     today = today or dt.date.today()
     names = catalog(session)
     product = names.product(product_name)
-    found = _answering_record(session, names, product, region_name, as_of) if product is not None else None
+    if product is None:
+        return None
+    found = _answering_record(session, names, product, region_name, as_of)
     if found is None:
         return None
     record, scope = found
@@ -300,7 +303,9 @@ def price_trend(
     today = today or dt.date.today()
     names = catalog(session)
     product = names.product(product_name)
-    found = _answering_record(session, names, product, region_name) if product is not None else None
+    if product is None:
+        return None
+    found = _answering_record(session, names, product, region_name)
     if found is None:
         return None
     newest, scope = found
