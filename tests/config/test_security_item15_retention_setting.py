@@ -7,8 +7,6 @@ import yaml
 
 from settings import PROJECT_ROOT, Settings, load_settings
 
-pytestmark = pytest.mark.xfail(strict=True, reason="item 15: no retention setting, the greeting says nothing")
-
 
 def test_item15_retention_defaults_to_180_days_and_refuses_nonsense(environment) -> None:
     assert Settings().personal_data_retention_days == 180

@@ -7,19 +7,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from knowledge import models
 from knowledge.conversations.tracker import TrackerReader
-from knowledge.models import AuditLog, HandoffTicket
+from knowledge.models import AuditLog, ConversationErasure, HandoffTicket
 from knowledge.people.farmers import find_farmer
-
-pytestmark = pytest.mark.xfail(strict=True, reason="item 15: no way to forget a farmer who asks by phone")
+from knowledge.privacy.events import ERASED
 
 PHONE = "13812345678"  # what web-5f3a wrote in the demo conversation and in ticket 1
 
 
 async def test_item15_an_admin_forgets_a_farmer_who_asked_by_phone(client, login, knowledge, tracker_path) -> None:
-    from knowledge.privacy.events import ERASED
-
     csrf = await login(client, "admin")
     form = await client.get("/privacy/forget")
     assert form.status == 200 and 'name="who"' in await form.text()
@@ -35,7 +31,7 @@ async def test_item15_an_admin_forgets_a_farmer_who_asked_by_phone(client, login
     with knowledge() as session:
         assert find_farmer(session, "web-5f3a") is None
         assert session.get(HandoffTicket, 1).question == ERASED
-        assert [row.sender_id for row in session.scalars(select(models.ConversationErasure))] == ["web-5f3a"]
+        assert [row.sender_id for row in session.scalars(select(ConversationErasure))] == ["web-5f3a"]
         entry = session.scalars(select(AuditLog).where(AuditLog.action == "forget")).one()
         assert entry.actor == "admin"
         logged = "\n".join(f"{row.actor} {row.before} {row.after}" for row in session.scalars(select(AuditLog)))

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
+from bot.retention_scheduler import RetentionScheduler
 from bot.telegram_chat import HELP
 from bot.telegram_service import COMMANDS
 from bot.webchat import CHAT_COOKIE
@@ -19,12 +20,12 @@ from knowledge.handoff.attachments import SentMedia, remember_attachment
 from knowledge.handoff.tickets import hand_over
 from knowledge.models import Farmer, FarmerAttachment, HandoffTicket, Product, Subscription
 from knowledge.people.farmers import find_farmer, remember_farmer, set_farmer_region
+from knowledge.privacy.forgetting import forget_farmer
+from knowledge.privacy.tracker_writer import TrackerWriter
 from scripts.demo_conversations import action, bot, user
 from settings import Settings
 from tests.gateway import fake_telegram as tg
 from tests.tracker_stores import raw_events, save_conversations
-
-pytestmark = pytest.mark.xfail(strict=True, reason="item 15: farmers cannot delete their records")
 
 FARMER = 5553151
 SOMEONE_ELSE = 5553152
@@ -161,10 +162,6 @@ async def test_item15_webchat_forget_removes_the_records_and_gives_a_new_identit
 async def test_item15_the_gateway_scheduler_runs_retention_daily_and_erases_requested_conversations(
     store, tracker_url
 ) -> None:
-    from bot.retention_scheduler import RetentionScheduler
-    from knowledge.privacy.forgetting import forget_farmer
-    from knowledge.privacy.tracker_writer import TrackerWriter
-
     old = (NOW - dt.timedelta(days=200)).replace(tzinfo=dt.timezone.utc).timestamp()
     await save_conversations(tracker_url, {"tg-7001": _conversation(old, f"我电话{PHONE}"),
                                            "tg-8001": _conversation(NOW.timestamp(), "帮我删掉")})
