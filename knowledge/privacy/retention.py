@@ -3,9 +3,9 @@
 What goes, when it is older than the period: the words of Rasa conversations (texts, entity and slot values,
 the farmer's name in the metadata; intents and times stay for the statistics), the question and answer of
 tickets no longer open and the officers' answers in the push queue, Telegram's file ids and the captions of
-attachments, feedback comments, and the names of farmers not seen for that long (a returning farmer's name is
-noted again). What stays: intents, times, counts, regions, subscriptions, and reviewers' corrections (checked
-training data, exported with phone and 身份证 numbers masked).
+attachments, feedback comments, and farmers' names recorded longer ago than that (the gateway notes the name
+again with the farmer's next message). What stays: intents, times, counts, regions, subscriptions, and reviewers'
+corrections (checked training data, exported with phone and 身份证 numbers masked).
 
 The run is due every day at RUN_HOUR in the push time zone. Whichever process first claims a due time runs it
 (`claim_run`, a conditional UPDATE of one `scheduled_run` row), so several gateways run it once; `python -m
