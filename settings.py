@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # Daily price digests go out at the hour the farmer chose, in this time zone.
     push_timezone: str = "Asia/Shanghai"
     stale_after_days: int = Field(7, ge=0, env="PRICE_STALE_AFTER_DAYS")
+    # Farmers' conversations, tickets, attachments and names older than this are anonymised (knowledge.privacy);
+    # 180 days is the least China's Cybersecurity Law asks logs to be kept.
+    personal_data_retention_days: int = Field(180, ge=1)
     # Yearly interest credited to the pension account in the calculator's estimate; 0 leaves interest out.
     pension_account_interest_percent: Decimal = Field(Decimal(0), ge=0, le=20)
     log_level: str = "INFO"

@@ -9,14 +9,26 @@ from aiohttp import web
 
 from bot.conversation import Conversation, RateLimiter
 from bot.farmer_directory import FarmerDirectory
+from bot.forgetting import Forgetting
 from bot.officer_chat import OfficerChat
 from bot.push_scheduler import PushScheduler, push_timezone
 from bot.rasa_client import RasaClient
+from bot.retention_scheduler import RetentionScheduler
 from bot.telegram_chat import TelegramChat
 from bot.telegram_service import TelegramService, build_application, webhook_path
-from bot.webchat import CONVERSATION_KEY, IDENTITY_KEY, PROXIES_KEY, STORE_KEY, add_webchat_routes
+from bot.webchat import (
+    CONVERSATION_KEY,
+    FORGETTING_KEY,
+    IDENTITY_KEY,
+    PAGE_KEY,
+    PROXIES_KEY,
+    STORE_KEY,
+    add_webchat_routes,
+    chat_page_html,
+)
 from bot.webchat_identity import WebchatIdentity
 from knowledge.db import open_store
+from knowledge.privacy.tracker_writer import TrackerWriter
 from logs import configure_logging
 from settings import Settings, load_settings
 
@@ -24,6 +36,7 @@ logger = logging.getLogger(__name__)
 HTTP_SESSION_KEY = web.AppKey("http_session", aiohttp.ClientSession)
 TELEGRAM_KEY = web.AppKey("telegram", TelegramService)
 SCHEDULER_KEY = web.AppKey("push_scheduler", PushScheduler)
+RETENTION_KEY = web.AppKey("retention_scheduler", RetentionScheduler)
 
 
 def telegram_allowed(settings: Settings) -> bool:
@@ -43,13 +56,17 @@ def telegram_allowed(settings: Settings) -> bool:
 
 
 def create_app(settings: Optional[Settings] = None) -> web.Application:
-    """The gateway's aiohttp app; Rasa session, knowledge DB, Telegram and pushes open and close with it."""
+    """The gateway's aiohttp app; Rasa session, knowledge DB, tracker store, Telegram and the schedulers open and
+    close with it."""
     settings = settings or load_settings()
     app = web.Application(client_max_size=1024 * 1024)
     with_telegram = telegram_allowed(settings)
 
     async def gateway(app: web.Application) -> AsyncIterator[None]:
         store = open_store(settings.knowledge_db_url)
+        # Rasa's store, written only to anonymise: forgotten farmers and what is older than the retention period.
+        tracker = TrackerWriter(settings.tracker_db_url)
+        forgetting = Forgetting(store, tracker)
         headers = {"Authorization": f"Bearer {settings.rasa_api_token}"} if settings.rasa_api_token else {}
         async with aiohttp.ClientSession(headers=headers) as session:
             farmers = FarmerDirectory(store)
@@ -62,13 +79,18 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
             app[HTTP_SESSION_KEY] = session
             app[CONVERSATION_KEY] = conversation
             app[STORE_KEY] = store
-            scheduler = PushScheduler(store, settings.push_interval_seconds, push_timezone(settings.push_timezone),
-                                      settings.stale_after_days)
+            app[FORGETTING_KEY] = forgetting
+            timezone = push_timezone(settings.push_timezone)
+            scheduler = PushScheduler(store, settings.push_interval_seconds, timezone, settings.stale_after_days)
             app[SCHEDULER_KEY] = scheduler
+            retention = RetentionScheduler(store, tracker, settings.personal_data_retention_days, timezone)
+            app[RETENTION_KEY] = retention
             telegram: Optional[TelegramService] = None
             if with_telegram:
                 application = build_application(
-                    settings, TelegramChat(conversation, farmers, store), OfficerChat(store)
+                    settings,
+                    TelegramChat(conversation, farmers, store, forgetting, settings.personal_data_retention_days),
+                    OfficerChat(store),
                 )
 
                 def telegram_ready() -> None:
@@ -80,18 +102,23 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
                 app[TELEGRAM_KEY] = telegram
                 telegram.start()
             if settings.push_interval_seconds > 0:
+                # One switch for the gateway's background work: with it off, cron runs `python -m knowledge retention`.
                 scheduler.start()
+                retention.start()
             try:
                 yield
             finally:
                 await scheduler.stop()
+                await retention.stop()
                 if telegram is not None:
                     await telegram.stop()
+                tracker.close()
                 store.dispose()
 
     app.cleanup_ctx.append(gateway)
     app[IDENTITY_KEY] = WebchatIdentity(settings.webchat_secret_key)
     app[PROXIES_KEY] = settings.trusted_proxies
+    app[PAGE_KEY] = chat_page_html(settings.personal_data_retention_days)
     add_webchat_routes(app)
     if with_telegram and settings.telegram_webhook_url:
         async def telegram_webhook(request: web.Request) -> web.Response:

@@ -17,6 +17,8 @@ from typing import Any, Dict, List, Optional
 
 from telegram import (
     Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -32,8 +34,15 @@ from bot.button_keys import PAYLOAD_KIND, remember_payload
 from bot.conversation import Conversation
 from bot.farmer_directory import FarmerDirectory
 from bot.farmer_media import MediaNotes, sent_media
+from bot.forgetting import Forgetting
 from bot.replies import Button, Reply
-from bot.telegram_render import STORED_PAYLOAD_PREFIX, inline_keyboard, split_text
+from bot.telegram_render import (
+    FORGET_CANCEL_PREFIX,
+    FORGET_CONFIRM_PREFIX,
+    STORED_PAYLOAD_PREFIX,
+    inline_keyboard,
+    split_text,
+)
 from bot.telegram_send import masked_chat, say, send_with_retry
 from knowledge.callback_store import recall
 from knowledge.db import KnowledgeStore
@@ -51,7 +60,8 @@ WELCOME = (
     "· 政策补贴：种粮补贴怎么领？\n"
     "· 养老保险、医保：养老保险一年交多少？\n"
     "· 价格提醒：玉米价格变了告诉我\n"
-    "答不上来的问题，可以转给信息员。"
+    "答不上来的问题，可以转给信息员。\n"
+    "我们保存您的聊天记录、称呼和所在地区，用来回答您的问题，{days}天后自动删除；想现在删，发 /forget。"
 )
 HELP = (
     "直接打字提问就行，例如“玉米多少钱一斤”“粮补怎么领”。\n"
@@ -61,6 +71,7 @@ HELP = (
     "/unsubscribe — 取消价格提醒\n"
     "/human — 转给信息员\n"
     "/start — 重新设置所在地区\n"
+    "/forget — 删除我的记录\n"
     "信息员：/link 绑定码，/setprice 品名 价格 单位 [市场]"
 )
 VOICE_REPLY = "暂时听不懂语音，请打字提问，比如“玉米多少钱一斤”。也可以把问题转给信息员。"
@@ -77,6 +88,15 @@ SEND_LOCATION = "发送我的位置"
 REGION_KNOWN = "您所在的地区：{region}。要改的话，发 /start 加上地名，例如：/start 藁城"
 EXPIRED_BUTTON = "这个按钮已过期，请重新提问。"
 AWAITING_REGION = "awaiting_region"
+# What a farmer types instead of /forget (the greeting names it).
+FORGET_WORDS = "删除我的记录"
+FORGET_QUESTION = ("确定要删除您在乡信的全部记录吗？包括聊天记录、称呼、所在地区、价格提醒和转给信息员的问题。"
+                   "删除后不能恢复，还没收到的回复和提醒也不会再发。")
+FORGET_CONFIRM, FORGET_CANCEL = "确认删除", "取消"
+FORGET_PRIVATE_ONLY = "请在和我的私聊里发 /forget，删除您自己的记录。"
+FORGET_NOT_YOURS = "只有本人能删除自己的记录。"
+FORGET_CANCELLED = "好的，记录没有删除。"
+FORGOTTEN = "已删除您的记录。以后再发消息，就像第一次来一样。Telegram 里的聊天内容，请在自己手机上删除。"
 
 
 def sender_id(user: User) -> str:
@@ -105,10 +125,12 @@ class TelegramChat:
     """The handlers PTB calls for farmers' messages, commands and button presses."""
 
     def __init__(self, conversation: Conversation, farmers: FarmerDirectory, store: KnowledgeStore,
-                 media: Optional[MediaNotes] = None) -> None:
+                 forgetting: Forgetting, retention_days: int, media: Optional[MediaNotes] = None) -> None:
         self._conversation = conversation
         self._farmers = farmers
         self._store = store
+        self._forgetting = forgetting
+        self._welcome = WELCOME.format(days=retention_days)
         self._media = media or MediaNotes(store)
 
     # --- sending ---------------------------------------------------------------------------------
@@ -190,6 +212,9 @@ class TelegramChat:
         text = self.addressed_text(message, context.bot.username, context.bot.id)
         if text is None:
             return
+        if text.strip() == FORGET_WORDS:
+            await self.on_forget(update, context)
+            return
         threaded = self._answers_region_question(message, context)
         # Without a threaded reply, the question is remembered per user (lost on restart, when the
         # answer simply goes to Rasa, which knows places too).
@@ -232,7 +257,7 @@ class TelegramChat:
             return
         private = chat.type == Chat.PRIVATE
         region = await self._farmers.remember(sender_id(user), CHANNEL, str(chat.id), user.full_name, private=private)
-        await say(context.bot, chat.id, WELCOME)
+        await say(context.bot, chat.id, self._welcome)
         if region and not context.args:
             await say(context.bot, chat.id, REGION_KNOWN.format(region=region))
             return
@@ -270,6 +295,42 @@ class TelegramChat:
     async def on_human(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/human: hand the question to an information officer."""
         await self.ask_rasa(update, context, "/request_human")
+
+    async def on_forget(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/forget (or “删除我的记录”): ask the farmer to confirm with a button; only in their private chat."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return
+        if chat.type != Chat.PRIVATE:
+            await say(context.bot, chat.id, FORGET_PRIVATE_ONLY)
+            return
+        markup = InlineKeyboardMarkup([[
+            InlineKeyboardButton(FORGET_CONFIRM, callback_data=f"{FORGET_CONFIRM_PREFIX}{user.id}"),
+            InlineKeyboardButton(FORGET_CANCEL, callback_data=f"{FORGET_CANCEL_PREFIX}{user.id}"),
+        ]])
+        await say(context.bot, chat.id, FORGET_QUESTION, markup=markup)
+
+    async def on_forget_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """确认删除 / 取消 under the /forget question; only the farmer who asked may press them."""
+        query, chat = update.callback_query, update.effective_chat
+        if query is None or chat is None:
+            return
+        data = query.data or ""
+        confirm = data.startswith(FORGET_CONFIRM_PREFIX)
+        if data.split(":")[-1] != str(query.from_user.id):
+            await send_with_retry("answer to a /forget button", lambda: query.answer(FORGET_NOT_YOURS))
+            return
+        await send_with_retry("answer to a /forget button", lambda: query.answer())
+        # The buttons go, so the question cannot be answered twice.
+        await send_with_retry("/forget buttons removed", lambda: query.edit_message_reply_markup(None), attempts=1)
+        if not confirm:
+            await say(context.bot, chat.id, FORGET_CANCELLED)
+            return
+        await self._forgetting.forget(sender_id(query.from_user), via=CHANNEL)
+        if context.user_data is not None:
+            context.user_data.clear()
+        logger.info("A Telegram farmer was forgotten at their request")
+        await say(context.bot, chat.id, FORGOTTEN)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A tap on an inline button carrying a Rasa payload (directly or through a short key)."""

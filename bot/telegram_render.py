@@ -14,6 +14,9 @@ MAX_CALLBACK_BYTES = 64
 STORED_PAYLOAD_PREFIX = "k:"
 SETPRICE_CONFIRM_PREFIX = "sp:ok:"
 SETPRICE_CANCEL_PREFIX = "sp:no:"
+# /forget's buttons, followed by the Telegram user id of the farmer who asked (only they may press them).
+FORGET_CONFIRM_PREFIX = "fg:ok:"
+FORGET_CANCEL_PREFIX = "fg:no:"
 BUTTONS_PER_ROW = 2
 
 

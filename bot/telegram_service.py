@@ -24,7 +24,12 @@ from telegram.ext import (
 
 from bot.officer_chat import OfficerChat
 from bot.telegram_chat import HELP, TelegramChat
-from bot.telegram_render import SETPRICE_CANCEL_PREFIX, SETPRICE_CONFIRM_PREFIX
+from bot.telegram_render import (
+    FORGET_CANCEL_PREFIX,
+    FORGET_CONFIRM_PREFIX,
+    SETPRICE_CANCEL_PREFIX,
+    SETPRICE_CONFIRM_PREFIX,
+)
 from bot.telegram_send import send_with_retry
 from bot.update_order import PerUserUpdateProcessor
 from settings import Settings
@@ -38,6 +43,7 @@ COMMANDS = [
     BotCommand("subscribe", "价格提醒，例如 /subscribe 玉米"),
     BotCommand("unsubscribe", "取消价格提醒"),
     BotCommand("human", "转给信息员"),
+    BotCommand("forget", "删除我的记录"),
 ]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, not a secret)
 DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
@@ -71,10 +77,14 @@ def build_application(settings: Settings, chat: TelegramChat, officers: OfficerC
     application.add_handler(CommandHandler("subscribe", chat.on_subscribe))
     application.add_handler(CommandHandler("unsubscribe", chat.on_unsubscribe))
     application.add_handler(CommandHandler("human", chat.on_human))
+    application.add_handler(CommandHandler("forget", chat.on_forget))
     application.add_handler(CommandHandler("link", officers.on_link))
     application.add_handler(CommandHandler("setprice", officers.on_setprice))
     application.add_handler(CallbackQueryHandler(
         officers.on_setprice_button, pattern=f"^({SETPRICE_CONFIRM_PREFIX}|{SETPRICE_CANCEL_PREFIX})"
+    ))
+    application.add_handler(CallbackQueryHandler(
+        chat.on_forget_button, pattern=f"^({FORGET_CONFIRM_PREFIX}|{FORGET_CANCEL_PREFIX})"
     ))
     application.add_handler(CallbackQueryHandler(chat.on_button))
     application.add_handler(MessageHandler(private_or_group_message & filters.TEXT & ~filters.COMMAND, chat.on_text))

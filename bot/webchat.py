@@ -10,6 +10,7 @@ from typing import FrozenSet
 from aiohttp import web
 
 from bot.conversation import Conversation
+from bot.forgetting import Forgetting
 from bot.webchat_identity import WebchatIdentity
 from forwarded import client_address as forwarded_client_address
 from knowledge.db import KnowledgeStore
@@ -27,6 +28,10 @@ STORE_KEY = web.AppKey("knowledge_store", KnowledgeStore)
 MAX_ACKNOWLEDGED = 200
 IDENTITY_KEY = web.AppKey("webchat_identity", WebchatIdentity)
 PROXIES_KEY = web.AppKey("trusted_proxies", FrozenSet[str])
+FORGETTING_KEY = web.AppKey("forgetting", Forgetting)
+# The chat page with the retention period filled in (webchat.html says "{{retention_days}}").
+PAGE_KEY = web.AppKey("chat_page", str)
+FORGOTTEN = "已删除您的记录。以后再发消息，就像第一次来一样。"
 # Chinese stays readable in responses and logs of the browser's network panel.
 json_response = partial(web.json_response, dumps=partial(json.dumps, ensure_ascii=False))
 
@@ -57,9 +62,21 @@ async def _move_legacy_farmer(request: web.Request, legacy: str, sender: str) ->
     return True
 
 
+def chat_page_html(retention_days: int) -> str:
+    """The chat page, saying how long conversations are kept."""
+    return (STATIC_DIR / "webchat.html").read_text(encoding="utf-8").replace("{{retention_days}}", str(retention_days))
+
+
+def _set_chat_cookie(response: web.StreamResponse, cookie: str) -> None:
+    # Lax, not Strict: a farmer who follows a link from another site (a village page, a search result)
+    # must arrive with the cookie, or a new one would replace it and lose the conversation and any
+    # officer's answer waiting for it. Lax cookies still never ride along on another site's POST or fetch.
+    response.set_cookie(CHAT_COOKIE, cookie, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
+
+
 async def chat_page(request: web.Request) -> web.StreamResponse:
     """The chat page; gives the browser a random secret cookie on first visit (or in place of an old-style one)."""
-    response = web.FileResponse(STATIC_DIR / "webchat.html")
+    response = web.Response(text=request.app[PAGE_KEY], content_type="text/html")
     cookie = request.cookies.get(CHAT_COOKIE, "")
     if _sender_id(request):
         return response
@@ -70,10 +87,7 @@ async def chat_page(request: web.Request) -> web.StreamResponse:
         assert fresh_sender is not None  # new_cookie's cookies are well-formed
         if not await _move_legacy_farmer(request, cookie, fresh_sender):
             return response
-    # Lax, not Strict: a farmer who follows a link from another site (a village page, a search result)
-    # must arrive with the cookie, or a new one would replace it and lose the conversation and any
-    # officer's answer waiting for it. Lax cookies still never ride along on another site's POST or fetch.
-    response.set_cookie(CHAT_COOKIE, fresh, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
+    _set_chat_cookie(response, fresh)
     return response
 
 
@@ -129,6 +143,28 @@ async def delivered_messages(request: web.Request) -> web.Response:
     return json_response({"delivered": count})
 
 
+async def forget_me(request: web.Request) -> web.Response:
+    """“删除我的记录” (`{"confirm": true}`): forget this farmer and give the browser a new identity."""
+    sender = _sender_id(request)
+    if not sender:
+        return json_response({"error": "请先刷新页面。"}, status=400)
+    # As for messages: a JSON body, which another site cannot send with the farmer's cookie.
+    if request.content_type != "application/json":
+        return json_response({"error": "unsupported content type"}, status=415)
+    try:
+        confirmed = (await request.json()).get("confirm") is True
+    except (ValueError, AttributeError):
+        confirmed = False
+    if not confirmed:
+        return json_response({"error": "请先确认要删除。"}, status=400)
+    if await request.app[FORGETTING_KEY].forget(sender, via="webchat"):
+        logger.info("A web chat farmer was forgotten at their request")
+    response = json_response({"message": FORGOTTEN})
+    # A new secret: nothing the browser holds leads back to what was forgotten.
+    _set_chat_cookie(response, request.app[IDENTITY_KEY].new_cookie())
+    return response
+
+
 async def health(_request: web.Request) -> web.Response:
     """Readiness probe for the process runner."""
     return json_response({"status": "ok"})
@@ -140,5 +176,6 @@ def add_webchat_routes(app: web.Application) -> None:
     app.router.add_post("/api/messages", post_message, name="webchat_message")
     app.router.add_get("/api/messages/pending", pending_messages, name="webchat_pending")
     app.router.add_post("/api/messages/delivered", delivered_messages, name="webchat_delivered")
+    app.router.add_post("/api/forget", forget_me, name="webchat_forget")
     app.router.add_get("/healthz", health, name="health")
     app.router.add_static("/static/", STATIC_DIR, name="static")

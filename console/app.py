@@ -37,6 +37,7 @@ from console.views import (
     handoff_attachments,
     imports,
     prices,
+    privacy,
 )
 from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import make_engine, make_session_factory
@@ -132,6 +133,10 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/handoff/{ticket_id:\\d+}/answer", handoff.ticket_answer, name="ticket_answer")
     r.add_get("/handoff/{ticket_id:\\d+}/attachments/{attachment_id:\\d+}", handoff_attachments.ticket_attachment,
               name="ticket_attachment")
+
+    r.add_get("/privacy/forget", privacy.forget_page, name="forget_farmer")
+    r.add_post("/privacy/forget/preview", privacy.forget_preview, name="forget_farmer_preview")
+    r.add_post("/privacy/forget/confirm", privacy.forget_confirm, name="forget_farmer_confirm")
 
     r.add_static("/static/", STATIC_DIR, name="static", append_version=True)
 

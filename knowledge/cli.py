@@ -14,12 +14,15 @@ from sqlalchemy.orm import sessionmaker
 from knowledge import migrate
 from knowledge.articles.search import ensure_search_index, rebuild_search_index
 from knowledge.catalog.dictionary import export_dictionary
-from knowledge.db import make_engine, make_session_factory, session_scope
+from knowledge.db import KnowledgeStore, make_engine, make_session_factory, session_scope
 from knowledge.files.articles import export_articles, import_articles
 from knowledge.files.prices import export_prices, import_prices
 from knowledge.files.tables import ImportFileError, ImportReport
 from knowledge.models import Account, Article, Market, PriceRecord, Product, Region, Role
 from knowledge.people.accounts import AccountError, create_account
+from knowledge.privacy.forgetting import erase_pending_conversations
+from knowledge.privacy.retention import run_retention
+from knowledge.privacy.tracker_writer import TrackerWriter
 from knowledge.seed import seed
 from logs import configure_logging
 from settings import VAR_DIR, load_settings
@@ -172,6 +175,30 @@ def cmd_reindex(args: argparse.Namespace, factory: sessionmaker) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace, factory: sessionmaker) -> int:
+    """Anonymise personal data older than the retention period now, and forgotten farmers' conversations."""
+    settings = load_settings()
+    days = args.days or settings.personal_data_retention_days
+    store = KnowledgeStore(factory)
+    tracker = TrackerWriter(args.tracker_db or settings.tracker_db_url)
+    try:
+        forgotten = erase_pending_conversations(store, tracker)
+        report = run_retention(store, tracker, days)
+    finally:
+        tracker.close()
+    print(f"已匿名化 {days} 天以前的个人信息：对话事件 {report.events} 条，工单 {report.tickets} 个，"
+          f"推送 {report.pushes} 条，附件 {report.attachments} 个，农户称呼 {report.farmers} 个，"
+          f"评价留言 {report.feedback} 条；另有 {forgotten} 位要求删除记录的农户的对话已匿名化。")
+    return 0
+
+
+def _positive_days(value: str) -> int:
+    days = int(value)
+    if days < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return days
+
+
 COMMANDS: Dict[str, Callable[[argparse.Namespace, sessionmaker], int]] = {
     "migrate": cmd_migrate,
     "seed": cmd_seed,
@@ -182,6 +209,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace, sessionmaker], int]] = {
     "export": cmd_export,
     "create-user": cmd_create_user,
     "reindex": cmd_reindex,
+    "retention": cmd_retention,
 }
 
 
@@ -203,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--display-name")
     user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     user.add_argument("--actor", default=_default_actor(), help=actor_help)
+    retention = sub["retention"]
+    retention.add_argument("--days", type=_positive_days,
+                           help="anonymise what is older than this (default: PERSONAL_DATA_RETENTION_DAYS)")
+    retention.add_argument("--tracker-db", help="Rasa's tracker store (default: TRACKER_DB_URL)")
     return parser
 
 

@@ -507,3 +507,35 @@ class ChatCallback(Base):
     kind: Mapped[str] = Column(String(16), nullable=False)
     payload: Mapped[str] = Column(Text, nullable=False)
     created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow, index=True)
+
+
+class ScheduledRun(Base):
+    """A job that must run once per due time however many processes try (the daily retention run).
+
+    A process runs the job only after winning the conditional UPDATE that moves `due_at` to the new due
+    time; `done_until` says how far the job has got, so the next run starts there instead of from the start.
+    """
+
+    __tablename__ = "scheduled_run"
+
+    name: Mapped[str] = Column(String(32), primary_key=True)
+    due_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    claimed_by: Mapped[Optional[str]] = Column(String(64), nullable=True)
+    claimed_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    finished_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    done_until: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+
+
+class ConversationErasure(Base):
+    """A forgotten farmer's Rasa conversation still to be anonymised in the tracker store, under its new id.
+
+    The console never writes the tracker store, so a farmer forgotten there waits here until the gateway's
+    scheduler (or `python -m knowledge retention`) does that part; the row is removed once done.
+    """
+
+    __tablename__ = "conversation_erasure"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    sender_id: Mapped[str] = Column(String(255), nullable=False)
+    new_sender_id: Mapped[str] = Column(String(255), nullable=False)
+    requested_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)

@@ -1,10 +1,11 @@
 // The web chat: sends what the farmer types (or the payload of a tapped button) and shows the replies.
-// Text is always inserted with textContent, never as HTML.
+// Text is always inserted with textContent, never as HTML. “删除我的记录” (the link, or typed) asks first.
 (function () {
   "use strict";
   var log = document.getElementById("log");
   var form = document.getElementById("composer");
   var input = document.getElementById("message");
+  var FORGET_WORDS = "删除我的记录";
 
   function show(text, who, buttons) {
     var bubble = document.createElement("div");
@@ -17,7 +18,10 @@
         var button = document.createElement("button");
         button.type = "button";
         button.textContent = b.title;
-        button.addEventListener("click", function () { send(b.payload, b.title); });
+        button.addEventListener("click", function () {
+          // A page-side choice (such as confirming a deletion) is answered once: its buttons go.
+          if (b.action) { row.remove(); b.action(); } else { send(b.payload, b.title); }
+        });
         row.appendChild(button);
       });
       bubble.appendChild(row);
@@ -45,11 +49,40 @@
     });
   }
 
+  function forget() {
+    fetch("/api/forget", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ confirm: true })
+    }).then(function (r) { return r.json(); }).then(function (data) {
+      if (data.error) { show(data.error, "bot"); return; }
+      log.textContent = "";
+      shown = {};
+      show(data.message, "bot");
+    }).catch(function () {
+      show("网络不通，记录还没有删除，请稍后再试。", "bot");
+    });
+  }
+
+  function askToForget() {
+    show("确定要删除您在乡信的全部记录吗？包括聊天记录、所在地区、价格提醒和转给信息员的问题。删除后不能恢复。", "bot", [
+      { title: "确认删除", action: forget },
+      { title: "取消", action: function () { show("好的，记录没有删除。", "bot"); } }
+    ]);
+  }
+
+  document.getElementById("forget").addEventListener("click", function (event) {
+    event.preventDefault();
+    askToForget();
+  });
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
     if (!text) { return; }
     input.value = "";
+    if (text === FORGET_WORDS) { show(text, "user"); askToForget(); return; }
     send(text);
   });
   // Pushes (an information officer's answer, price alerts) wait on the server until the page asks, and

@@ -29,6 +29,8 @@ DEFAULT_TYPES = {"photo": "image/jpeg", "voice": "audio/ogg", "video_note": "vid
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "audio/ogg": ".ogg", "audio/mpeg": ".mp3",
               "video/mp4": ".mp4", "application/pdf": ".pdf"}
 CHUNK_BYTES = 64 * 1024
+# Past the retention period, or at the farmer's request, only what was sent is kept, not the file's id.
+ERASED_FILE = "这个文件已按保存期限或农户的要求删除。"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ async def ticket_attachment(request: web.Request) -> web.StreamResponse:
         attachment = attachment_of_ticket(db, ticket, int(request.match_info["attachment_id"]))
         if attachment is None:
             raise web.HTTPNotFound(text="这个工单没有这个附件。")
+        if not attachment.telegram_file_id:
+            raise web.HTTPNotFound(text=ERASED_FILE)
         wanted = _Wanted(attachment.id, attachment.kind, attachment.telegram_file_id, attachment.mime_type,
                          attachment.file_name)
     if context.telegram_files is None:

@@ -307,6 +307,13 @@ class TrackerReader:
             EVENTS.c.type_name == "user", EVENTS.c.intent_name.isnot(None)).distinct().order_by(EVENTS.c.intent_name)
         return [row[0] for row in self._rows(query)]
 
+    def senders_mentioning(self, words: str) -> List[str]:
+        """The conversations in which a farmer wrote `words`: ASCII only (Rasa stores its JSON with non-ASCII escaped),
+        such as the phone number a farmer asks to be forgotten by."""
+        query = select(EVENTS.c.sender_id).where(
+            EVENTS.c.type_name == "user", EVENTS.c.data.contains(words, autoescape=True)).distinct()
+        return sorted(row[0] for row in self._rows(query))
+
     def exists(self, sender_id: str) -> bool:
         """True when the tracker store holds events of this conversation."""
         return bool(self._rows(select(EVENTS.c.id).where(EVENTS.c.sender_id == sender_id).limit(1)))

@@ -52,6 +52,7 @@ GET_ROUTES = {
     "/handoff/2": (OK, FORBIDDEN, FORBIDDEN),
     # Attachment 1 is ticket 2's voice message; without a bot token (as here) the console cannot fetch it.
     "/handoff/2/attachments/1": (NOT_FOUND, FORBIDDEN, FORBIDDEN),
+    "/privacy/forget": (OK, FORBIDDEN, FORBIDDEN),
 }
 
 # path → (form data, expected status for (admin, officer, reviewer)). Roles with the right get past the
@@ -76,6 +77,8 @@ POST_ROUTES: Dict[str, Tuple[dict, Tuple[int, int, int]]] = {
                                           (FOUND, FORBIDDEN, FOUND)),
     "/handoff/1/answer": ({"answer": "好"}, (FOUND, FOUND, FORBIDDEN)),
     "/handoff/2/answer": ({"answer": "好"}, (FOUND, FORBIDDEN, FORBIDDEN)),
+    "/privacy/forget/preview": ({"who": "x"}, (BAD, FORBIDDEN, FORBIDDEN)),
+    "/privacy/forget/confirm": ({}, (BAD, FORBIDDEN, FORBIDDEN)),
     "/prices/1/delete": ({}, (FOUND, FORBIDDEN, FORBIDDEN)),
     "/articles/1/delete": ({}, (FOUND, FORBIDDEN, FORBIDDEN)),
     "/accounts/2/active": ({}, (FOUND, FORBIDDEN, FORBIDDEN)),  # deactivates the officer: after the officer's run

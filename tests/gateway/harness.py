@@ -84,9 +84,10 @@ async def start_gateway(fake_telegram: FakeTelegram, kb_url: str) -> AsyncIterat
     clients: List[TestClient] = []
 
     async def start(rasa_url: str, timeout: int = 2, webhook_url: str = "", secret: str = "",
-                    db_url: Optional[str] = None) -> Gateway:
+                    db_url: Optional[str] = None, tracker_url: Optional[str] = None) -> Gateway:
+        tracker = {"tracker_db_url": tracker_url} if tracker_url else {}
         settings = Settings(
-            rasa_url=rasa_url, rasa_timeout_seconds=timeout, knowledge_db_url=db_url or kb_url,
+            rasa_url=rasa_url, rasa_timeout_seconds=timeout, knowledge_db_url=db_url or kb_url, **tracker,
             telegram_bot_token=TOKEN, telegram_api_base_url=f"{fake_telegram.base_url}/bot",
             telegram_webhook_url=webhook_url, telegram_webhook_secret=secret, push_interval_seconds=0,
         )
