@@ -144,6 +144,18 @@ def split_trailing_article(run: str) -> Tuple[str, str]:
     return run, ""
 
 
+def number_spans(text: str) -> List[Money]:
+    """Every number in `text` with where it is: amounts of money whole ("1块2"), then bare figures and numerals."""
+    spans = find_money(text)
+    for match in _BARE_NUMBER.finditer(text or ""):
+        if any(match.start() < money.end and money.start < match.end() for money in spans):
+            continue
+        value = numeral_value(match.group().replace(" ", ""))
+        if value is not None:
+            spans.append(Money(match.start(), match.end(), value, ""))
+    return sorted(spans, key=lambda money: money.start)
+
+
 def parse_years(words: str) -> Optional[int]:
     """A count of years: "15年", "十五年", "二十五" → 25; None when `words` holds no whole number."""
     match = _YEARS.search(words or "")
