@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import latest_entity, latest_text
 from actions.farmers import farmer_for
 from actions.knowledge_access import knowledge_session
+from actions.prices import suggest_near_products
 from knowledge.catalog.amounts import find_money, parse_money
 from knowledge.catalog.lookup import find_product, find_region
 from knowledge.catalog.units import DEFAULT_ASKED_UNIT, convert_price, format_price, unit_asked_in
@@ -87,6 +88,8 @@ class ActionSubscribePriceAlert(Action):
         rule, threshold, hour = alert_rule(latest_text(tracker), latest_entity(tracker, "amount"))
         with knowledge_session() as session:
             product = find_product(session, product_name)
+            if product is None and suggest_near_products(dispatcher, session, product_name, "subscribe_price_alert"):
+                return []
             if product is None:
                 dispatcher.utter_message(
                     response="utter_unknown_product",

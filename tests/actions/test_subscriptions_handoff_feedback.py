@@ -117,3 +117,10 @@ async def test_feedback_is_stored_per_answer_and_can_change(knowledge_factory) -
     with session_scope(knowledge_factory) as session:
         rows = session.scalars(select(Feedback)).all()
         assert [(row.message_id, row.rating) for row in rows] == [("price-1234abcd", -1)]
+
+
+async def test_subscribing_to_a_near_name_asks_did_you_mean(knowledge_factory) -> None:
+    tracker = make_tracker("subscribe_price_alert", [("product", "鸡旦")], text="鸡旦涨到四块五提醒我")
+    dispatcher, _ = await run_action(ActionSubscribePriceAlert(), tracker)
+    assert responses(dispatcher) == ["utter_did_you_mean"]
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == '/subscribe_price_alert{"product": "鸡蛋"}'
