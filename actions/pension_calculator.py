@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ask_for_feedback, latest_entity_values
+from knowledge.catalog.amounts import NUMERAL_CHARS, find_money, format_amount, parse_money, parse_years
 from settings import load_settings
 
 # National minimum basic pension in 元/人/月, by the year it took effect (facts.md §3.1).
@@ -19,18 +20,52 @@ ACCOUNT_DIVISOR = 139
 MINIMUM_YEARS = 15
 # Government subsidy on contributions: at least 30 元/年, at least 60 元/年 from the 500 元 tier up.
 LOW_TIER_SUBSIDY, HIGH_TIER_SUBSIDY, HIGH_TIER_FROM = 30, 60, 500
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(万|千)?")
+# Yearly contribution tiers of the national template, 元/年 (facts.md §3.1); provinces may add higher ones.
+CONTRIBUTION_TIERS = (100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1500, 2000)
+# The longest a resident can pay: from 16 to 60.
+MAXIMUM_YEARS = 44
 _BALANCE_WORDS = ("账户", "余额", "攒了", "存了")
+_LOWEST_TIER = re.compile(r"最(?:低|少|便宜)(?:的|一)?个?档")
+_HIGHEST_TIER = re.compile(r"最(?:高|多)(?:的|一)?个?档")
+# "交够15年", "交满十五年", "缴了20年": a count of years after a paying word.
+_YEARS_PAID = re.compile(rf"(?:交|缴|满|够|了|续)\s*(\d{{1,2}}|[{NUMERAL_CHARS}]+)\s*年")
+# A bare figure that is not a count of years, an age or a month ("交500", "一年1200").
+_BARE_FIGURE = re.compile(r"(\d+(?:\.\d+)?\s*[万千]?)(?!\d|\.\d|\s*[年岁月号点])")
 
 
-def parse_yuan(value: str) -> Optional[Decimal]:
-    """"500" → 500, "2000块" → 2000, "3万" → 30000, "1.5千" → 1500; None when there is no number."""
-    match = _NUMBER.search(value or "")
-    if match is None:
-        return None
-    number = Decimal(match.group(1))
-    multiplier = {"万": 10000, "千": 1000}.get(match.group(2) or "", 1)
-    return number * multiplier
+def _is_a_year(text: str, value: Decimal) -> bool:
+    """"新农合2019年" or "19年": the figure is a year the farmer names, not money."""
+    return value == value.to_integral_value() and f"{format_amount(value)}年" in text.replace(" ", "")
+
+
+def contribution_or_balance(text: str, amount_words: List[str]) -> Tuple[Optional[Decimal], str]:
+    """The money the farmer names (yearly contribution or account balance), and the tier word it came from, if any.
+
+    The amount entities first, then amounts of money in the text, a tier word ("最低档"), a bare figure;
+    figures under the lowest tier (100 元) and years ("新农合19年") are not contributions.
+    """
+    candidates = [value for value in map(parse_money, amount_words) if value is not None]
+    candidates += [money.value for money in find_money(text)]
+    for value in candidates:
+        if value >= CONTRIBUTION_TIERS[0] and not _is_a_year(text, value):
+            return value, ""
+    lowest, highest = _LOWEST_TIER.search(text), _HIGHEST_TIER.search(text)
+    if lowest is not None:
+        return Decimal(CONTRIBUTION_TIERS[0]), lowest.group()
+    if highest is not None:
+        return Decimal(CONTRIBUTION_TIERS[-1]), highest.group()
+    for match in _BARE_FIGURE.finditer(text):
+        figure = parse_money(match.group(1))
+        if figure is not None and figure >= CONTRIBUTION_TIERS[0] and not _is_a_year(text, figure):
+            return figure, ""
+    return None, ""
+
+
+def years_paid(text: str, years_words: List[str]) -> Optional[int]:
+    """How many years the farmer pays: the years entities first, then "交够15年"-style words in the text."""
+    candidates = [parse_years(words) for words in years_words]
+    candidates += [parse_years(match.group(1)) for match in _YEARS_PAID.finditer(text)]
+    return next((years for years in candidates if years and 0 < years <= MAXIMUM_YEARS), None)
 
 
 def basic_pension(year: int) -> Tuple[int, int]:
@@ -63,10 +98,13 @@ def estimate(
     balance: Optional[Decimal],
     year: int,
     interest_percent: Decimal = Decimal(0),
+    tier_word: str = "",
 ) -> Dict[str, str]:
     """Monthly pension from a yearly contribution and years, or from a known account balance, with assumptions."""
     basic, basic_year = basic_pension(year)
     assumptions = [f"基础养老金按{basic_year}年全国最低标准{basic}元/月，各省会再加"]
+    if tier_word and contribution is not None:
+        assumptions.append(f"“{tier_word}”按全国标准的{_yuan(contribution)}元档算，各省档次以当地为准")
     if balance is None:
         assert contribution is not None
         if years is None:
@@ -106,19 +144,18 @@ class ActionCalcPension(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
-        amounts = [value for value in map(parse_yuan, latest_entity_values(tracker, "amount")) if value]
-        years_values = [value for value in map(parse_yuan, latest_entity_values(tracker, "years")) if value]
-        years = int(years_values[0]) if years_values else None
-        if not amounts:
+        amount, tier_word = contribution_or_balance(text, latest_entity_values(tracker, "amount"))
+        if amount is None:
             dispatcher.utter_message(response="utter_ask_pension_inputs")
             return []
-        is_balance = any(word in text for word in _BALANCE_WORDS)
+        is_balance = not tier_word and any(word in text for word in _BALANCE_WORDS)
         values = estimate(
-            contribution=None if is_balance else amounts[0],
-            years=years,
-            balance=amounts[0] if is_balance else None,
+            contribution=None if is_balance else amount,
+            years=None if is_balance else years_paid(text, latest_entity_values(tracker, "years")),
+            balance=amount if is_balance else None,
             year=dt.date.today().year,
             interest_percent=load_settings().pension_account_interest_percent,
+            tier_word=tier_word,
         )
         dispatcher.utter_message(response="utter_pension_estimate", **values)
         ask_for_feedback(dispatcher, "pension-calc")

@@ -6,6 +6,7 @@ asked products; `validate_price_form` checks the farmer's answer against the kno
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any, Dict, List, Optional
 
@@ -18,6 +19,7 @@ from actions.answers import ask_for_feedback, latest_entity, latest_text
 from actions.asked_dates import as_of_date
 from actions.knowledge_access import knowledge_session
 from knowledge.catalog.lookup import find_product
+from knowledge.catalog.near_names import near_products
 from knowledge.catalog.units import unit_asked_in
 from knowledge.prices.queries import LatestPrice, latest_price, products_with_prices
 from settings import load_settings
@@ -29,11 +31,37 @@ logger = logging.getLogger(__name__)
 _FORM_ANSWER_INTENTS = {"inform", "ask_price"}
 
 
-def say_no_data(dispatcher: CollectingDispatcher, session: Any, product_name: str) -> None:
-    """"No data for X" with the products of the same kind that do have prices."""
+def suggest_near_products(
+    dispatcher: CollectingDispatcher, session: Any, words: str, intent: str, in_message: bool = False
+) -> bool:
+    """"您是不是想问…？" with a button per product `words` nearly names (asking `intent` again); False if none.
+
+    `words` is a product name the farmer typed, or with `in_message` a whole message.
+    """
+    near = near_products(session, words, in_message=in_message)
+    if not near:
+        return False
+    buttons = [{"title": item.product,
+                "payload": f"/{intent}" + json.dumps({"product": item.product}, ensure_ascii=False)} for item in near]
+    dispatcher.utter_message(response="utter_did_you_mean", product=near[0].typed,
+                             names="、".join(item.product for item in near), buttons=buttons)
+    return True
+
+
+def say_no_data(dispatcher: CollectingDispatcher, session: Any, product_name: str, intent: str = "ask_price") -> None:
+    """"No data for X": "您是不是想问…" for a name we do not know, else the products of the same kind with prices."""
     product = find_product(session, product_name)
-    suggestions = products_with_prices(session, category=product.category if product else None)
-    dispatcher.utter_message(response="utter_price_no_data", product=product_name, suggestions="、".join(suggestions))
+    if product is None:
+        if not suggest_near_products(dispatcher, session, product_name, intent):
+            dispatcher.utter_message(response="utter_price_no_data", product=product_name,
+                                     suggestions="、".join(products_with_prices(session)))
+        return
+    suggestions = products_with_prices(session, category=product.category)
+    if suggestions:
+        dispatcher.utter_message(response="utter_price_no_data_same_kind", product=product_name,
+                                 suggestions="、".join(suggestions))
+    else:
+        dispatcher.utter_message(response="utter_price_no_data_alone", product=product_name)
 
 
 def _is_fresh_price_request(tracker: Tracker) -> bool:
@@ -67,10 +95,31 @@ class ValidatePriceForm(FormValidationAction):
             product = find_product(session, str(slot_value or ""))
             if product is not None:
                 return {"product": product.name}
+            if near_products(session, str(slot_value or "")):
+                return {"product": None}  # action_ask_product asks "您是不是想问…" instead of the usual question
             suggestions = products_with_prices(session)
         dispatcher.utter_message(response="utter_unknown_product", product=slot_value,
                                  suggestions="、".join(suggestions))
         return {"product": None}
+
+
+class ActionAskProduct(Action):
+    """The price form's question: "您是不是想问…" when the farmer's words nearly name a product, else which product."""
+
+    def name(self) -> str:
+        return "action_ask_product"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        typed, text = latest_entity(tracker, "product"), latest_text(tracker)
+        with knowledge_session() as session:
+            if typed and suggest_near_products(dispatcher, session, typed, "ask_price"):
+                return []
+            if text and suggest_near_products(dispatcher, session, text, "ask_price", in_message=True):
+                return []
+        dispatcher.utter_message(response="utter_ask_product")
+        return []
 
 
 class ActionAnswerPrice(Action):

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ask_for_feedback, latest_entity_values, latest_text
 from actions.knowledge_access import knowledge_session
-from actions.prices import say_no_data
+from actions.prices import say_no_data, suggest_near_products
 from knowledge.catalog.units import format_price, unit_asked_in
 from knowledge.prices.queries import compare_markets, price_trend
 from settings import load_settings
@@ -50,7 +50,10 @@ class ActionAnswerPriceTrend(Action):
         product_name: Optional[str] = tracker.get_slot("product")
         region_name: Optional[str] = tracker.get_slot("region")
         if not product_name:
-            dispatcher.utter_message(response="utter_ask_trend_product")
+            with knowledge_session() as session:
+                if not suggest_near_products(dispatcher, session, latest_text(tracker), "ask_price_trend",
+                                             in_message=True):
+                    dispatcher.utter_message(response="utter_ask_trend_product")
             return []
         text = latest_text(tracker)
         unit = unit_asked_in(text)
@@ -69,7 +72,7 @@ class ActionAnswerPriceTrend(Action):
                 trend = price_trend(session, product_name, region_name, unit=unit, days=None, records=2,
                                     today=today)
             if trend is None:
-                say_no_data(dispatcher, session, product_name)
+                say_no_data(dispatcher, session, product_name, "ask_price_trend")
                 return []
         self._say_trend(dispatcher, trend)
         ask_for_feedback(dispatcher, "trend")

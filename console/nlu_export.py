@@ -10,11 +10,12 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import yaml
 from rasa.shared.nlu.training_data.entities_parser import find_entities_in_training_example, replace_entities
 
+from knowledge.catalog.amounts import number_spans, parse_money
 from knowledge.masking import mask_personal_data
 
 logger = logging.getLogger(__name__)
@@ -45,14 +46,40 @@ def load_domain_names(path: Path) -> DomainNames:
     return DomainNames(names(data.get("intents")), names(data.get("entities")))
 
 
+def _whole_amount(text: str, start: int, end: int, value: Any) -> Optional[Tuple[int, int]]:
+    """Where the amount an `amount` entity names is written in the farmer's text, whole ("1块2", not "1" and "2").
+
+    The model's positions are in the normalised text ("1.2块" for "一块二"), so the amount is found by its value
+    first, then by position.
+    """
+    numbers = number_spans(text)
+    wanted = parse_money(str(value or ""))
+    same_value = [number for number in numbers if wanted is not None and number.value == wanted]
+    if same_value:
+        nearest = min(same_value, key=lambda number: abs(number.start - start))
+        return nearest.start, nearest.end
+    overlapping = next((number for number in numbers if number.start < end and start < number.end), None)
+    return (overlapping.start, overlapping.end) if overlapping else None
+
+
 def annotate(text: str, entities: Sequence[Dict[str, Any]]) -> str:
-    """The message in Rasa's inline form: [玉米](product)多少钱, or [苞谷]{"entity": …, "value": "玉米"} (synonyms)."""
-    spans = []
+    """The message in Rasa's inline form: [玉米](product)多少钱, or [苞谷]{"entity": …, "value": "玉米"} (synonyms).
+
+    An amount is annotated whole as the farmer wrote it: [一块二](amount), never [1](amount)块[2](amount).
+    """
+    spans: List[Tuple[int, int, str, Any]] = []
     for entity in entities:
         start, end, name = entity.get("start"), entity.get("end"), entity.get("entity")
         if not isinstance(start, int) or not isinstance(end, int) or not name or not 0 <= start < end <= len(text):
             continue  # entities from button payloads carry no position in the text
-        spans.append((start, end, str(name), entity.get("value")))
+        value = entity.get("value")
+        if name == "amount":
+            whole = _whole_amount(text, start, end, value)
+            if whole is not None:
+                start, end, value = whole[0], whole[1], None
+            if any(span[:3] == (start, end, name) for span in spans):
+                continue  # the two halves of "1块2" are one amount
+        spans.append((start, end, str(name), value))
     spans.sort()
     parts, cursor = [], 0
     for start, end, name, value in spans:

@@ -106,6 +106,12 @@ class Catalog:
         name = (name or "").strip()
         return self._products.get(name) or self._aliases.get(name)
 
+    def product_names(self) -> Dict[str, str]:
+        """Every product name and alias → the product's canonical name."""
+        names = {alias: product.name for alias, product in self._aliases.items()}
+        names.update((name, name) for name in self._products)
+        return names
+
     def region(self, name: str) -> Optional[RegionEntry]:
         """The region called `name`, by full or short name, preferring the widest match."""
         name = (name or "").strip()

@@ -218,13 +218,12 @@ def latest_price(
 
 
 def products_with_prices(session: Session, limit: int = 5, category: Optional[str] = None) -> List[str]:
-    """Names of products that do have prices (for "no data for X, but we have …"), same category first."""
+    """Names of products that do have prices (for "no data for X, but we have …"), of `category` only when given:
+    apples are not answered with lettuce."""
     query = select(Product.name).where(Product.id.in_(select(PriceRecord.product_id).distinct()))
     if category:
-        query = query.order_by(case((Product.category == category, 0), else_=1), Product.name)
-    else:
-        query = query.order_by(Product.name)
-    return list(session.scalars(query.limit(limit)).all())
+        query = query.where(Product.category == category)
+    return list(session.scalars(query.order_by(Product.name).limit(limit)).all())
 
 
 # A change smaller than this, either way, is reported as flat: day-to-day noise, not a trend.

@@ -3,22 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from actions.pension_calculator import ActionCalcPension, basic_pension, estimate, parse_yuan
+from actions.pension_calculator import ActionCalcPension, basic_pension, estimate
 from tests.actions.conftest import make_tracker, message, responses, run_action
-
-
-@pytest.mark.parametrize(
-    ("raw", "value"),
-    [
-        ("500", Decimal(500)),
-        ("2000块", Decimal(2000)),
-        ("3万", Decimal(30000)),
-        ("1.2", Decimal("1.2")),
-        ("没有", None),
-    ],
-)
-def test_parse_yuan(raw, value) -> None:
-    assert parse_yuan(raw) == value
 
 
 @pytest.mark.parametrize(("year", "basic"), [(2013, 70), (2014, 70), (2024, 123), (2025, 143), (2026, 143)])
@@ -75,3 +61,58 @@ async def test_calc_pension_action(entities, text, expected) -> None:
         assumptions = message(dispatcher, "utter_pension_estimate")["assumptions"]
         # Interest is left out unless configured; a balance the farmer names is taken as it is.
         assert ("账户余额按您说的30000元算" if "账户" in text else "不计利息") in assumptions
+
+
+# Phrasings of the calculator's inputs, as the NLU normaliser passes them on, with and without entities.
+# Expected totals at today's basic pension are checked through the account balance, which does not change.
+@pytest.mark.parametrize(
+    ("text", "entities", "balance", "years_text"),
+    [
+        ("1200一年 交20年", [], "25200", "交20年"),  # (1200 + 60) × 20
+        ("一年1200块 要交15年 每月领多少", [("amount", "1200块"), ("years", "15年")], "18900", "交15年"),
+        ("交最低档 交够15年", [], "1950", "交15年"),  # (100 + 30) × 15
+        ("交最低的档 交满15年 能领多少", [], "1950", "交15年"),
+        ("最高档交15年每月多少", [], "30900", "交15年"),  # (2000 + 60) × 15
+        ("2100一年交15年 一个月领几个", [], "32400", "交15年"),
+        ("交500 15年能领多少", [], "8400", "交15年"),
+        ("58岁 每年交500 交15年", [("amount", "58")], "8400", "交15年"),
+        ("每年交200 交20年", [("amount", "200"), ("years", "20")], "4600", "交20年"),
+    ],
+)
+async def test_contributions_as_farmers_write_them(text, entities, balance, years_text) -> None:
+    dispatcher, _ = await run_action(ActionCalcPension(), make_tracker("calc_pension", entities, text=text))
+    estimate_values = message(dispatcher, "utter_pension_estimate")
+    assert estimate_values["balance"] == balance
+    assert years_text in estimate_values["assumptions"]
+
+
+@pytest.mark.parametrize(
+    ("text", "entities", "balance"),
+    [
+        ("个人账户有8000块 每月发多少", [], "8000"),
+        ("账户上有9000块 每个月发多少", [("amount", "9000块")], "9000"),
+        ("15000的个人账户每月领多少", [], "15000"),
+        ("个人账户有3万一个月领多少", [("amount", "3万")], "30000"),
+    ],
+)
+async def test_account_balances_as_farmers_write_them(text, entities, balance) -> None:
+    dispatcher, _ = await run_action(ActionCalcPension(), make_tracker("calc_pension", entities, text=text))
+    assert message(dispatcher, "utter_pension_estimate")["balance"] == balance
+
+
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        ("新农合19年交多少钱", [("amount", "19")]),  # a year, not a contribution of 19 元
+        ("合作医疗2018年交多少钱", [("amount", "2018")]),
+        ("养老金能领多少", []),
+    ],
+)
+async def test_years_and_questions_without_figures_are_not_calculated(text, entities) -> None:
+    dispatcher, _ = await run_action(ActionCalcPension(), make_tracker("calc_pension", entities, text=text))
+    assert responses(dispatcher) == ["utter_ask_pension_inputs"]
+
+
+async def test_a_tier_word_is_stated_as_an_assumption() -> None:
+    dispatcher, _ = await run_action(ActionCalcPension(), make_tracker("calc_pension", [], text="交最低档交15年"))
+    assert "“最低档”按全国标准的100元档算" in message(dispatcher, "utter_pension_estimate")["assumptions"]

@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.asked_dates import as_of_date
-from actions.prices import ActionAnswerPrice, ValidatePriceForm
+from actions.prices import ActionAnswerPrice, ActionAskProduct, ValidatePriceForm
 from actions.trends import ActionAnswerPriceTrend
 from tests.actions.conftest import DOMAIN, make_tracker, message, responses, run_action
 
@@ -180,3 +180,63 @@ async def test_price_form_ends_quietly_when_the_farmer_asked_something_else(know
     assert events == [{"event": "slot", "name": "requested_slot", "value": None, "timestamp": None},
                       {"event": "active_loop", "name": None, "timestamp": None}]
     assert dispatcher.messages == []
+
+
+def _buttons(dispatcher) -> list:
+    return [button for item in dispatcher.messages for button in item.get("buttons") or []]
+
+
+@pytest.mark.parametrize(
+    ("value", "product"),
+    [("包米", "玉米"), ("鸡旦", "鸡蛋"), ("王米", "玉米"), ("白才", "大白菜"), ("生朱", "生猪")],
+)
+async def test_a_near_name_gets_did_you_mean_with_a_button_not_not_found(knowledge_factory, value, product) -> None:
+    dispatcher = CollectingDispatcher()
+    result = ValidatePriceForm().validate_product(value, dispatcher, make_tracker("ask_price", [("product", value)],
+                                                                                text=f"{value}多少钱"), DOMAIN)
+    assert result == {"product": None} and responses(dispatcher) == []
+    # The form then asks its question through action_ask_product.
+    tracker = make_tracker("ask_price", [("product", value)], text=f"{value}多少钱")
+    dispatcher, _ = await run_action(ActionAskProduct(), tracker)
+    assert responses(dispatcher) == ["utter_did_you_mean"]
+    said = message(dispatcher, "utter_did_you_mean")
+    assert (said["product"], said["names"].split("、")[0]) == (value, product)
+    assert _buttons(dispatcher)[0] == {"title": product, "payload": f'/ask_price{{"product": "{product}"}}'}
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [("鸡旦啥价", "utter_did_you_mean"), ("查价格", "utter_ask_product"), ("多少钱一斤", "utter_ask_product")],
+)
+async def test_the_form_question_offers_a_product_the_message_nearly_names(knowledge_factory, text, first) -> None:
+    dispatcher, _ = await run_action(ActionAskProduct(), make_tracker("ask_price", text=text))
+    assert responses(dispatcher) == [first]
+
+
+async def test_a_trend_question_with_a_near_name_asks_the_trend_again(knowledge_factory) -> None:
+    dispatcher, _ = await run_action(ActionAnswerPriceTrend(), make_tracker("ask_price_trend", text="猪内跌了吗"))
+    assert responses(dispatcher) == ["utter_did_you_mean"]
+    assert _buttons(dispatcher)[0]["payload"] == '/ask_price_trend{"product": "猪肉"}'
+
+
+VEGETABLES_WITH_PRICES = {"大白菜", "小白菜", "圆白菜", "芹菜", "菠菜", "莴笋", "韭菜", "油菜", "香菜", "茴香", "西芹",
+                          "紫甘蓝", "团生菜", "苦菊", "油麦菜", "散菜花", "绿菜花", "大蒜", "娃娃菜"}
+
+
+@pytest.mark.parametrize(
+    ("product", "response", "allowed"),
+    [
+        # No 水果 has prices in the seed: say so, and suggest nothing of another kind.
+        ("苹果", "utter_price_no_data_alone", None),
+        ("富士", "utter_price_no_data_alone", None),
+        # 土豆 and 红薯 are 蔬菜 without prices: only vegetables that have prices are suggested.
+        ("土豆", "utter_price_no_data_same_kind", VEGETABLES_WITH_PRICES),
+        ("红苕", "utter_price_no_data_same_kind", VEGETABLES_WITH_PRICES),
+    ],
+)
+async def test_no_data_suggests_the_same_kind_only(knowledge_factory, product, response, allowed) -> None:
+    dispatcher, _ = await run_action(ActionAnswerPrice(), make_tracker(slots={"product": product}))
+    assert responses(dispatcher) == [response]
+    if allowed is not None:
+        suggested = set(message(dispatcher, response)["suggestions"].split("、"))
+        assert suggested and suggested <= allowed

@@ -23,11 +23,37 @@ from tests.actions.conftest import make_tracker, message, responses, run_action
         ("每天7点推鸡蛋价格", None, ("daily", None, 7)),
         ("生猪低于7块告诉我", "7", ("below", 7, None)),
         ("苞谷超过1.2块提醒我", "1.2", ("above", 1.2, None)),
+        # Farmers' prices, as typed and as the NLU normaliser passes them on, with or without an entity.
+        ("玉米涨到1块2提醒我", "1", ("above", 1.2, None)),
+        ("玉米涨到1块2提醒我", None, ("above", 1.2, None)),
+        ("玉米涨到1.2块提醒我", "1.2块", ("above", 1.2, None)),
+        ("小麦到一块一毛九叫我", None, ("above", 1.19, None)),
+        ("白菜跌破五毛八告诉我", None, ("below", 0.58, None)),
+        ("鸡蛋掉到0.55元通知我", "0.55元", ("below", 0.55, None)),
+        ("猪肉跌破十块钱一斤告诉我", None, ("below", 10, None)),
+        ("大豆超过2块4提醒", None, ("above", 2.4, None)),
+        # A price per 公斤 is kept per 斤: 23.25 元/公斤 is 11.625 元/斤.
+        ("猪肉一公斤跌破23.25告诉我", None, ("below", 11.625, None)),
     ],
 )
 def test_alert_rule(text, amount, rule) -> None:
     found = alert_rule(text, amount)
     assert (found[0], float(found[1]) if found[1] is not None else None, found[2]) == rule
+
+
+@pytest.mark.parametrize(
+    ("text", "entities", "confirmed"),
+    [
+        ("玉米涨到1块2提醒我", [("product", "玉米"), ("amount", "1")], "高于1.20元/斤时通知"),
+        ("玉米一公斤涨到2块4提醒我", [("product", "玉米")], "高于2.40元/公斤时通知"),
+        ("生猪跌破十一块四告诉我", [("product", "生猪")], "低于11.40元/斤时通知"),
+        ("猪肉一公斤跌破23.25告诉我", [("product", "猪肉")], "低于23.25元/公斤时通知"),
+    ],
+)
+async def test_a_threshold_is_confirmed_in_the_farmers_unit(knowledge_factory, text, entities, confirmed) -> None:
+    dispatcher, _ = await run_action(ActionSubscribePriceAlert(), make_tracker("subscribe_price_alert", entities,
+                                                                                text=text))
+    assert message(dispatcher, "utter_subscribed")["rule"] == confirmed
 
 
 async def test_subscribe_list_and_cancel(knowledge_factory) -> None:
@@ -91,3 +117,10 @@ async def test_feedback_is_stored_per_answer_and_can_change(knowledge_factory) -
     with session_scope(knowledge_factory) as session:
         rows = session.scalars(select(Feedback)).all()
         assert [(row.message_id, row.rating) for row in rows] == [("price-1234abcd", -1)]
+
+
+async def test_subscribing_to_a_near_name_asks_did_you_mean(knowledge_factory) -> None:
+    tracker = make_tracker("subscribe_price_alert", [("product", "鸡旦")], text="鸡旦涨到四块五提醒我")
+    dispatcher, _ = await run_action(ActionSubscribePriceAlert(), tracker)
+    assert responses(dispatcher) == ["utter_did_you_mean"]
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == '/subscribe_price_alert{"product": "鸡蛋"}'

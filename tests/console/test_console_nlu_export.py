@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
-from console.nlu_export import export_corrections, known_examples
+from console.nlu_export import annotate, export_corrections, known_examples
 from settings import PROJECT_ROOT
 
 NLU_FILE = """version: "3.1"
@@ -72,3 +73,24 @@ def test_every_example_of_the_real_training_data_is_skipped() -> None:
     export = export_corrections(existing, known)
     assert export.examples == 0 and export.by_intent == {}
     assert len(export.already_known) == len(existing)
+
+
+def _entity(name, start, end, value):
+    return {"entity": name, "start": start, "end": end, "value": value}
+
+
+@pytest.mark.parametrize(
+    ("text", "entities", "annotated"),
+    [
+        # The old model's halves of "1块2" become the one amount the farmer wrote.
+        ("玉米涨到1块2提醒我", [_entity("product", 0, 2, "玉米"), _entity("amount", 4, 5, "1"),
+                              _entity("amount", 6, 7, "2")], "[玉米](product)涨到[1块2](amount)提醒我"),
+        # Positions in the normalised text ("1.3块") are found again in the farmer's words by value.
+        ("苞米到一块三告诉我", [_entity("amount", 3, 7, "1.3块")], "苞米到[一块三](amount)告诉我"),
+        ("一年一千二 交二十年", [_entity("amount", 2, 6, "1200")], "一年[一千二](amount) 交二十年"),
+        ("交500交15年", [_entity("amount", 1, 4, "500"), _entity("years", 5, 7, "15")],
+         "交[500](amount)交[15](years)年"),
+    ],
+)
+def test_amounts_are_annotated_whole_as_written(text, entities, annotated) -> None:
+    assert annotate(text, entities) == annotated
