@@ -18,7 +18,9 @@ from settings import PROJECT_ROOT
 from tests.conftest import copy_database
 
 MODEL = PROJECT_ROOT / "models" / "xiangxin.tar.gz"
-START_TIMEOUT_SECONDS = 240
+# A deadline for readiness, not a speed check: Rasa loads its model in ~40 s on a quiet machine, but took
+# over ten minutes on this two-core machine shared with several trainings, and CI must not flake on that.
+START_TIMEOUT_SECONDS = 900
 
 
 def _free_port() -> int:
