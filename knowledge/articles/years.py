@@ -153,7 +153,8 @@ def prefer_asked_year(hits: Sequence[Hit], question: str, today: dt.date) -> Lis
             named = next((index for index in tables if f"{year}年" in order[index].answer), None)
             if named is None:
                 continue
-            positions = sorted({*positions, named})
+            chosen = named
+            positions = sorted({*positions, chosen})
         best = order[chosen]
         members = [best, *(order[index] for index in positions if index != chosen)]
         for slot, member in zip(positions, members, strict=True):
