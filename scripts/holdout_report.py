@@ -40,13 +40,15 @@ class HeldOutScores:
 
 
 @dataclass(frozen=True)
-class _Expected:
+class ExpectedSentence:
+    """A held-out sentence, its intent and its product values (normalised, after synonyms)."""
+
     text: str
     intent: str
     products: FrozenSet[str]
 
 
-def _expected(nlu_file: Path) -> List[_Expected]:
+def expected_sentences(nlu_file: Path) -> List[ExpectedSentence]:
     """The held-out sentences with their intent and product values, normalised and mapped as training maps them."""
     from rasa.shared.nlu.training_data.loading import load_data
 
@@ -61,7 +63,7 @@ def _expected(nlu_file: Path) -> List[_Expected]:
         return synonyms.get(simplified, synonyms.get(value, simplified))
 
     return [
-        _Expected(example.get("text"), example.get("intent"),
+        ExpectedSentence(example.get("text"), example.get("intent"),
                   frozenset(canonical(str(entity["value"])) for entity in example.get("entities") or []
                             if entity["entity"] == "product"))
         for example in load_data(str(nlu_file)).intent_examples
@@ -91,8 +93,12 @@ def _f1(precision: float, recall: float) -> float:
 
 def held_out_scores(model: Path, nlu_file: Path) -> HeldOutScores:
     """Parse every sentence of `nlu_file` with `model` and score intents and product values."""
-    expected = _expected(nlu_file)
-    parses = _parse_all(model, [sentence.text for sentence in expected])
+    expected = expected_sentences(nlu_file)
+    return score_parses(expected, _parse_all(model, [sentence.text for sentence in expected]))
+
+
+def score_parses(expected: List[ExpectedSentence], parses: List[Dict]) -> HeldOutScores:
+    """Intent accuracy and product F1 of Rasa parse results against the expected sentences."""
     right_intents, true_positives, predicted, wanted = 0, 0, 0, 0
     scores = HeldOutScores(len(expected), 0.0, 0.0, 0.0, 0.0)
     for sentence, parse in zip(expected, parses, strict=True):
