@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from rasa_extensions.gateway_channel import SECRET_HEADER
 from tests.golden.conversation_set import Conversation, load_conversations, reply_text
 from tests.golden.thresholds import load_thresholds, shortfalls
 
@@ -54,11 +55,12 @@ class ConversationResult:
 
 
 def send(rasa_url: str, sender: str, text: str) -> List[Dict[str, Any]]:
-    """One message through Rasa's REST channel; the bot's replies as Rasa returns them."""
+    """One message through Rasa's gateway channel, as the gateway sends it (with RASA_WEBHOOK_SECRET from the
+    environment, which the integration fixture and `make run`'s var/local.env set); the bot's replies."""
     request = urllib.request.Request(
-        f"{rasa_url.rstrip('/')}/webhooks/rest/webhook",
+        f"{rasa_url.rstrip('/')}/webhooks/gateway/webhook",
         data=json.dumps({"sender": sender, "message": text}).encode("utf-8"),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", SECRET_HEADER: os.environ.get("RASA_WEBHOOK_SECRET", "")},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:  # noqa: S310 (our own server)
