@@ -13,7 +13,7 @@ import yaml
 from nlu.text_normalizer import normalise
 from settings import PROJECT_ROOT
 from tests.golden.conversation_set import Turn, load_conversations, load_kinds, reply_text
-from tests.golden.thresholds import floor_of, raise_from_reports, shortfalls
+from tests.golden.thresholds import floor_of, load_thresholds, raise_from_reports, shortfalls
 
 article_bench = importlib.import_module("bench.article_bench")
 
@@ -117,3 +117,11 @@ def test_floors_round_down_to_a_whole_percent_and_are_only_ever_raised() -> None
     assert with_dev["articles_dev"] == {"top1": 0.96, "top3": 1.0}
     assert shortfalls({"overall": 0.62, "price": 0.95}, {"overall": 0.63, "price": 0.9, "emoji": 0.1}) == [
         "overall 0.6200 < 0.63", "emoji missing < 0.10"]
+
+
+def test_a_floor_given_twice_is_refused_rather_than_silently_replaced(tmp_path: Path) -> None:
+    pasted_twice = tmp_path / "thresholds.yml"
+    pasted_twice.write_text("conversations:\n  kinds:\n    price: 0.9\n    price: 1.0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="'price' is given twice"):
+        load_thresholds(pasted_twice)
+    assert set(load_thresholds()) == {"articles", "articles_dev", "conversations"}  # the real file loads
