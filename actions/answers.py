@@ -36,3 +36,9 @@ def latest_text(tracker: Tracker) -> str:
     """The farmer's latest message as typed (empty for button payloads)."""
     text = (tracker.latest_message.get("text") or "").strip()
     return "" if text.startswith("/") else text
+
+
+def latest_question(tracker: Tracker) -> str:
+    """The question the farmer's latest message asks: for a long story, the question it ends in (the NLU's
+    `question_focus`, nlu/focus.py); otherwise the message itself."""
+    return str(tracker.latest_message.get("question_focus") or "") or latest_text(tracker)

@@ -18,9 +18,10 @@ _RELATIVE_WEEKS = {"上周": 1, "上星期": 1, "上个星期": 1, "上个礼拜
 _RELATIVE_MONTHS = {"上个月": 1, "上月": 1, "前两个月": 2, "上上个月": 2}
 _RELATIVE_YEARS = {"去年": 1, "前年": 2}
 
-_YEAR_MONTH_DAY = re.compile(r"(?:(\d{4})\s*[年./-]\s*)?(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*[日号]?")
-_YEAR_MONTH = re.compile(r"(?:(\d{4})\s*[年./-]\s*)?(\d{1,2})\s*月(?:份)?")
-_YEAR = re.compile(r"(\d{4})\s*年")
+# A year is written in four digits or, as farmers do, in two ("23年3月", "24年9月份").
+_YEAR_MONTH_DAY = re.compile(r"(?:(\d{4}|\d{2})\s*[年./-]\s*)?(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*[日号]?")
+_YEAR_MONTH = re.compile(r"(?:(\d{4}|\d{2})\s*[年./-]\s*)?(\d{1,2})\s*月(?:份)?")
+_YEAR = re.compile(r"(?<!\d)(\d{4}|\d{2})\s*年")
 
 
 def _month_end(year: int, month: int) -> dt.date:
@@ -33,10 +34,19 @@ def _months_back(today: dt.date, months: int) -> dt.date:
     return _month_end(index // 12, index % 12 + 1)
 
 
+def _full_year(year: str, today: dt.date) -> int:
+    """"23" → 2023 (a two-digit year is this century's, or the last one's if it would be in the future)."""
+    value = int(year)
+    if len(year) > 2:
+        return value
+    century = today.year - today.year % 100
+    return century + value if century + value <= today.year else century - 100 + value
+
+
 def _latest_past(year: Optional[str], month: int, today: dt.date) -> int:
     """The year a month written without one refers to: this year, or last year if it has not come yet."""
     if year:
-        return int(year)
+        return _full_year(year, today)
     return today.year if month <= today.month else today.year - 1
 
 
@@ -67,6 +77,6 @@ def as_of_date(words: Optional[str], today: dt.date) -> Optional[dt.date]:
     except ValueError:  # "2月30日", "13月": not a day; answer with the newest price instead
         return None
     found = _YEAR.search(text)
-    if found and int(found.group(1)) < today.year:
-        return dt.date(int(found.group(1)), 12, 31)
+    if found and _full_year(found.group(1), today) < today.year:
+        return dt.date(_full_year(found.group(1), today), 12, 31)
     return None

@@ -31,8 +31,11 @@ def typed_question(tracker: Tracker, not_before: Optional[float] = None) -> Opti
         if event.get("event") != "user":
             continue
         text = (event.get("text") or "").strip()
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        if text and not text.startswith("/") and intent not in _NOT_A_QUESTION:
+        parse_data = event.get("parse_data") or {}
+        intent = (parse_data.get("intent") or {}).get("name")
+        # Noise ("呃呃呃", nlu.components.NoiseDetector) is never the question: the one before it is.
+        is_noise = parse_data.get("relabelled_by") == "NoiseDetector"
+        if text and not text.startswith("/") and intent not in _NOT_A_QUESTION and not is_noise:
             recent = not_before is None or (event.get("timestamp") or 0) >= not_before
             return text if recent else None
     return None
@@ -74,7 +77,8 @@ class ActionRequestHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         with knowledge_session() as session:
-            farmer = farmer_for(session, tracker, tracker.get_slot("region"))
+            # The farmer's home region, never a place they asked about, decides which officers answer.
+            farmer = farmer_for(session, tracker)
             # Voice messages and photos the gateway noted reach Rasa only as "转给信息员"; the ticket takes them along.
             media = recent_unhanded(session, farmer.id)
             ticket = hand_over(session, farmer, question_to_hand_over(tracker, media), tracker.sender_id,

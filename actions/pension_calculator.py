@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Dict, List, Optional, Tuple
@@ -10,6 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ask_for_feedback, latest_entity_values
+from actions.follow_ups import last_topic, remember
 from knowledge.catalog.amounts import NUMERAL_CHARS, find_money, format_amount, parse_money, parse_years
 from settings import load_settings
 
@@ -28,7 +30,7 @@ _BALANCE_WORDS = ("账户", "余额", "攒了", "存了")
 _LOWEST_TIER = re.compile(r"最(?:低|少|便宜)(?:的|一)?个?档")
 _HIGHEST_TIER = re.compile(r"最(?:高|多)(?:的|一)?个?档")
 # "交够15年", "交满十五年", "缴了20年": a count of years after a paying word.
-_YEARS_PAID = re.compile(rf"(?:交|缴|满|够|了|续)\s*(\d{{1,2}}|[{NUMERAL_CHARS}]+)\s*年")
+_YEARS_PAID = re.compile(rf"(?:交|缴|满|够|了|续|到)\s*(\d{{1,2}}|[{NUMERAL_CHARS}]+)\s*年")
 # A bare figure that is not a count of years, an age or a month ("交500", "一年1200").
 _BARE_FIGURE = re.compile(r"(\d+(?:\.\d+)?\s*[万千]?)(?!\d|\.\d|\s*[年岁月号点])")
 
@@ -134,8 +136,53 @@ def estimate(
     }
 
 
+# A follow-up that names only money ("三万呢") after an estimate from a balance means another balance;
+# with one of these words it is a yearly contribution again ("改成每年两千呢", "换成1500的档呢").
+_CONTRIBUTION_WORDS = ("每年", "一年", "档", "交", "缴")
+
+
+def _inputs_before(tracker: Tracker) -> Dict[str, Any]:
+    """The calculator's inputs of the estimate just given (or of the question it asked), if that came last."""
+    if last_topic(tracker) != "pension_calc":
+        return {}
+    try:
+        inputs = json.loads(tracker.get_slot("pension_inputs") or "{}")
+    except ValueError:
+        return {}
+    return inputs if isinstance(inputs, dict) else {}
+
+
+def calculator_inputs(text: str, amount_words: List[str], years_words: List[str],
+                      before: Dict[str, Any]) -> Dict[str, Any]:
+    """Contribution or balance, years and tier word from this message, the rest from the estimate before.
+
+    "那交二十五年呢" changes the years only, "改成每年两千呢" the contribution, "三万呢" after a balance
+    the balance."""
+    amount, tier_word = contribution_or_balance(text, amount_words)
+    years = years_paid(text, years_words)
+    was_balance = before.get("balance") is not None
+    if amount is not None:
+        says_balance = not tier_word and any(word in text for word in _BALANCE_WORDS)
+        says_contribution = bool(tier_word) or any(word in text for word in _CONTRIBUTION_WORDS)
+        is_balance = says_balance or (was_balance and not says_contribution and years is None)
+    else:
+        is_balance = was_balance and years is None
+        known = before.get("balance") if is_balance else before.get("contribution")
+        amount = Decimal(str(known)) if known is not None else None
+        tier_word = "" if is_balance else str(before.get("tier_word") or "")
+    if years is None and not is_balance and before.get("years") is not None:
+        years = int(before["years"])
+    return {
+        "contribution": None if is_balance or amount is None else str(amount),
+        "balance": str(amount) if is_balance and amount is not None else None,
+        "years": None if is_balance else years,
+        "tier_word": tier_word,
+    }
+
+
 class ActionCalcPension(Action):
-    """Estimates the monthly pension from what the farmer pays, or asks what that is."""
+    """Estimates the monthly pension from what the farmer pays, or asks what that is; a follow-up
+    ("那交二十五年呢") changes one input of the estimate before."""
 
     def name(self) -> str:
         return "action_calc_pension"
@@ -144,19 +191,20 @@ class ActionCalcPension(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
-        amount, tier_word = contribution_or_balance(text, latest_entity_values(tracker, "amount"))
-        if amount is None:
+        inputs = calculator_inputs(text, latest_entity_values(tracker, "amount"),
+                                   latest_entity_values(tracker, "years"), _inputs_before(tracker))
+        remembered = remember(topic="pension_calc", pension_inputs=json.dumps(inputs, ensure_ascii=False))
+        if inputs["contribution"] is None and inputs["balance"] is None:
             dispatcher.utter_message(response="utter_ask_pension_inputs")
-            return []
-        is_balance = not tier_word and any(word in text for word in _BALANCE_WORDS)
+            return remembered
         values = estimate(
-            contribution=None if is_balance else amount,
-            years=None if is_balance else years_paid(text, latest_entity_values(tracker, "years")),
-            balance=amount if is_balance else None,
+            contribution=Decimal(inputs["contribution"]) if inputs["contribution"] is not None else None,
+            years=inputs["years"],
+            balance=Decimal(inputs["balance"]) if inputs["balance"] is not None else None,
             year=dt.date.today().year,
             interest_percent=load_settings().pension_account_interest_percent,
-            tier_word=tier_word,
+            tier_word=inputs["tier_word"],
         )
         dispatcher.utter_message(response="utter_pension_estimate", **values)
         ask_for_feedback(dispatcher, "pension-calc")
-        return []
+        return remembered

@@ -15,12 +15,13 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from actions.answers import ask_for_feedback, latest_entity, latest_text
+from actions.answers import ask_for_feedback, latest_entity, latest_entity_values, latest_question, latest_text
 from actions.asked_dates import as_of_date
+from actions.follow_ups import is_follow_up, remember
 from actions.knowledge_access import knowledge_session
 from knowledge.catalog.lookup import find_product
 from knowledge.catalog.near_names import near_products
-from knowledge.catalog.units import unit_asked_in
+from knowledge.catalog.units import DEFAULT_ASKED_UNIT, unit_named_in
 from knowledge.prices.queries import LatestPrice, latest_price, products_with_prices
 from settings import load_settings
 from wording import price_answer_values, region_fallback_values
@@ -65,9 +66,38 @@ def say_no_data(dispatcher: CollectingDispatcher, session: Any, product_name: st
 
 
 def _is_fresh_price_request(tracker: Tracker) -> bool:
-    """A price question that names nothing at all ("查价格"): a new request, not a follow-up on the last product."""
+    """A price question that names nothing at all ("查价格"): a new request, not a follow-up on the last product.
+
+    A unit ("公斤价是多少", "一吨能卖多少钱") is a follow-up on the product just answered."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
-    return intent == "ask_price" and not tracker.latest_message.get("entities")
+    return (intent == "ask_price" and not tracker.latest_message.get("entities")
+            and unit_named_in(latest_text(tracker)) is None)
+
+
+# "全国平均呢", "全国的": the farmer asks for the national figure, wherever they asked about before.
+NATIONAL_WORDS = ("全国", "国家平均", "全国平均")
+
+
+def asked_context(tracker: Tracker) -> Dict[str, Optional[str]]:
+    """The place, unit and date words a price question is about.
+
+    What this message names wins; a follow-up ("一公斤呢", "上个月呢", "那河南呢") keeps the rest from the
+    question before (the `place`, `unit` and `date` slots), while a new question starts afresh: the
+    newest price, in 斤, for the place it names or none.
+    """
+    text = latest_question(tracker)
+    follow_up = is_follow_up(tracker)
+    places = latest_entity_values(tracker, "region")
+    if any(word in text for word in NATIONAL_WORDS):
+        place = None
+    elif places:
+        place = places[0]
+    else:
+        place = tracker.get_slot("place") if follow_up else None
+    dates = latest_entity_values(tracker, "date")
+    date_words = "".join(dates) if dates else (tracker.get_slot("date") if follow_up else None)
+    unit = unit_named_in(text) or (tracker.get_slot("unit") if follow_up else None) or DEFAULT_ASKED_UNIT
+    return {"place": place, "unit": unit, "date": date_words or None}
 
 
 class ValidatePriceForm(FormValidationAction):
@@ -113,13 +143,15 @@ class ActionAskProduct(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         typed, text = latest_entity(tracker, "product"), latest_text(tracker)
+        # The farmer's answer to this question is about a price, whatever was asked before.
+        asking = remember(topic="price")
         with knowledge_session() as session:
             if typed and suggest_near_products(dispatcher, session, typed, "ask_price"):
-                return []
+                return asking
             if text and suggest_near_products(dispatcher, session, text, "ask_price", in_message=True):
-                return []
+                return asking
         dispatcher.utter_message(response="utter_ask_product")
-        return []
+        return asking
 
 
 class ActionAnswerPrice(Action):
@@ -134,11 +166,12 @@ class ActionAnswerPrice(Action):
         product_name: Optional[str] = tracker.get_slot("product")
         if not product_name:
             return []  # the price form ended because the farmer asked something else, already answered
-        region_name: Optional[str] = tracker.get_slot("region")
-        unit = unit_asked_in(latest_text(tracker))
+        context = asked_context(tracker)
+        region_name, unit, date_words = context["place"], str(context["unit"]), context["date"]
         today = dt.date.today()
-        date_words = latest_entity(tracker, "date")
         as_of = as_of_date(date_words, today)
+        # What this answer leaves for a follow-up: the place, unit and date it was for.
+        remembered = remember(topic="price", place=region_name, unit=unit, date=date_words)
         with knowledge_session() as session:
             answer: Optional[LatestPrice] = None
             if as_of is not None:
@@ -154,7 +187,7 @@ class ActionAnswerPrice(Action):
                 answer = latest_price(session, product_name, region_name, unit=unit, today=today)
             if answer is None:
                 say_no_data(dispatcher, session, product_name)
-                return []
+                return remembered
         self._say(dispatcher, answer)
         quote = answer.quote
         stale_after = load_settings().stale_after_days
@@ -168,7 +201,7 @@ class ActionAnswerPrice(Action):
                 response="utter_price_stale", date=quote.report_date.isoformat(), days=quote.age_days
             )
         ask_for_feedback(dispatcher, "price")
-        return []
+        return remembered
 
     @staticmethod
     def _say(dispatcher: CollectingDispatcher, answer: LatestPrice) -> None:

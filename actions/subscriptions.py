@@ -85,7 +85,8 @@ class ActionSubscribePriceAlert(Action):
         if not product_name:
             dispatcher.utter_message(response="utter_ask_subscribe_product")
             return []
-        region_name = tracker.get_slot("region")
+        # The place named in this request, else the one asked about just before ("郑州玉米多少钱" → "价格变了告诉我").
+        region_name = latest_entity(tracker, "region") or tracker.get_slot("place")
         rule, threshold, hour = alert_rule(latest_text(tracker), latest_entity(tracker, "amount"))
         with knowledge_session() as session:
             product = find_product(session, product_name)
@@ -99,7 +100,8 @@ class ActionSubscribePriceAlert(Action):
                 )
                 return []
             region = find_region(session, region_name) if region_name else None
-            farmer = farmer_for(session, tracker, region_name)
+            # The alert is for that place; the farmer's home region stays what they said it is.
+            farmer = farmer_for(session, tracker)
             subscription, created = subscribe(session, farmer, product, region, rule, threshold, hour)
             dispatcher.utter_message(
                 response="utter_subscribed" if created else "utter_subscription_exists",

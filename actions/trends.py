@@ -9,9 +9,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ask_for_feedback, latest_entity_values, latest_text
+from actions.follow_ups import remember
 from actions.knowledge_access import knowledge_session
-from actions.prices import say_no_data, suggest_near_products
-from knowledge.catalog.units import format_price, unit_asked_in
+from actions.prices import asked_context, say_no_data, suggest_near_products
+from knowledge.catalog.units import format_price
 from knowledge.prices.queries import compare_markets, price_trend
 from settings import load_settings
 from wording import describe_price
@@ -48,15 +49,16 @@ class ActionAnswerPriceTrend(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         product_name: Optional[str] = tracker.get_slot("product")
-        region_name: Optional[str] = tracker.get_slot("region")
+        context = asked_context(tracker)
+        region_name, unit = context["place"], str(context["unit"])
+        remembered = remember(topic="trend", place=region_name, unit=unit)
         if not product_name:
             with knowledge_session() as session:
                 if not suggest_near_products(dispatcher, session, latest_text(tracker), "ask_price_trend",
                                              in_message=True):
                     dispatcher.utter_message(response="utter_ask_trend_product")
-            return []
+            return remembered
         text = latest_text(tracker)
-        unit = unit_asked_in(text)
         regions = latest_entity_values(tracker, "region")
         today = dt.date.today()
         with knowledge_session() as session:
@@ -65,7 +67,7 @@ class ActionAnswerPriceTrend(Action):
                 if comparison is not None and comparison.quotes:
                     self._say_comparison(dispatcher, comparison)
                     ask_for_feedback(dispatcher, "compare")
-                    return []
+                    return remembered
             trend = price_trend(session, product_name, region_name, unit=unit, today=today)
             if trend is not None and not trend.enough_data:
                 # A sparse series (monthly bulletins): compare the last two records instead of 30 days.
@@ -73,10 +75,10 @@ class ActionAnswerPriceTrend(Action):
                                     today=today)
             if trend is None:
                 say_no_data(dispatcher, session, product_name, "ask_price_trend")
-                return []
+                return remembered
         self._say_trend(dispatcher, trend)
         ask_for_feedback(dispatcher, "trend")
-        return []
+        return remembered
 
     @staticmethod
     def _say_trend(dispatcher: CollectingDispatcher, trend: Any) -> None:

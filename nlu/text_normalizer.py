@@ -1,7 +1,7 @@
 """Normalise what farmers type before tokenisation: traditional → simplified, full-width → half-width,
-product emoji → their names ("🌽" → 玉米), farmers' numbers → digits where they are amounts or years
-("一块二" → 1.2块, "十五年" → 15年, "二四年" → 2024年, through knowledge.catalog.amounts), other emoji and
-stray whitespace removed. "一亩", "两斤" stay words.
+product emoji → their names ("🌽" → 玉米), markup removed ("<b>", "<script>…</script>"), farmers'
+numbers → digits where they are amounts or years ("一块二" → 1.2块, "十五年" → 15年, "二四年" → 2024年,
+through knowledge.catalog.amounts), other emoji and stray whitespace removed. "一亩", "两斤" stay words.
 
 Every step keeps a map from each output character back to the input, so entity spans annotated on
 the raw training text can be moved onto the normalised text.
@@ -127,8 +127,13 @@ def _convert_numbers(text: str, origins: List[int]) -> Tuple[str, List[int]]:
     for match in _NUMERAL_RUN.finditer(text):
         if any(match.start() < taken_end and taken_start < match.end() for taken_start, taken_end in taken):
             continue
+        run = match.group()
+        if run.endswith("千") and text.startswith("克", match.end()):
+            run = run[:-1]  # "一千克" is one 千克 (a kilogram), not 1000 克: the unit stays a word
+        if not run:
+            continue
         start, previous_replaced = match.start(), False
-        for part in split_numeral_run(match.group()):
+        for part in split_numeral_run(run):
             end, replacement = _numeral_replacement(text, start, start + len(part), this_year)
             if replacement is not None:
                 # "五百十五年" → "500 15年": two numbers must not run together into one.
@@ -154,13 +159,31 @@ def _convert_numbers(text: str, origins: List[int]) -> Tuple[str, List[int]]:
     return "".join(out), out_origins
 
 
+# Markup pasted or typed into the chat ("<b>你好</b><script>…</script>玉米多少钱"): tags, and whole
+# script and style elements, are not the farmer's words (the web chat shows them as text anyway).
+_MARKUP = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|</?[A-Za-z][^<>]{0,80}>", re.IGNORECASE | re.DOTALL)
+
+
+def _markup_positions(text: str) -> set:
+    if "<" not in text:
+        return set()
+    return {index for match in _MARKUP.finditer(text) for index in range(match.start(), match.end())}
+
+
 def normalise(text: str) -> Normalised:
     """Apply every normalisation step to a farmer's message."""
     chars: List[str] = []
     origins: List[int] = []
     previous_space = True
     text = text or ""
+    markup = _markup_positions(text)
     for index, char in enumerate(text):
+        if index in markup:
+            if not previous_space:  # a tag between two words separates them
+                chars.append(" ")
+                origins.append(index)
+                previous_space = True
+            continue
         word = _emoji_product(text, index)
         if word is not None:
             chars.extend(word)

@@ -27,6 +27,7 @@ from itertools import combinations
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import cn2an
+from pypinyin import lazy_pinyin
 from sqlalchemy import func, select, text, true
 from sqlalchemy.orm import Session, joinedload
 
@@ -65,6 +66,8 @@ REGION_BOOST = 2.0
 # FTS5 column weights (title, questions, answer, topic) for bm25.
 _FTS5_WEIGHTS = (4.0, 3.0, 1.0, 4.0)
 _WORD = re.compile(r"\w+")
+_CHINESE_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_CHINESE_ONLY = _CHINESE_RUN
 
 _tokenizer_lock = threading.Lock()
 _tokenizer = None
@@ -348,12 +351,47 @@ def _folk_term_pattern(
     return pattern, table, frozenset(official)
 
 
+@lru_cache(maxsize=16)
+def _folk_term_sounds(aliases: Tuple[Tuple[str, str], ...]) -> Dict[Tuple[str, ...], str]:
+    """Toneless pinyin of every folk term and official name of two or more Chinese characters → the term."""
+    _, table, _ = _folk_term_pattern(aliases)
+    return {tuple(lazy_pinyin(term)): term for term in sorted(table, key=len)
+            if len(term) >= 2 and _CHINESE_ONLY.fullmatch(term)}
+
+
+def _homophones_corrected(question: str, aliases: Tuple[Tuple[str, str], ...]) -> str:
+    """The text with a word that sounds like a folk term but is no word of its own written as that term.
+
+    Farmers type policy words by sound: "土地沿包" for 延包, "良补" for 粮补. A stretch of the text that
+    reads like a term in toneless pinyin, and that jieba does not know as a word ("两部" is one, so
+    "两部手机" stays), is replaced by the term."""
+    sounds = _folk_term_sounds(aliases)
+    if not sounds:
+        return question
+    lengths = sorted({len(sound) for sound in sounds}, reverse=True)
+    word_counts = _jieba().FREQ
+    for run in _CHINESE_RUN.findall(question):
+        reading = lazy_pinyin(run)
+        if len(reading) != len(run):
+            continue
+        for length in lengths:
+            for start in range(len(run) - length + 1):
+                written = run[start:start + length]
+                term = sounds.get(tuple(reading[start:start + length]))
+                if term and term != written and term not in question and not word_counts.get(written):
+                    question = question.replace(written, term)
+    return question
+
+
 def expand_folk_terms(question: str, aliases: AliasTable) -> Tuple[str, List[str]]:
-    """Rewrite folk terms in a question into their official topics; returns the text and the topics reached."""
+    """Rewrite folk terms in a question into their official topics; returns the text and the topics reached.
+
+    A term typed as a homophone ("沿包" for 延包) counts as the term."""
     text = normalise(question)
     pattern, table, official = _folk_term_pattern(tuple(aliases))
     if pattern is None:
         return text, []
+    text = _homophones_corrected(text, tuple(aliases))
     reached: List[str] = []
 
     def replace(match: "re.Match[str]") -> str:
@@ -500,6 +538,9 @@ class ArticleHit:
     coverage: float = 1.0
     # The official topic a folk term in the question was rewritten to, when one was.
     via_folk_term: Optional[str] = None
+    # Whether the question names the article's topic (by its name or a folk term for it): a hit
+    # that shares only everyday words with the question ("每亩多少钱") may answer another question.
+    topic_named: bool = False
 
 
 def _region_chain_ids(session: Session, region: Union[str, Region, None]) -> List[int]:
@@ -671,7 +712,8 @@ def search_articles(
         for article, score in order
     ]
     best = prefer_asked_year(hits, plain(question), today or dt.date.today())[:limit]
-    return [dataclasses.replace(hit, coverage=_coverage(articles[hit.article_id], terms)) for hit in best]
+    return [dataclasses.replace(hit, coverage=_coverage(articles[hit.article_id], terms),
+                                topic_named=hit.topic in rewritten) for hit in best]
 
 
 def _coverage(article: Article, terms: List[str]) -> float:

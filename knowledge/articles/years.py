@@ -26,7 +26,7 @@ _FULL_YEAR = re.compile(rf"(?<!\d)({_YEAR})(?!\d)(年)?")
 # After a bare four-digit number these say it is an amount ("2000元", "1500档"), not a year.
 _AMOUNT_AFTER = tuple("元块档多以万千百斤亩毛角岁人个")
 # "24年" is a year; "交15年", "满十五年", "再延长30年" are durations: the word before tells them apart.
-_SHORT_YEAR = re.compile(r"(?<!\d)(\d{2})年(?!以上|以下|左右|多|后|以后|以内|内)")
+_SHORT_YEAR = re.compile(r"(?<!\d)(\d{2})年(?!以上|以下|左右|多(?!少)|后|以后|以内|内)")
 _DURATION_BEFORE = ("交", "缴", "满", "够", "了", "续", "延", "长", "再", "干", "过", "近", "这", "前",
                     "后", "多", "第", "几", "差", "补", "共", "连", "上", "有", "需", "要", "到")
 _AMOUNT_BEFORE = ("交", "缴", "选", "存", "补", "领", "档", "拿", "花")

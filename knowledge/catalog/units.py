@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
-from typing import Dict
+from typing import Dict, Optional
 
 # Kilograms in one of each weight unit. A price per unit U is the price per kg times KG_PER[U].
 KG_PER: Dict[str, Decimal] = {
@@ -57,10 +57,12 @@ def format_price(value: Decimal) -> str:
 _ASKED_UNIT_WORDS = (("公斤", "元/公斤"), ("千克", "元/公斤"), ("kg", "元/公斤"), ("吨", "元/吨"), ("斤", "元/斤"))
 
 
+def unit_named_in(text: str) -> Optional[str]:
+    """The price unit a farmer's words name ("一公斤呢" → 元/公斤), or None when they name none."""
+    lowered = (text or "").lower()
+    return next((unit for word, unit in _ASKED_UNIT_WORDS if word in lowered), None)
+
+
 def unit_asked_in(text: str) -> str:
     """The price unit a farmer's question asks for ("玉米一公斤多少钱" → 元/公斤); 元/斤 when none is named."""
-    lowered = (text or "").lower()
-    for word, unit in _ASKED_UNIT_WORDS:
-        if word in lowered:
-            return unit
-    return DEFAULT_ASKED_UNIT
+    return unit_named_in(text) or DEFAULT_ASKED_UNIT

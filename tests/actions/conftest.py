@@ -55,6 +55,11 @@ async def run_action(action: Any, tracker: Tracker) -> tuple[CollectingDispatche
     return dispatcher, events
 
 
+def slots_set(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The slots an action's events set, by name (the context it leaves for a follow-up)."""
+    return {event["name"]: event["value"] for event in events if event.get("event") == "slot"}
+
+
 def responses(dispatcher: CollectingDispatcher) -> List[str]:
     """The response names the action sent, in order."""
     return [message.get("response") for message in dispatcher.messages]

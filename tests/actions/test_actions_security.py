@@ -14,11 +14,11 @@ def _asked(question: str) -> list:
 
 
 async def test_item05_request_human_reuses_the_open_ticket(knowledge_factory) -> None:
-    first = make_tracker("request_human", slots={"region": "石家庄"}, text="转人工", events=_asked("宅基地怎么批"))
+    first = make_tracker("request_human", slots={"place": "石家庄"}, text="转人工", events=_asked("宅基地怎么批"))
     dispatcher, _ = await run_action(ActionRequestHuman(), first)
     ticket_id = message(dispatcher, "utter_handoff_created")["ticket"]
 
-    second = make_tracker("request_human", slots={"region": "石家庄"}, text="转人工", events=_asked("盖房要交钱吗"))
+    second = make_tracker("request_human", slots={"place": "石家庄"}, text="转人工", events=_asked("盖房要交钱吗"))
     dispatcher, _ = await run_action(ActionRequestHuman(), second)
     added = message(dispatcher, "utter_handoff_added")
     assert added["ticket"] == ticket_id and added["question"] == "盖房要交钱吗"

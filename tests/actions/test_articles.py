@@ -7,7 +7,8 @@ from actions.articles import ActionAnswerMedicalInsurance, ActionAnswerPension, 
 from knowledge.articles.search import rebuild_search_index
 from knowledge.db import session_scope
 from knowledge.models import Article
-from tests.actions.conftest import make_tracker, message, responses, run_action
+from nlu.follow_ups import what_changes
+from tests.actions.conftest import make_tracker, message, responses, run_action, slots_set
 
 ARTICLES = [
     ("policy", "最低收购价", "2025年小麦最低收购价", "2025年小麦最低收购价为每50公斤119元（每斤1.19元）。",
@@ -52,7 +53,8 @@ def with_articles(knowledge_factory):
 )
 async def test_best_article_is_cited(with_articles, action, intent, text, title) -> None:
     dispatcher, events = await run_action(action, make_tracker(intent, text=text))
-    assert events == []
+    # What a follow-up ("那粳稻呢", "24年的呢") needs: which shelf, and the question it changes a word of.
+    assert slots_set(events) == {"topic": action.category, "asked": text}
     answer = message(dispatcher, "utter_article")
     assert answer["title"] == title
     assert answer["reference"] and "发布日期" in answer["reference"]
@@ -61,8 +63,10 @@ async def test_best_article_is_cited(with_articles, action, intent, text, title)
 
 async def test_next_best_topics_are_offered_as_buttons(with_articles) -> None:
     dispatcher, _ = await run_action(ActionAnswerPolicy(), make_tracker("ask_policy", text="补贴怎么申请 发到哪"))
-    # Many articles match, so the two next best are offered (one button only when one other matched).
-    assert responses(dispatcher) == ["utter_article", "utter_article_alternatives", "utter_feedback"]
+    # Many articles match, so the two next best are offered (one button only when one other matched). The
+    # question names no subsidy, so the answer may be another one's: a person is offered too.
+    assert responses(dispatcher) == ["utter_article", "utter_article_unsure", "utter_article_alternatives",
+                                     "utter_feedback"]
     offered = message(dispatcher, "utter_article_alternatives")
     assert offered["intent"] == "ask_policy" and offered["id_1"] != offered["id_2"]
 
@@ -109,3 +113,37 @@ async def test_not_this_one_offers_only_the_same_shelf(with_articles, monkeypatc
     offered = [m for m in dispatcher.messages if str(m.get("response", "")).startswith("utter_article_alternative")]
     ids = [int(m[key]) for m in offered for key in ("id_1", "id_2") if key in m]
     assert ids and all(category[article_id] == "medical" for article_id in ids)
+
+
+@pytest.mark.parametrize(
+    ("asked", "follow_up", "title_has"),
+    [
+        ("小麦最低收购价现在多少", "那2024年的呢", "2024年小麦最低收购价"),  # another year
+        ("小麦保护价定的多少", "那粳稻呢", "稻谷最低收购价"),  # another grain
+    ],
+)
+async def test_a_follow_up_asks_the_question_before_with_what_changed(with_articles, asked, follow_up,
+                                                                     title_has) -> None:
+    tracker = make_tracker("inform", text=follow_up, slots={"topic": "policy", "asked": asked})
+    tracker.latest_message["follow_up_change"] = what_changes(follow_up)  # as the NLU says it
+    dispatcher, events = await run_action(ActionAnswerPolicy(), tracker)
+    assert title_has in message(dispatcher, "utter_article")["title"]
+    assert slots_set(events)["asked"] != asked  # the next follow-up changes this question again
+
+
+async def test_a_follow_up_after_another_kind_of_answer_is_a_question_of_its_own(with_articles) -> None:
+    # After a price answer, "那粮补呢" is asked as it stands, not joined to an old policy question.
+    tracker = make_tracker("inform", text="粮补怎么发", slots={"topic": "price", "asked": "小麦最低收购价多少"})
+    dispatcher, _ = await run_action(ActionAnswerPolicy(), tracker)
+    assert "最低收购价" not in message(dispatcher, "utter_article")["title"]
+
+
+async def test_a_question_the_knowledge_base_does_not_cover_is_offered_a_person(with_articles) -> None:
+    # Shares only everyday words with any article: no article is given as its answer.
+    dispatcher, _ = await run_action(ActionAnswerPolicy(), make_tracker("ask_policy", text="危房改造的钱找谁要"))
+    assert responses(dispatcher) == ["utter_article_not_found"]
+
+
+async def test_a_question_naming_the_topic_gets_its_article_without_doubt(with_articles) -> None:
+    dispatcher, _ = await run_action(ActionAnswerPolicy(), make_tracker("ask_policy", text="粮补啥时候发"))
+    assert "utter_article_unsure" not in responses(dispatcher)

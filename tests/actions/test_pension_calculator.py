@@ -4,7 +4,9 @@ from decimal import Decimal
 import pytest
 
 from actions.pension_calculator import ActionCalcPension, basic_pension, estimate
-from tests.actions.conftest import make_tracker, message, responses, run_action
+import json
+
+from tests.actions.conftest import make_tracker, message, responses, run_action, slots_set
 
 
 @pytest.mark.parametrize(("year", "basic"), [(2013, 70), (2014, 70), (2024, 123), (2025, 143), (2026, 143)])
@@ -56,7 +58,7 @@ def test_missing_years_assumes_fifteen() -> None:
 async def test_calc_pension_action(entities, text, expected) -> None:
     dispatcher, events = await run_action(ActionCalcPension(), make_tracker("calc_pension", entities, text=text))
     assert responses(dispatcher) == expected
-    assert events == []
+    assert slots_set(events)["topic"] == "pension_calc"  # the next message may change one input
     if "utter_pension_estimate" in expected:
         assumptions = message(dispatcher, "utter_pension_estimate")["assumptions"]
         # Interest is left out unless configured; a balance the farmer names is taken as it is.
@@ -116,3 +118,44 @@ async def test_years_and_questions_without_figures_are_not_calculated(text, enti
 async def test_a_tier_word_is_stated_as_an_assumption() -> None:
     dispatcher, _ = await run_action(ActionCalcPension(), make_tracker("calc_pension", [], text="交最低档交15年"))
     assert "“最低档”按全国标准的100元档算" in message(dispatcher, "utter_pension_estimate")["assumptions"]
+
+
+def _after(inputs: dict, text: str, entities=()) -> object:
+    """A follow-up message right after an estimate made from `inputs`."""
+    return make_tracker("inform", list(entities), text=text,
+                        slots={"topic": "pension_calc", "pension_inputs": json.dumps(inputs)})
+
+
+@pytest.mark.parametrize(
+    ("before", "text", "total"),
+    [
+        # 600 a year, 15 years → 20 years: (600 + 60) × 20 / 139 + 143 = 237.96
+        ({"contribution": "600", "years": 15, "balance": None, "tier_word": ""}, "要是缴20年呢", "237.96"),
+        # 1000 a year, 15 years → 2000 a year: (2000 + 60) × 15 / 139 + 143 = 365.30
+        ({"contribution": "1000", "years": 15, "balance": None, "tier_word": ""}, "改成每年2000呢", "365.3"),
+        # a balance of 20000 → 30000: 30000 / 139 + 143 = 358.83
+        ({"contribution": None, "years": None, "balance": "20000", "tier_word": ""}, "30000呢", "358.83"),
+        # the 800 tier for 18 years → the 1500 tier: (1500 + 60) × 18 / 139 + 143 = 345.01
+        ({"contribution": "800", "years": 18, "balance": None, "tier_word": ""}, "换成1500的档呢", "345.01"),
+    ],
+)
+async def test_a_follow_up_changes_one_input_of_the_estimate_before(before, text, total) -> None:
+    dispatcher, events = await run_action(ActionCalcPension(), _after(before, text))
+    assert message(dispatcher, "utter_pension_estimate")["total"] == total
+    assert json.loads(slots_set(events)["pension_inputs"])["contribution" if before["contribution"] else "balance"]
+
+
+async def test_inputs_given_after_the_calculator_asked_are_joined_with_those_before() -> None:
+    # "交20年能领多少" names no contribution: the calculator asks, and keeps the 20 years for the answer.
+    dispatcher, events = await run_action(ActionCalcPension(), make_tracker("calc_pension", text="交20年能领多少"))
+    assert responses(dispatcher) == ["utter_ask_pension_inputs"]
+    dispatcher, _ = await run_action(ActionCalcPension(), _after(json.loads(slots_set(events)["pension_inputs"]),
+                                                                 "每年500"))
+    assert "交20年" in message(dispatcher, "utter_pension_estimate")["assumptions"]
+
+
+async def test_without_an_estimate_before_nothing_is_carried_over() -> None:
+    tracker = make_tracker("inform", text="要是缴20年呢", slots={"topic": "price", "pension_inputs": json.dumps(
+        {"contribution": "600", "years": 15, "balance": None, "tier_word": ""})})
+    dispatcher, _ = await run_action(ActionCalcPension(), tracker)
+    assert responses(dispatcher) == ["utter_ask_pension_inputs"]

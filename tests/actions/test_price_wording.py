@@ -17,8 +17,9 @@ def _answered(dispatcher, response: str) -> str:
 
 
 async def _answer_and_alert(knowledge_factory, product: str, region: str = None) -> tuple:
-    slots = {"product": product, **({"region": region} if region else {})}
-    dispatcher, _ = await run_action(ActionAnswerPrice(), make_tracker(slots=slots))
+    slots = {"product": product, **({"place": region} if region else {})}
+    entities = [("region", region)] if region else []
+    dispatcher, _ = await run_action(ActionAnswerPrice(), make_tracker(entities=entities, slots=slots))
     with session_scope(knowledge_factory) as session:
         latest = latest_price(session, product, region, today=dt.date.today())
     alert = price_push_text(DuePriceMessage("price_alert", product, "any_change", None, latest), stale_after_days=7)

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.asked_dates import as_of_date
 from actions.prices import ActionAnswerPrice, ActionAskProduct, ValidatePriceForm
 from actions.trends import ActionAnswerPriceTrend
-from tests.actions.conftest import DOMAIN, make_tracker, message, responses, run_action
+from tests.actions.conftest import DOMAIN, make_tracker, message, responses, run_action, slots_set
 
 
 @pytest.mark.parametrize(
@@ -24,7 +24,8 @@ from tests.actions.conftest import DOMAIN, make_tracker, message, responses, run
 async def test_price_answers(knowledge_factory, slots, expected) -> None:
     dispatcher, events = await run_action(ActionAnswerPrice(), make_tracker(slots=slots))
     assert responses(dispatcher) == expected
-    assert events == []
+    # An answer leaves its context for a follow-up ("一公斤呢"); no answer leaves none.
+    assert slots_set(events) == ({"topic": "price", "place": None, "unit": "元/斤", "date": None} if expected else {})
 
 
 async def test_price_answer_cites_date_and_source(knowledge_factory) -> None:
@@ -37,7 +38,8 @@ async def test_price_answer_cites_date_and_source(knowledge_factory) -> None:
 
 
 async def test_region_without_data_says_which_region_answers(knowledge_factory) -> None:
-    dispatcher, _ = await run_action(ActionAnswerPrice(), make_tracker(slots={"product": "大白菜", "region": "郑州"}))
+    dispatcher, _ = await run_action(ActionAnswerPrice(), make_tracker(
+        entities=[("region", "郑州")], slots={"product": "大白菜", "place": "郑州"}))
     fallback = message(dispatcher, "utter_price_region_fallback")
     assert fallback["region"] == "郑州"
     assert fallback["scope_name"]
@@ -71,7 +73,7 @@ async def test_comparison_between_places(knowledge_factory) -> None:
     tracker = make_tracker(
         "ask_price_trend",
         entities=[("product", "大白菜"), ("region", "北京"), ("region", "河北")],
-        slots={"product": "大白菜", "region": "北京"},
+        slots={"product": "大白菜", "place": "北京"},
         text="北京和河北大白菜哪里贵",
     )
     dispatcher, _ = await run_action(ActionAnswerPriceTrend(), tracker)
@@ -240,3 +242,31 @@ async def test_no_data_suggests_the_same_kind_only(knowledge_factory, product, r
     if allowed is not None:
         suggested = set(message(dispatcher, response)["suggestions"].split("、"))
         assert suggested and suggested <= allowed
+
+
+@pytest.mark.parametrize(
+    ("text", "entities", "slots", "expected"),
+    [
+        # "一公斤呢" after a price in 斤: the same product, place and date, in 公斤.
+        ("一公斤呢", [], {"unit": "元/斤", "place": "北京", "date": "上个月"},
+         {"place": "北京", "unit": "元/公斤", "date": "上个月"}),
+        # "上个月呢" after a price in 公斤: the date changes, the unit stays.
+        ("上个月呢", [("date", "上个月")], {"unit": "元/公斤"}, {"place": None, "unit": "元/公斤", "date": "上个月"}),
+        # "那河南呢": another place; "全国平均呢": the national figure, whatever place was asked before.
+        ("那河南呢", [("region", "河南")], {"place": "浙江"}, {"place": "河南", "unit": "元/斤", "date": None}),
+        ("全国平均呢", [], {"place": "浙江"}, {"place": None, "unit": "元/斤", "date": None}),
+    ],
+)
+async def test_a_follow_up_keeps_what_it_does_not_change(knowledge_factory, text, entities, slots, expected) -> None:
+    tracker = make_tracker("inform", entities, {"product": "猪肉", "topic": "price", **slots}, text=text)
+    _, events = await run_action(ActionAnswerPrice(), tracker)
+    assert slots_set(events) == {"topic": "price", **expected}
+
+
+async def test_a_new_question_starts_afresh(knowledge_factory) -> None:
+    # "牛肉多少钱" after "北京猪肉上个月一公斤多少": newest price, in 斤, no place.
+    tracker = make_tracker("ask_price", [("product", "牛肉")], text="牛肉多少钱",
+                           slots={"product": "牛肉", "topic": "price", "place": "北京", "unit": "元/公斤",
+                                  "date": "上个月"})
+    _, events = await run_action(ActionAnswerPrice(), tracker)
+    assert slots_set(events) == {"topic": "price", "place": None, "unit": "元/斤", "date": None}

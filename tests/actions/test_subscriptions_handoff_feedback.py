@@ -12,6 +12,7 @@ from actions.subscriptions import (
 )
 from knowledge.db import session_scope
 from knowledge.models import Feedback, HandoffTicket, Subscription
+from knowledge.people.farmers import remember_farmer, set_farmer_region_by_name
 from tests.actions.conftest import make_tracker, message, responses, run_action
 
 
@@ -57,7 +58,7 @@ async def test_a_threshold_is_confirmed_in_the_farmers_unit(knowledge_factory, t
 
 
 async def test_subscribe_list_and_cancel(knowledge_factory) -> None:
-    subscribe = make_tracker("subscribe_price_alert", [("product", "苞谷")], slots={"region": "石家庄"},
+    subscribe = make_tracker("subscribe_price_alert", [("product", "苞谷")], slots={"place": "石家庄"},
                              text="苞谷价格变了告诉我", metadata={"channel": "telegram", "chat_id": 42})
     dispatcher, _ = await run_action(ActionSubscribePriceAlert(), subscribe)
     assert message(dispatcher, "utter_subscribed")["product"] == "玉米"
@@ -90,12 +91,15 @@ async def test_subscribe_needs_a_known_product(knowledge_factory, entities, slot
 async def test_request_human_opens_a_ticket_for_the_region(knowledge_factory) -> None:
     earlier = [{"event": "user", "text": "宅基地怎么批",
                 "parse_data": {"intent": {"name": "nlu_fallback"}}, "timestamp": 0.5}]
-    tracker = make_tracker("request_human", slots={"region": "石家庄"}, text="转人工", events=earlier)
+    with session_scope(knowledge_factory) as session:  # the farmer said 石家庄 is home (their record)
+        set_farmer_region_by_name(session, remember_farmer(session, "farmer-1", "rest"), "石家庄")
+    tracker = make_tracker("request_human", slots={"place": "北京"}, text="转人工", events=earlier)
     dispatcher, events = await run_action(ActionRequestHuman(), tracker)
     created = message(dispatcher, "utter_handoff_created")
     assert "石家庄" in created["who"] and created["question"] == "宅基地怎么批" and created["when"]
     with session_scope(knowledge_factory) as session:
         ticket = session.scalars(select(HandoffTicket)).one()
+        # The officers of the farmer's home answer, not those of 北京, which the farmer only asked about.
         assert ticket.region.name.startswith("石家庄") and ticket.status == "open"
         assert ticket.conversation_id == "farmer-1"
 
