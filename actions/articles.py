@@ -64,6 +64,48 @@ def _title(hit: Any) -> str:
     return title if len(title) <= _BUTTON_TITLE_LENGTH else title[: _BUTTON_TITLE_LENGTH - 1] + "…"
 
 
+# The intent each shelf's questions have: the "不是这个？" buttons ask it again with the article's id.
+INTENT_OF_CATEGORY = {"policy": "ask_policy", "pension": "ask_pension", "medical": "ask_medical_insurance"}
+# A question the NLU did not place is still answered from an article when it names the article's
+# topic and the article covers this much of it ("良补按哪个文件发的", "土地沿包是怎么回事").
+FOUND_WITHOUT_NLU = 0.6
+
+
+def say_article(dispatcher: CollectingDispatcher, best: Any, others: List[Any], unsure: bool = False) -> None:
+    """The article as the answer (title, answer, reference), a doubt if `unsure`, "不是这个？" and 👍/👎."""
+    intent = INTENT_OF_CATEGORY.get(best.category, "ask_policy")
+    dispatcher.utter_message(response="utter_article", title=best.title, answer=best.answer,
+                             reference=reference(best), regional_note=regional_note(best))
+    if unsure:
+        dispatcher.utter_message(response="utter_article_unsure")
+    if len(others) >= 2:
+        dispatcher.utter_message(response="utter_article_alternatives", intent=intent,
+                                 title_1=_title(others[0]), id_1=others[0].article_id,
+                                 title_2=_title(others[1]), id_2=others[1].article_id)
+    elif len(others) == 1:
+        dispatcher.utter_message(response="utter_article_alternative", intent=intent,
+                                 title_1=_title(others[0]), id_1=others[0].article_id)
+    ask_for_feedback(dispatcher, best.category)
+
+
+def answer_by_search(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[Dict[str, Any]]]:
+    """Answer a question the NLU could not place from the article that plainly covers it; None if none does."""
+    question = latest_question(tracker)
+    if not question:
+        return None
+    region = tracker.get_slot("place")
+    with knowledge_session() as session:
+        hits = search_articles(session, question, region=region, limit=8)
+        if not hits or not hits[0].topic_named or hits[0].coverage < FOUND_WITHOUT_NLU:
+            return None
+        best = hits[0]
+        others = related_articles(session, best, [hit for hit in hits if hit.category == best.category],
+                                  limit=2, region=region)
+    logger.info("Answered from article %s although the NLU did not understand the question", best.article_id)
+    say_article(dispatcher, best, others)
+    return remember(topic=best.category, asked=question)
+
+
 class ArticleAnswer(Action, ABC):
     """Answers a question of one category from the best-matching published article.
 
@@ -103,32 +145,7 @@ class ArticleAnswer(Action, ABC):
                 return remembered
             # "不是这个？" offers related topics only (same topic, then same category), never another shelf.
             best, others = hits[0], related_articles(session, hits[0], hits, limit=2, region=region)
-        dispatcher.utter_message(
-            response="utter_article",
-            title=best.title,
-            answer=best.answer,
-            reference=reference(best),
-            regional_note=regional_note(best),
-        )
-        if question and is_unsure(best):
-            dispatcher.utter_message(response="utter_article_unsure")
-        if len(others) == 2:
-            dispatcher.utter_message(
-                response="utter_article_alternatives",
-                intent=self.intent,
-                title_1=_title(others[0]),
-                id_1=others[0].article_id,
-                title_2=_title(others[1]),
-                id_2=others[1].article_id,
-            )
-        elif len(others) == 1:
-            dispatcher.utter_message(
-                response="utter_article_alternative",
-                intent=self.intent,
-                title_1=_title(others[0]),
-                id_1=others[0].article_id,
-            )
-        ask_for_feedback(dispatcher, self.category)
+        say_article(dispatcher, best, others, unsure=bool(question) and is_unsure(best))
         return remembered
 
     def _question(self, session: Any, tracker: Tracker) -> str:

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.articles import answer_by_search
 from actions.farmers import farmer_for
 from actions.knowledge_access import knowledge_session
 from knowledge.handoff.attachments import HANDOFF_WINDOW, describe_attachments, recent_unhanded
@@ -111,8 +112,14 @@ def fallbacks_in_a_row(tracker: Tracker) -> int:
     return count
 
 
+def is_noise(tracker: Tracker) -> bool:
+    """The latest message is noise (keyboard mash, interjections: nlu.components.NoiseDetector)."""
+    return tracker.latest_message.get("relabelled_by") == "NoiseDetector"
+
+
 class ActionHandleFallback(Action):
-    """Asks the farmer to rephrase; the second miss in a row offers a person instead."""
+    """Asks the farmer to rephrase; the second miss in a row offers a person instead. A question that plainly
+    names one of our topics is answered from its article although the NLU did not place it."""
 
     def name(self) -> str:
         return "action_handle_fallback"
@@ -120,8 +127,29 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
+        if not is_noise(tracker):
+            answered = answer_by_search(dispatcher, tracker)
+            if answered is not None:
+                return answered
         if fallbacks_in_a_row(tracker) >= 2:
             dispatcher.utter_message(response="utter_offer_human")
         else:
             dispatcher.utter_message(response="utter_default")
+        return []
+
+
+class ActionOutOfScope(Action):
+    """"这个问题我答不了" with a person offered, unless the question plainly names one of our topics after all
+    ("土地沿包是怎么回事": a homophone the NLU took for chatter), which its article answers."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        answered = answer_by_search(dispatcher, tracker)
+        if answered is not None:
+            return answered
+        dispatcher.utter_message(response="utter_out_of_scope")
         return []

@@ -32,7 +32,7 @@ from sqlalchemy import func, select, text, true
 from sqlalchemy.orm import Session, joinedload
 
 from knowledge.articles.ranking import Wording, blended, wording_scores
-from knowledge.articles.years import prefer_asked_year
+from knowledge.articles.years import fact_of, prefer_asked_year
 from knowledge.catalog.snapshot import catalog
 from knowledge.migrate import SEARCH_INDEX_TABLE
 from knowledge.models import Article, Region, TopicAlias
@@ -767,7 +767,10 @@ def related_articles(
     found fewer, the topic's other published articles fill in (the newest first), national or
     of the farmer's `region` as in search.
     """
-    others = [hit for hit in hits if hit.article_id != best.article_id]
+    # Another year's article of the same fact ("2024年小麦最低收购价" under the 2025 one) is the same
+    # answer for another year, not another topic: the farmer asks for a year by naming it.
+    fact = fact_of(best.title)
+    others = [hit for hit in hits if hit.article_id != best.article_id and fact_of(hit.title) != fact]
     same_topic = [hit for hit in others if hit.topic == best.topic]
     same_category = [hit for hit in others if hit.topic != best.topic and hit.category == best.category]
     chosen = (same_topic + same_category)[:limit]
@@ -780,7 +783,9 @@ def related_articles(
             .where(Article.topic == best.topic, Article.status == "published", Article.id.notin_(taken), local)
             .options(joinedload(Article.region))
             .order_by(Article.published_on.desc().nulls_last(), Article.id.desc())
-            .limit(limit - len(chosen))
+            .limit(limit - len(chosen) + 4)
         )
-        chosen.extend(hit_from_article(article, score=0.0, coverage=0.0) for article in more)
+        chosen.extend(hit_from_article(article, score=0.0, coverage=0.0) for article in more
+                      if fact_of(article.title) != fact)
+        chosen = chosen[:limit]
     return chosen

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import select
 
 from actions.feedback import ActionSaveFeedback
-from actions.handoff import ActionHandleFallback, ActionRequestHuman
+from actions.handoff import ActionHandleFallback, ActionOutOfScope, ActionRequestHuman
 from actions.subscriptions import (
     ActionListSubscriptions,
     ActionSubscribePriceAlert,
@@ -128,3 +128,17 @@ async def test_subscribing_to_a_near_name_asks_did_you_mean(knowledge_factory) -
     dispatcher, _ = await run_action(ActionSubscribePriceAlert(), tracker)
     assert responses(dispatcher) == ["utter_did_you_mean"]
     assert dispatcher.messages[0]["buttons"][0]["payload"] == '/subscribe_price_alert{"product": "鸡蛋"}'
+
+
+async def test_a_question_the_nlu_missed_is_answered_when_it_names_our_topic(knowledge_factory) -> None:
+    # "良补" is a homophone of 粮补: the NLU did not place the question, search does.
+    dispatcher, events = await run_action(ActionHandleFallback(), make_tracker("nlu_fallback", text="良补按哪个文件发的"))
+    assert responses(dispatcher)[0] == "utter_article" and "财农" in message(dispatcher, "utter_article")["reference"]
+    assert {"event": "slot", "name": "topic", "value": "policy", "timestamp": None} in events
+
+
+async def test_chatter_is_still_not_understood(knowledge_factory) -> None:
+    dispatcher, _ = await run_action(ActionHandleFallback(), make_tracker("nlu_fallback", text="今天吃啥好呢"))
+    assert responses(dispatcher) == ["utter_default"]
+    dispatcher, _ = await run_action(ActionOutOfScope(), make_tracker("out_of_scope", text="宅基地证咋补办"))
+    assert responses(dispatcher) == ["utter_out_of_scope"]
