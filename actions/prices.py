@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -49,6 +50,16 @@ def suggest_near_products(
     return True
 
 
+def say_not_a_product(dispatcher: CollectingDispatcher, session: Any, text: str) -> bool:
+    """"没找到“金价”…" for the price of something that is not a farm product; False when the text names none."""
+    thing = priced_non_product(session, text)
+    if thing is None:
+        return False
+    dispatcher.utter_message(response="utter_unknown_product", product=thing,
+                             suggestions="、".join(products_with_prices(session)))
+    return True
+
+
 def say_no_data(dispatcher: CollectingDispatcher, session: Any, product_name: str, intent: str = "ask_price") -> None:
     """"No data for X": "您是不是想问…" for a name we do not know, else the products of the same kind with prices."""
     product = find_product(session, product_name)
@@ -63,6 +74,24 @@ def say_no_data(dispatcher: CollectingDispatcher, session: Any, product_name: st
                                  suggestions="、".join(suggestions))
     else:
         dispatcher.utter_message(response="utter_price_no_data_alone", product=product_name)
+
+
+# "金价", "油价", "房价": the price of something. Words before 价 that name no thing are skipped.
+_PRICE_OF = re.compile(r"([\u4e00-\u9fff]{1,3}?)(?:的)?价(?:格|钱)?")
+_NOT_A_THING = frozenset({"查", "问", "看", "打听", "说说", "今天", "现在", "最新", "目前", "市场", "收购", "批发", "零售", "出厂", "单", "均", "平均",
+                          "农产品", "东西", "啥", "什么", "这", "那", "这个", "那个", "多少", "几", "啥子", "行", "报",
+                          "物", "成本", "保护", "最低", "托市", "收", "卖", "买", "涨", "跌", "降", "定", "标",
+                          "地", "本地", "当地", "全国", "各地", "最近", "这几天", "今年", "去年", "公斤", "斤", "一斤"})
+
+
+def priced_non_product(session: Any, text: str) -> Optional[str]:
+    """"金价" in "金价最近涨了没": the price of a thing that is no product we know (or None)."""
+    for match in _PRICE_OF.finditer(text or ""):
+        thing = match.group(1)
+        if thing in _NOT_A_THING or find_product(session, thing) or find_product(session, thing + "价"):
+            continue
+        return thing + "价"
+    return None
 
 
 def _is_fresh_price_request(tracker: Tracker) -> bool:
@@ -150,6 +179,8 @@ class ActionAskProduct(Action):
                 return asking
             if text and suggest_near_products(dispatcher, session, text, "ask_price", in_message=True):
                 return asking
+            if say_not_a_product(dispatcher, session, text):
+                return []
         dispatcher.utter_message(response="utter_ask_product")
         return asking
 

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import ask_for_feedback, latest_entity_values, latest_text
 from actions.follow_ups import remember
 from actions.knowledge_access import knowledge_session
-from actions.prices import asked_context, say_no_data, suggest_near_products
+from actions.prices import asked_context, say_no_data, say_not_a_product, suggest_near_products
 from knowledge.catalog.units import format_price
 from knowledge.prices.queries import compare_markets, price_trend
 from settings import load_settings
@@ -54,8 +54,10 @@ class ActionAnswerPriceTrend(Action):
         remembered = remember(topic="trend", place=region_name, unit=unit)
         if not product_name:
             with knowledge_session() as session:
-                if not suggest_near_products(dispatcher, session, latest_text(tracker), "ask_price_trend",
-                                             in_message=True):
+                text = latest_text(tracker)
+                if say_not_a_product(dispatcher, session, text):
+                    return []
+                if not suggest_near_products(dispatcher, session, text, "ask_price_trend", in_message=True):
                     dispatcher.utter_message(response="utter_ask_trend_product")
             return remembered
         text = latest_text(tracker)

@@ -65,6 +65,8 @@ def near_products(session: Session, words: str, in_message: bool = False, limit:
         if in_message and _QUESTION_CHARS.intersection(typed):
             continue
         for name, product in names.items():
+            if name.endswith("价"):
+                continue  # "猪价", "蛋价" are ways of asking a price, not names to be one typo away from
             closeness = _closeness(typed, name, in_message) if len(name) >= _SHORTEST_NAME else 0
             if closeness:
                 scored.append((-closeness, position, NearProduct(typed, product)))

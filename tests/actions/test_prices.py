@@ -270,3 +270,17 @@ async def test_a_new_question_starts_afresh(knowledge_factory) -> None:
                                   "date": "上个月"})
     _, events = await run_action(ActionAnswerPrice(), tracker)
     assert slots_set(events) == {"topic": "price", "place": None, "unit": "元/斤", "date": None}
+
+
+@pytest.mark.parametrize("text", ["油价最近涨了没", "房价跌了吗", "汽油的价格多少"])
+async def test_the_price_of_something_that_is_no_farm_product_is_not_found(knowledge_factory, text) -> None:
+    dispatcher, _ = await run_action(ActionAnswerPriceTrend(), make_tracker("ask_price_trend", text=text))
+    assert responses(dispatcher) == ["utter_unknown_product"]
+    dispatcher, _ = await run_action(ActionAskProduct(), make_tracker("ask_price", text=text))
+    assert responses(dispatcher) == ["utter_unknown_product"]
+
+
+@pytest.mark.parametrize("text", ["最近价格涨了没", "今天的价钱多少"])
+async def test_a_price_question_without_a_thing_still_asks_which_product(knowledge_factory, text) -> None:
+    dispatcher, _ = await run_action(ActionAnswerPriceTrend(), make_tracker("ask_price_trend", text=text))
+    assert responses(dispatcher) == ["utter_ask_trend_product"]
