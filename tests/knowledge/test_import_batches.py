@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from knowledge.cli import main
 from knowledge.files.prices import import_prices
 from knowledge.models import AuditLog, ImportBatch, PriceRecord
 from knowledge.prices.batches import BatchOrigin, undo_batch
@@ -118,3 +119,18 @@ def test_undoing_the_later_batch_first_makes_the_earlier_one_undoable(kb, tmp_pa
         assert undo_batch(session, second.batch_id, "admin").ok
     with kb.scope() as session:
         assert undo_batch(session, first.batch_id, "admin").ok
+
+
+def test_the_command_line_prints_the_batch_and_undoes_it(kb, tmp_path, today, capsys):
+    land(kb, write(tmp_path / "a.csv", CORN_115), today)
+    path = write(tmp_path / "b.csv", CORN_145)
+    assert main(["--db", kb.url, "import-prices", str(path), "--actor", "cli:li"]) == 0
+    printed = capsys.readouterr().out
+    batch = int(printed.split("批次 #")[1].split("，")[0])
+    assert f"undo-import {batch}" in printed
+    assert avg(kb, today) == Decimal("1.45")
+    assert main(["--db", kb.url, "undo-import", str(batch), "--actor", "cli:li"]) == 0
+    assert "恢复被覆盖的 1 条" in capsys.readouterr().out
+    assert avg(kb, today) == Decimal("1.15")
+    assert main(["--db", kb.url, "undo-import", str(batch)]) == 1
+    assert "已经撤销过了" in capsys.readouterr().err
