@@ -67,9 +67,18 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _digest_part(value: Any) -> str:
+    if value is None:
+        return "\x00"
+    if isinstance(value, (Decimal, float)):
+        return f"{value:.4f}"  # the stored scale; the same backend always answers the same way
+    return str(value)
+
+
 def values_digest(row: Any) -> str:
-    """A digest of a stored record's value columns, to tell later whether anything changed them."""
-    text = json.dumps([_plain(getattr(row, name)) for name in VALUE_COLUMNS], ensure_ascii=False)
+    """A digest of a stored record's value columns (as the database returns them), to tell later whether
+    anything changed them."""
+    text = "\x1f".join([_digest_part(getattr(row, name)) for name in VALUE_COLUMNS])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
