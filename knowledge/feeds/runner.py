@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Set, Tuple
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from knowledge.catalog.regions import region_ids_below
 from knowledge.db import KnowledgeStore, Session, count_changed_rows
@@ -31,6 +31,9 @@ from knowledge.models import PriceFeed, PriceFeedRun, Region, utcnow
 from knowledge.prices.batches import BatchOrigin
 
 logger = logging.getLogger(__name__)
+
+# Runs kept per feed (the console shows the latest 20).
+KEEP_RUNS = 500
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,15 @@ def _finish(session: Session, job: FeedJob, report: FeedRunReport, sha256: Optio
         session.add(PriceFeedRun(feed_id=job.id, started_at=started, finished_at=now, outcome=report.outcome,
                                  file_name=(report.file_name or "")[:256] or None, sha256=sha256, rows=report.rows,
                                  reasons=json.dumps(report.reasons, ensure_ascii=False), batch_id=report.batch_id))
+        session.flush()
+        # A source failing every five minutes must not fill the table: fetch failures (no file) beyond the newest
+        # KEEP_RUNS go. Runs with a file stay, since they say which files a folder feed has imported already.
+        failures = select(PriceFeedRun.id).where(PriceFeedRun.feed_id == job.id, PriceFeedRun.sha256.is_(None))
+        oldest_kept = session.scalar(failures.order_by(PriceFeedRun.id.desc()).offset(KEEP_RUNS - 1).limit(1))
+        if oldest_kept is not None:
+            old = failures.where(PriceFeedRun.id < oldest_kept)
+            session.execute(delete(PriceFeedRun).where(PriceFeedRun.id.in_(old))
+                            .execution_options(synchronize_session=False))
     session.execute(update(PriceFeed).where(PriceFeed.id == job.id)
                     .values(last_run_at=now, last_outcome=report.outcome)
                     .execution_options(synchronize_session=False))

@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import io
 import ipaddress
 import json
 import logging
 from decimal import Decimal
 from typing import Dict, List
 
+import openpyxl
 import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
 from knowledge.db import KnowledgeStore, open_store
+from knowledge.feeds import runner
 from knowledge.feeds.config import check_feed_form, create_feed
 from knowledge.feeds.fetching import FeedPolicy
 from knowledge.feeds.runner import claim_feed, due_feeds, run_due_feeds
@@ -47,7 +50,8 @@ class FeedServer:
     async def handle(self, request: web.Request) -> web.Response:
         self.hits.append(request.path)
         status, body, headers = self.routes.get(request.path, (404, "", {}))
-        return web.Response(status=status, body=body.encode("utf-8"), headers=headers)
+        data = body if isinstance(body, bytes) else body.encode("utf-8")
+        return web.Response(status=status, body=data, headers=headers)
 
 
 @pytest.fixture
@@ -300,3 +304,25 @@ async def test_undoing_a_feed_batch_restores_the_previous_prices(kb, store, feed
     assert report.ok and (report.removed, report.restored) == (0, 2)
     with kb.scope() as session:
         assert latest_price(session, "玉米", "石家庄", today=today).quote.avg_price == Decimal("1.18")
+
+
+async def test_an_excel_feed_lands_and_failures_without_a_file_are_kept_within_bounds(kb, store, feed_server,
+                                                                                      monkeypatch):
+    workbook = openpyxl.Workbook()
+    for line in GOOD.splitlines():
+        workbook.active.append(line.split(","))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    excel = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    feed_server.routes["/feeds/daily"] = (200, buffer.getvalue(), {"Content-Type": excel})
+    policy = http_policy(feed_server)
+    feed_id = add_feed(kb, policy, feed_server.base + "/feeds/daily", schedule="every:5")
+    [report] = await run(store, policy)
+    assert (report.outcome, report.file_name, report.rows) == ("ok", "daily.xlsx", 2)
+
+    monkeypatch.setattr(runner, "KEEP_RUNS", 2)
+    feed_server.routes["/feeds/daily"] = (503, b"", {})
+    for minutes in (6, 12, 18):
+        await run(store, policy, now=NOW + dt.timedelta(minutes=minutes))
+    outcome, runs = feed_state(kb, feed_id)
+    assert outcome == "failed" and [run for run, _ in runs] == ["ok", "failed", "failed"]
