@@ -103,10 +103,29 @@ def url_problem(text: str, policy: FeedPolicy) -> Optional[FeedFetchError]:
                           f"地址不在本系统允许的范围内：{shown}")
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> Optional[ipaddress.IPv4Address]:
+    # IPv6 forms that reach an IPv4 address: mapped (::ffff:127.0.0.1), NAT64, 6to4 and Teredo.
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    return None
+
+
 def address_allowed(address: Address, policy: FeedPolicy) -> bool:
     """True for a public unicast address, or one inside a network the installation allows explicitly."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None and not address_allowed(embedded, policy):
+            return False
+        address = embedded or address
     if any(address.version == network.version and address in network for network in policy.allowed_networks):
         return True
     return address.is_global and not address.is_multicast

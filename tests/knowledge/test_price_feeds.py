@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from knowledge.db import KnowledgeStore, open_store
 from knowledge.feeds import runner
 from knowledge.feeds.config import check_feed_form, create_feed
-from knowledge.feeds.fetching import FeedPolicy
+from knowledge.feeds.fetching import FeedPolicy, address_allowed
 from knowledge.feeds.runner import claim_feed, due_feeds, run_due_feeds
 from knowledge.models import AuditLog, ImportBatch, PriceFeed, PriceFeedRun, PriceRecord, Region
 from knowledge.prices.batches import undo_batch
@@ -326,3 +326,19 @@ async def test_an_excel_feed_lands_and_failures_without_a_file_are_kept_within_b
         await run(store, policy, now=NOW + dt.timedelta(minutes=minutes))
     outcome, runs = feed_state(kb, feed_id)
     assert outcome == "failed" and [run for run, _ in runs] == ["ok", "failed", "failed"]
+
+
+@pytest.mark.parametrize(("address", "allowed"), [
+    ("1.2.3.4", True), ("2400:3200::1", True),
+    ("127.0.0.1", False), ("10.1.2.3", False), ("172.16.0.1", False), ("192.168.1.1", False),
+    ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False),  # noqa: S104 (an address refused, not a bind)
+    ("224.0.0.1", False),
+    ("::1", False), ("fe80::1", False), ("fc00::1", False),
+    ("::ffff:127.0.0.1", False), ("64:ff9b::7f00:1", False), ("2002:7f00:1::1", False),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),  # Teredo carrying 127.0.0.1
+])
+def test_only_public_addresses_unless_allowed(address, allowed):
+    assert address_allowed(ipaddress.ip_address(address), FeedPolicy()) is allowed
+    if not allowed and address in ("10.1.2.3", "::ffff:127.0.0.1"):
+        networks = (ipaddress.ip_network("10.1.2.0/24"), ipaddress.ip_network("127.0.0.1/32"))
+        assert address_allowed(ipaddress.ip_address(address), FeedPolicy(allowed_networks=networks))
