@@ -8,11 +8,12 @@ exactly these variables (a test holds the two together). An empty variable count
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet
+from typing import Any, Callable, Dict, FrozenSet, Tuple
 
 from pydantic import BaseSettings, Field, ValidationError, validator
 
@@ -104,6 +105,13 @@ class Settings(BaseSettings):
     personal_data_retention_days: int = Field(180, ge=1)
     # Yearly interest credited to the pension account in the calculator's estimate; 0 leaves interest out.
     pension_account_interest_percent: Decimal = Field(Decimal(0), ge=0, le=20)
+    # Price feeds (knowledge.feeds): folder sources live under this directory; URL sources must start with one
+    # of these comma-separated http(s) prefixes; and never reach a loopback, private, link-local or other
+    # non-public address unless it lies in one of these comma-separated networks (CIDR), so that a feed can
+    # reach neither Rasa, Redis nor the database.
+    price_feed_root: Path = VAR_DIR / "feeds"
+    price_feed_allowed_urls: str = ""
+    price_feed_allowed_networks: str = ""
     log_level: str = "INFO"
     ready_timeout_seconds: int = Field(300, ge=1)
 
@@ -125,6 +133,33 @@ class Settings(BaseSettings):
     def console_proxies(self) -> FrozenSet[str]:
         """CONSOLE_TRUSTED_PROXIES as a set of addresses."""
         return _addresses(self.console_trusted_proxies)
+
+    @property
+    def feed_allowed_urls(self) -> Tuple[str, ...]:
+        """PRICE_FEED_ALLOWED_URLS as a tuple of URL prefixes."""
+        return tuple(sorted(_addresses(self.price_feed_allowed_urls)))
+
+    @property
+    def feed_allowed_networks(self) -> Tuple[Any, ...]:
+        """PRICE_FEED_ALLOWED_NETWORKS as ip_network objects."""
+        return tuple(ipaddress.ip_network(item, strict=False) for item in sorted(_addresses(
+            self.price_feed_allowed_networks)))
+
+    @validator("price_feed_allowed_urls")
+    def _feed_url_prefixes(cls, value: str) -> str:  # noqa: N805 (pydantic)
+        for item in _addresses(value):
+            if not re.match(r"^https?://[^/?#@\s]+(/|$)", item):
+                raise ValueError(f"{item!r} is not an http:// or https:// address")
+        return value
+
+    @validator("price_feed_allowed_networks")
+    def _feed_networks(cls, value: str) -> str:  # noqa: N805 (pydantic)
+        for item in _addresses(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as error:
+                raise ValueError(f"{item!r} is not a network such as 10.1.2.0/24: {error}") from None
+        return value
 
     @validator("rasa_url", always=True)
     def _rasa_url_follows_rasa(cls, value: str, values: Dict[str, Any]) -> str:  # noqa: N805 (pydantic)

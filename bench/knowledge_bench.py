@@ -447,6 +447,9 @@ def measure(backend: str, url: str, size: Dict[str, int], today: dt.date) -> Dic
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM price_record WHERE created_at >= :t"), {"t": started_at})
             connection.execute(text("DELETE FROM audit_log WHERE at >= :t"), {"t": started_at})
+            connection.execute(text("DELETE FROM import_batch_record WHERE batch_id IN "
+                                    "(SELECT id FROM import_batch WHERE created_at >= :t)"), {"t": started_at})
+            connection.execute(text("DELETE FROM import_batch WHERE created_at >= :t"), {"t": started_at})
     finally:
         engine.dispose()
     result["targets_met"] = {

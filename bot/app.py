@@ -1,4 +1,5 @@
-"""The gateway process: the web chat always, Telegram when a token is configured, and the push scheduler."""
+"""The gateway process: the web chat always, Telegram when a token is configured, the push, retention and price
+feed schedulers."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,7 @@ from aiohttp import web
 
 from bot.conversation import Conversation, RateLimiter
 from bot.farmer_directory import FarmerDirectory
+from bot.feed_scheduler import FeedScheduler
 from bot.forgetting import Forgetting
 from bot.officer_chat import OfficerChat
 from bot.push_scheduler import PushScheduler, push_timezone
@@ -28,6 +30,7 @@ from bot.webchat import (
 )
 from bot.webchat_identity import WebchatIdentity
 from knowledge.db import open_store
+from knowledge.feeds.fetching import FeedPolicy
 from knowledge.privacy.tracker_writer import TrackerWriter
 from logs import configure_logging
 from settings import Settings, load_settings
@@ -37,6 +40,7 @@ HTTP_SESSION_KEY = web.AppKey("http_session", aiohttp.ClientSession)
 TELEGRAM_KEY = web.AppKey("telegram", TelegramService)
 SCHEDULER_KEY = web.AppKey("push_scheduler", PushScheduler)
 RETENTION_KEY = web.AppKey("retention_scheduler", RetentionScheduler)
+FEEDS_KEY = web.AppKey("feed_scheduler", FeedScheduler)
 
 
 def telegram_allowed(settings: Settings) -> bool:
@@ -85,6 +89,8 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
             app[SCHEDULER_KEY] = scheduler
             retention = RetentionScheduler(store, tracker, settings.personal_data_retention_days, timezone)
             app[RETENTION_KEY] = retention
+            feeds = FeedScheduler(store, FeedPolicy.from_settings(settings), timezone)
+            app[FEEDS_KEY] = feeds
             telegram: Optional[TelegramService] = None
             if with_telegram:
                 application = build_application(
@@ -105,11 +111,13 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
                 # One switch for the gateway's background work: with it off, cron runs `python -m knowledge retention`.
                 scheduler.start()
                 retention.start()
+                feeds.start()
             try:
                 yield
             finally:
                 await scheduler.stop()
                 await retention.stop()
+                await feeds.stop()
                 if telegram is not None:
                     await telegram.stop()
                 tracker.close()

@@ -33,6 +33,7 @@ from console.views import (
     auth,
     conversations,
     dashboard,
+    feeds,
     handoff,
     handoff_attachments,
     imports,
@@ -41,6 +42,7 @@ from console.views import (
 )
 from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import make_engine, make_session_factory
+from knowledge.feeds.fetching import FeedPolicy
 from knowledge.people.login import LoginLimits
 from logs import configure_logging
 from settings import PROJECT_ROOT, Settings, load_settings
@@ -109,6 +111,15 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/imports/confirm", imports.import_confirm, name="import_confirm")
     r.add_post("/imports/cancel", imports.import_cancel, name="import_cancel")
 
+    r.add_get("/imports/batches", feeds.batch_list, name="import_batches")
+    r.add_post("/imports/batches/{batch_id:\\d+}/undo", feeds.batch_undo, name="import_batch_undo")
+
+    r.add_get("/feeds", feeds.feed_list, name="feeds")
+    r.add_post("/feeds", feeds.feed_create, name="feed_create")
+    r.add_get("/feeds/{feed_id:\\d+}", feeds.feed_page, name="feed")
+    r.add_post("/feeds/{feed_id:\\d+}", feeds.feed_update, name="feed_update")
+    r.add_post("/feeds/{feed_id:\\d+}/run", feeds.feed_run_now, name="feed_run")
+
     r.add_get("/audit", audit.audit_list, name="audit")
 
     r.add_get("/accounts", accounts.account_list, name="accounts")
@@ -176,6 +187,7 @@ def create_app(
             password_checks=PasswordCheckGate(settings.console_password_checks, settings.console_password_check_queue),
             login_limits=LoginLimits.from_settings(settings),
             telegram_files=files,
+            feed_policy=FeedPolicy.from_settings(settings),
         )
         yield
         if http is not None:

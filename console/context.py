@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Optional
 
@@ -13,6 +13,7 @@ from console.password_checks import PasswordCheckGate
 from console.telegram_files import TelegramFiles
 from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import SessionFactory
+from knowledge.feeds.fetching import FeedPolicy
 from knowledge.people.login import LoginLimits
 
 
@@ -30,6 +31,8 @@ class ConsoleContext:
     login_limits: LoginLimits
     # Farmers' files through the Bot API; None when the console has no TELEGRAM_BOT_TOKEN.
     telegram_files: Optional[TelegramFiles] = None
+    # What price feeds may reach (PRICE_FEED_*): the feed form checks sources against it.
+    feed_policy: FeedPolicy = field(default_factory=FeedPolicy)
 
 
 CONTEXT_KEY = web.AppKey("console_context", ConsoleContext)

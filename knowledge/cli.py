@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import logging
+import os
 import sys
+import zoneinfo
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
@@ -15,11 +18,14 @@ from knowledge import migrate
 from knowledge.articles.search import ensure_search_index, rebuild_search_index
 from knowledge.catalog.dictionary import export_dictionary
 from knowledge.db import KnowledgeStore, make_engine, make_session_factory, session_scope
+from knowledge.feeds.fetching import FeedPolicy
+from knowledge.feeds.runner import run_due_feeds
 from knowledge.files.articles import export_articles, import_articles
 from knowledge.files.prices import export_prices, import_prices
 from knowledge.files.tables import ImportFileError, ImportReport
 from knowledge.models import Account, Article, Market, PriceRecord, Product, Region, Role
 from knowledge.people.accounts import AccountError, create_account
+from knowledge.prices.batches import undo_batch
 from knowledge.privacy.forgetting import erase_pending_conversations
 from knowledge.privacy.retention import run_retention
 from knowledge.privacy.tracker_writer import TrackerWriter
@@ -116,7 +122,8 @@ def _run_import(
     finally:
         session.close()
     extra = f"，新建市场 {len(report.new_markets)} 个：{'、'.join(report.new_markets)}" if report.new_markets else ""
-    print(f"导入成功：{what} {report.rows} 行，新增 {report.created}，更新 {report.updated}{extra}。")
+    batch = f"（批次 #{report.batch_id}，可用 undo-import {report.batch_id} 整批撤销）" if report.batch_id else ""
+    print(f"导入成功：{what} {report.rows} 行，新增 {report.created}，更新 {report.updated}{extra}。{batch}")
     return 0
 
 
@@ -192,6 +199,41 @@ def cmd_retention(args: argparse.Namespace, factory: sessionmaker) -> int:
     return 0
 
 
+def cmd_undo_import(args: argparse.Namespace, factory: sessionmaker) -> int:
+    """Undo an imported price batch as a whole (its number is printed by import-prices and shown in the console)."""
+    session = factory()
+    try:
+        report = undo_batch(session, args.batch, args.actor)
+        if not report.ok:
+            session.rollback()
+            print(f"没有撤销批次 #{args.batch}，什么都没有改：", file=sys.stderr)
+            for problem in report.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_BAD_ROWS
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    print(f"已撤销批次 #{args.batch}：删除新增的 {report.removed} 条，恢复被覆盖的 {report.restored} 条。")
+    return 0
+
+
+def cmd_run_feeds(args: argparse.Namespace, factory: sessionmaker) -> int:
+    """Run the price feeds that are due now, once (for cron when PUSH_INTERVAL_SECONDS=0 keeps the gateway's off)."""
+    settings = load_settings()
+    timezone = zoneinfo.ZoneInfo(settings.push_timezone)
+    reports = asyncio.run(run_due_feeds(KnowledgeStore(factory), FeedPolicy.from_settings(settings), timezone,
+                                        f"cli:{os.getpid()}"))
+    for report in reports:
+        shown = {"ok": "已导入", "unchanged": "没有新文件", "failed": "失败，没有写入任何数据"}[report.outcome]
+        print(f"价格源“{report.feed_name}”{report.file_name or ''}：{shown}")
+        for reason in report.reasons:
+            print(f"  {reason}")
+    return EXIT_BAD_ROWS if any(report.outcome == "failed" for report in reports) else 0
+
+
 def _positive_days(value: str) -> int:
     days = int(value)
     if days < 1:
@@ -210,6 +252,8 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace, sessionmaker], int]] = {
     "create-user": cmd_create_user,
     "reindex": cmd_reindex,
     "retention": cmd_retention,
+    "undo-import": cmd_undo_import,
+    "run-feeds": cmd_run_feeds,
 }
 
 
@@ -231,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--display-name")
     user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     user.add_argument("--actor", default=_default_actor(), help=actor_help)
+    sub["undo-import"].add_argument("batch", type=int, help="the batch number")
+    sub["undo-import"].add_argument("--actor", default=_default_actor(), help="who is undoing, for the audit log")
     retention = sub["retention"]
     retention.add_argument("--days", type=_positive_days,
                            help="anonymise what is older than this (default: PERSONAL_DATA_RETENTION_DAYS)")

@@ -539,3 +539,100 @@ class ConversationErasure(Base):
     sender_id: Mapped[str] = Column(String(255), nullable=False)
     new_sender_id: Mapped[str] = Column(String(255), nullable=False)
     requested_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+
+
+class PriceFeed(Base, Timestamped):
+    """A price file fetched on a schedule (knowledge.feeds): from a folder under var/ or an allowed HTTP(S) URL.
+
+    `next_run_at` is the feed's lease: a process runs the feed only after winning the conditional UPDATE that
+    moves it from the value it read to the next due time, so several gateways run each due time once.
+    """
+
+    __tablename__ = "price_feed"
+
+    SOURCE_KINDS = ("folder", "url")
+    OUTCOMES = ("ok", "unchanged", "failed")
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    name: Mapped[str] = Column(String(48), nullable=False, unique=True)
+    source_kind: Mapped[str] = Column(String(8), nullable=False)
+    # A folder relative to PRICE_FEED_ROOT, or an http(s) URL on PRICE_FEED_ALLOWED_URLS.
+    source: Mapped[str] = Column(String(512), nullable=False)
+    # Our field → the feed's column header, as JSON; empty: the import's own headers (品名, 市场 …).
+    column_map: Mapped[str] = Column(Text, nullable=False, default="")
+    # "every:<minutes>" or "daily:<HH:MM>" in the installation's time zone (knowledge.feeds.schedule).
+    schedule: Mapped[str] = Column(String(32), nullable=False)
+    # Every market of a fetched file must be in this region or below it.
+    region_id: Mapped[int] = Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=False)
+    active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
+    next_run_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, index=True)
+    claimed_by: Mapped[Optional[str]] = Column(String(64), nullable=True)
+    claimed_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    last_run_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    last_outcome: Mapped[Optional[str]] = Column(String(16), nullable=True)
+
+    region: Mapped[Region] = relationship("Region")
+
+
+class PriceFeedRun(Base):
+    """One fetch of a feed: what file came, whether it landed, and every reason it did not (plain Chinese)."""
+
+    __tablename__ = "price_feed_run"
+    __table_args__ = (Index("ix_price_feed_run_feed_id_started_at", "feed_id", "started_at"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    feed_id: Mapped[int] = Column(Integer, ForeignKey("price_feed.id", ondelete="CASCADE"), nullable=False)
+    started_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+    finished_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    outcome: Mapped[str] = Column(String(16), nullable=False)
+    file_name: Mapped[Optional[str]] = Column(String(256), nullable=True)
+    # SHA-256 of the fetched bytes: a folder's file or a URL's unchanged answer is not imported twice.
+    sha256: Mapped[Optional[str]] = Column(String(64), nullable=True, index=True)
+    rows: Mapped[int] = Column(Integer, nullable=False, default=0)
+    # JSON list of the reasons, one per bad row or fetch problem.
+    reasons: Mapped[str] = Column(Text, nullable=False, default="[]")
+    batch_id: Mapped[Optional[int]] = Column(
+        Integer, ForeignKey("import_batch.id", ondelete="SET NULL"), nullable=True
+    )
+
+    feed: Mapped[PriceFeed] = relationship("PriceFeed")
+
+
+class ImportBatch(Base):
+    """One price file that landed (console upload, `python -m knowledge import-prices`, a feed); undoable as a whole."""
+
+    __tablename__ = "import_batch"
+
+    KINDS = ("console", "file", "feed")
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    kind: Mapped[str] = Column(String(8), nullable=False)
+    feed_id: Mapped[Optional[int]] = Column(
+        Integer, ForeignKey("price_feed.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    source_name: Mapped[str] = Column(String(256), nullable=False)
+    author: Mapped[str] = Column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow, index=True)
+    rows: Mapped[int] = Column(Integer, nullable=False, default=0)
+    created: Mapped[int] = Column(Integer, nullable=False, default=0)
+    updated: Mapped[int] = Column(Integer, nullable=False, default=0)
+    undone_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    undone_by: Mapped[Optional[str]] = Column(String(64), nullable=True)
+
+    feed: Mapped[Optional[PriceFeed]] = relationship("PriceFeed")
+
+
+class ImportBatchRecord(Base):
+    """A price record one batch wrote: the values it replaced (JSON; NULL when the batch created the record)
+    and a digest of the values it left, so an undo can tell whether anything changed the record since."""
+
+    __tablename__ = "import_batch_record"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    batch_id: Mapped[int] = Column(
+        Integer, ForeignKey("import_batch.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # No foreign key: an officer may delete the record later, and the batch's history stays.
+    price_record_id: Mapped[int] = Column(Integer, nullable=False)
+    before: Mapped[Optional[str]] = Column(Text, nullable=True)
+    after_digest: Mapped[str] = Column(String(64), nullable=False)

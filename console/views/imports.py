@@ -21,6 +21,7 @@ from knowledge.files.articles import check_article_file, import_articles
 from knowledge.files.prices import PRICE_ANY_OF, PRICE_HEADERS, PRICE_REQUIRED, check_price_rows, import_prices
 from knowledge.files.tables import ImportFileError, ImportReport, RowProblem, read_table
 from knowledge.models import Region, Role
+from knowledge.prices.batches import BatchOrigin
 
 logger = logging.getLogger(__name__)
 KINDS = {"prices": "价格", "articles": "政策/保险文章"}
@@ -84,14 +85,15 @@ def _checked_preview(context: ConsoleContext, user: CurrentUser, kind: str, path
 
 
 def _import_file(
-    context: ConsoleContext, user: CurrentUser, kind: str, path: Path
+    context: ConsoleContext, user: CurrentUser, kind: str, path: Path, name: str
 ) -> Tuple[Preview, Optional[ImportReport]]:
     """Check again (the knowledge base may have changed since the preview), then import in one transaction."""
     with session_scope(context.sessions) as db:
         preview = preview_file(db, user, kind, path, context.today())
         report: Optional[ImportReport] = None
         if not preview.problems and kind == "prices":
-            report = import_prices(db, path, user.username, today=context.today())
+            report = import_prices(db, path, user.username, today=context.today(),
+                                   origin=BatchOrigin("console", name))
         elif not preview.problems:
             report = import_articles(db, path, user.username, today=context.today(), scope=region_scope(db, user))
         if report is None or not report.ok:
@@ -160,7 +162,7 @@ async def import_confirm(request: web.Request) -> web.Response:
         raise web.HTTPFound("/imports")
     try:
         preview, report = await asyncio.get_running_loop().run_in_executor(
-            None, _import_file, context, user, staged["kind"], path)
+            None, _import_file, context, user, staged["kind"], path, staged["name"])
     except ImportFileError as error:
         await flash(request, f"导入失败：{error}。没有写入任何数据。")
         raise web.HTTPFound("/imports") from error

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from knowledge.audit import record_change, record_changes
 from knowledge.files.tables import ImportReport, RowProblem, Table, read_table, write_csv
 from knowledge.models import Market, PriceRecord, Product, Region
+from knowledge.prices.batches import BatchOrigin, record_batch
 from knowledge.prices.bulk_saving import save_prices
 from knowledge.prices.lookup_cache import LookupCache
 from knowledge.prices.validation import CheckedPrice, PriceInput, check_price
@@ -74,27 +75,50 @@ def check_price_rows(
     return good, problems
 
 
-def import_prices(session: Session, path: Path, actor: str, today: Optional[dt.date] = None) -> ImportReport:
-    """Import a price file all or nothing; the caller commits only when the report is ok."""
+def outside_regions(good: List[Tuple[int, CheckedPrice]], scope: Set[int], where: str) -> List[RowProblem]:
+    """A problem for each checked row whose market is not in `scope` (region ids), named `where` for the officer."""
+    return [RowProblem(line, [f"市场“{price.market.name}”不在“{where}”范围内"])
+            for line, price in good if price.market.region is None or price.market.region.id not in scope]
+
+
+def import_prices(
+    session: Session, path: Path, actor: str, today: Optional[dt.date] = None, *,
+    origin: Optional[BatchOrigin] = None, headers: Optional[Dict[str, Tuple[str, ...]]] = None,
+    region_scope: Optional[Tuple[Set[int], str]] = None,
+) -> ImportReport:
+    """Import a price file all or nothing; the caller commits only when the report is ok.
+
+    `origin` names the batch (default: a file given on the command line), `headers` replaces the column
+    names (a feed's column mapping), and `region_scope` (region ids, and the region's name for the
+    reasons) refuses rows whose market lies outside it. The batch is recorded so it can be undone.
+    """
     today = today or dt.date.today()
-    table, problems = read_table(path, PRICE_HEADERS, PRICE_REQUIRED, PRICE_ANY_OF)
+    origin = origin or BatchOrigin("file", path.name)
+    table, problems = read_table(path, headers or PRICE_HEADERS, PRICE_REQUIRED, PRICE_ANY_OF)
     if table is None:
         return ImportReport(problems=problems)
     good, problems = check_price_rows(session, table, today)
+    if region_scope is not None:
+        problems = sorted(problems + outside_regions(good, *region_scope), key=lambda problem: problem.line)
     report = ImportReport(rows=len(table.rows), problems=problems)
     if problems:
-        logger.info("Price import of %s refused: %d of %d rows have problems", path.name, len(problems), report.rows)
+        logger.info("Price import of %s refused: %d of %d rows have problems", origin.name, len(problems), report.rows)
         return report
-    result = save_prices(session, [price for _, price in good], author=actor)
+    prices = [price for _, price in good]
+    result = save_prices(session, prices, author=actor)
     report.created, report.updated, report.new_markets = result.created, result.updated, result.new_markets
     for name in result.new_markets:
-        record_change(session, actor, "create", "market", None, None, {"name": name, "via": path.name})
+        record_change(session, actor, "create", "market", None, None, {"name": name, "via": origin.name})
     record_changes(session, actor, "update", "price_record",
                    ((change.record_id, change.before, change.after) for change in result.updates))
+    batch = record_batch(session, origin, actor, prices, result, report.rows)
+    report.batch_id = batch.id
     record_change(session, actor, "import", "price_record", None, None, {
-        "file": path.name, "rows": report.rows, "created": report.created, "updated": report.updated,
+        "file": origin.name, "rows": report.rows, "created": report.created, "updated": report.updated,
+        "batch": batch.id,
     })
-    logger.info("Imported %s: %d rows, %d new, %d updated", path.name, report.rows, report.created, report.updated)
+    logger.info("Imported %s: %d rows, %d new, %d updated (batch %d)", origin.name, report.rows, report.created,
+                report.updated, batch.id)
     return report
 
 

@@ -51,6 +51,8 @@ class ImportReport:
     updated: int = 0
     new_markets: List[str] = field(default_factory=list)
     problems: List[RowProblem] = field(default_factory=list)
+    # The price import's batch (knowledge.prices.batches), which can be undone as a whole.
+    batch_id: Optional[int] = None
 
     @property
     def ok(self) -> bool:

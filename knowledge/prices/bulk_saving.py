@@ -79,6 +79,11 @@ def _existing_records(session: Session, keys: List[Tuple[int, int, dt.date, str]
     return found
 
 
+def stored_records(session: Session, keys: List[Tuple[int, int, dt.date, str]]) -> Dict[Tuple, Any]:
+    """The stored records (id and value columns) among the (product, market, date, source) `keys`, by key."""
+    return _existing_records(session, keys)
+
+
 def _write_chunk(session: Session, inserts: List[Dict[str, Any]], updates: List[Dict[str, Any]]) -> None:
     # One bulk statement per kind: the import's speed comes from here, not from the ORM unit of
     # work. On PostgreSQL, COPY writes a batch about three times faster than multi-row INSERTs.

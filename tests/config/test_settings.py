@@ -57,6 +57,8 @@ def test_an_explicit_url_wins_over_the_derived_one(environment) -> None:
         ("LOG_LEVEL", "loud", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ("RASA_URL", "rasa:5005", "must be an http:// or https:// address"),
         ("KNOWLEDGE_DB_URL", "var/knowledge.db", "must be a database URL"),
+        ("PRICE_FEED_ALLOWED_URLS", "https://ok.example/,ftp://x/", "'ftp://x/' is not an http:// or https:// address"),
+        ("PRICE_FEED_ALLOWED_NETWORKS", "10.0.0.0/8,intranet", "'intranet' is not a network such as 10.1.2.0/24"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_the_variable(environment, variable, value, problem) -> None:

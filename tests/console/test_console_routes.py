@@ -53,6 +53,9 @@ GET_ROUTES = {
     # Attachment 1 is ticket 2's voice message; without a bot token (as here) the console cannot fetch it.
     "/handoff/2/attachments/1": (NOT_FOUND, FORBIDDEN, FORBIDDEN),
     "/privacy/forget": (OK, FORBIDDEN, FORBIDDEN),
+    "/feeds": (OK, FORBIDDEN, FORBIDDEN),
+    "/feeds/999": (NOT_FOUND, FORBIDDEN, FORBIDDEN),
+    "/imports/batches": (OK, OK, FORBIDDEN),
 }
 
 # path → (form data, expected status for (admin, officer, reviewer)). Roles with the right get past the
@@ -79,6 +82,10 @@ POST_ROUTES: Dict[str, Tuple[dict, Tuple[int, int, int]]] = {
     "/handoff/2/answer": ({"answer": "好"}, (FOUND, FORBIDDEN, FORBIDDEN)),
     "/privacy/forget/preview": ({"who": "x"}, (BAD, FORBIDDEN, FORBIDDEN)),
     "/privacy/forget/confirm": ({}, (BAD, FORBIDDEN, FORBIDDEN)),
+    "/feeds": ({"name": "x"}, (BAD, FORBIDDEN, FORBIDDEN)),
+    "/feeds/999": ({"name": "x"}, (NOT_FOUND, FORBIDDEN, FORBIDDEN)),
+    "/feeds/999/run": ({}, (NOT_FOUND, FORBIDDEN, FORBIDDEN)),
+    "/imports/batches/999/undo": ({}, (NOT_FOUND, NOT_FOUND, FORBIDDEN)),
     "/prices/1/delete": ({}, (FOUND, FORBIDDEN, FORBIDDEN)),
     "/articles/1/delete": ({}, (FOUND, FORBIDDEN, FORBIDDEN)),
     "/accounts/2/active": ({}, (FOUND, FORBIDDEN, FORBIDDEN)),  # deactivates the officer: after the officer's run
