@@ -11,7 +11,9 @@ import re
 import unicodedata
 
 # Sounds, not words: a message made of these only carries no question.
-INTERJECTIONS = frozenset("啊阿呃额嗯恩哦噢喔哈呵嘿嘻呀咿哼嘀嗒吧啦呜唔诶欸唉哎嗨嘛呗咦哟哇嘞咯喽么呐嗷嚯吼哒滴叭咚唧叽咕噜嘟呱哗啪嘣嘎")
+INTERJECTIONS = frozenset(
+    "啊阿呃额嗯恩哦噢喔哈呵嘿嘻呀咿哼嘀嗒吧啦呜唔诶欸唉哎嗨嘛呗咦哟哇嘞咯喽么呐嗷嚯吼哒滴叭咚唧叽咕噜嘟呱哗啪嘣嘎"
+)
 # Short replies that are words although made of those sounds: "嗯" and "哦" say yes, "哈哈" laughs
 # at something the bot said. A message of one of these is left to the NLU.
 MEANINGFUL_SOUNDS = frozenset({"嗯", "嗯嗯", "恩", "恩恩", "哦", "哦哦", "噢", "喔", "哈哈", "嗯呢", "好吧", "啊"})

@@ -1,11 +1,10 @@
 """Pension estimate: basic pension + account balance ÷ 139, with the assumptions stated."""
+import json
 from decimal import Decimal
 
 import pytest
 
 from actions.pension_calculator import ActionCalcPension, basic_pension, estimate
-import json
-
 from tests.actions.conftest import make_tracker, message, responses, run_action, slots_set
 
 

@@ -132,7 +132,8 @@ async def test_subscribing_to_a_near_name_asks_did_you_mean(knowledge_factory) -
 
 async def test_a_question_the_nlu_missed_is_answered_when_it_names_our_topic(knowledge_factory) -> None:
     # "良补" is a homophone of 粮补: the NLU did not place the question, search does.
-    dispatcher, events = await run_action(ActionHandleFallback(), make_tracker("nlu_fallback", text="良补按哪个文件发的"))
+    tracker = make_tracker("nlu_fallback", text="良补按哪个文件发的")
+    dispatcher, events = await run_action(ActionHandleFallback(), tracker)
     assert responses(dispatcher)[0] == "utter_article" and "财农" in message(dispatcher, "utter_article")["reference"]
     assert {"event": "slot", "name": "topic", "value": "policy", "timestamp": None} in events
 
