@@ -21,7 +21,7 @@ from actions.knowledge_access import knowledge_session
 from knowledge.catalog.lookup import find_product
 from knowledge.catalog.near_names import near_products
 from knowledge.catalog.units import unit_asked_in
-from knowledge.prices.queries import LatestPrice, latest_price, products_with_prices
+from knowledge.prices.queries import LOCAL, SEVERAL, LatestPrice, latest_price, products_with_prices
 from settings import load_settings
 from wording import price_answer_values, region_fallback_values
 
@@ -174,4 +174,9 @@ class ActionAnswerPrice(Action):
     def _say(dispatcher: CollectingDispatcher, answer: LatestPrice) -> None:
         if answer.fell_back:
             dispatcher.utter_message(response="utter_price_region_fallback", **region_fallback_values(answer))
-        dispatcher.utter_message(response="utter_price", **price_answer_values(answer))
+        # A national or regional figure, one market named as local, or several markets with their coverage.
+        dispatcher.utter_message(
+            response=("utter_price_several" if answer.basis == SEVERAL
+                      else "utter_price_local" if answer.basis == LOCAL else "utter_price"),
+            **price_answer_values(answer),
+        )

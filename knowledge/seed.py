@@ -87,7 +87,7 @@ def _seed_markets(session: Session, report: SeedReport) -> None:
         region = find_region(session, item["region"])
         if region is None:
             raise SeedError(f"markets.yml: unknown region {item['region']!r} for market {item['name']!r}")
-        session.add(Market(name=item["name"], region=region, kind=item["kind"]))
+        session.add(Market(name=item["name"], region=region, kind=item["kind"], scope=item.get("scope", "local")))
         report.markets += 1
     session.flush()
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.push_scheduler import CHINA_STANDARD_TIME, PushScheduler
 from bot.webchat import CHAT_COOKIE, IDENTITY_KEY
+from knowledge.catalog.lookup import find_region
 from knowledge.db import KnowledgeStore
 from knowledge.files.prices import import_prices
 from knowledge.models import AuditLog, Farmer, HandoffTicket, PriceRecord, Product, Push, Subscription, utcnow
@@ -164,7 +165,9 @@ def _subscribe(store: KnowledgeStore, sender: str, chat_id: int, rule: str = "an
         farmer = Farmer(sender_id=sender, channel="telegram" if sender.startswith("tg-") else "webchat",
                         chat_id=str(chat_id) if sender.startswith("tg-") else None)
         corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
-        subscription = Subscription(farmer=farmer, product=corn, rule=rule, **values)
+        # For 藁城, where _import_corn's market is: a local market's price is news there, never national news.
+        subscription = Subscription(farmer=farmer, product=corn, rule=rule, region=find_region(session, "藁城区"),
+                                    **values)
         session.add(subscription)
         session.flush()
         return subscription.id
@@ -197,7 +200,8 @@ async def test_subscription_push_after_a_price_import_once_even_with_two_schedul
     assert sent == 1
     texts = fake_telegram.sent_texts(farmer)
     assert len(texts) == 1
-    assert texts[0].startswith("【价格提醒】玉米：均价1.32元/斤（藁城粮站")
+    assert texts[0].startswith(
+        f"【价格提醒】玉米（藁城区）：均价1.32元/斤（{today.isoformat()}）。藁城粮站的价格，仅供参考。")
     assert "来源：县农业农村局" in texts[0] and today.isoformat() in texts[0]
 
     # A restart (a fresh scheduler) and the same file imported again: nothing is repeated.
@@ -279,7 +283,8 @@ async def test_daily_digest_at_the_farmers_hour_once_a_day(start_gateway, fake_r
     assert await scheduler(8).run_once() == 1
     assert await scheduler(9).run_once() == 0
     digest = fake_telegram.sent_texts(farmer)
-    assert len(digest) == 1 and digest[0].startswith("【每日价格】玉米")
+    assert len(digest) == 1
+    assert digest[0].startswith("【每日价格】藁城区暂时没有玉米的价格，下面是全国的数据。玉米（全国）")
 
 
 async def test_officer_answer_reaches_telegram_and_web_chat_farmers(start_gateway, fake_rasa, fake_telegram,

@@ -10,6 +10,7 @@ import threading
 import pytest
 from sqlalchemy import event, select, update
 
+from knowledge.catalog.lookup import find_region
 from knowledge.models import AuditLog, Farmer, HandoffTicket, Product, Push, Subscription, utcnow
 from knowledge.outbox.handoff_answers import enqueue_handoff_answers
 from knowledge.outbox.price_alerts import enqueue_price_alerts
@@ -48,7 +49,9 @@ def test_an_alert_is_written_once_per_change_and_not_for_a_reimport(kb, today):
         enqueue_price_alerts(session, today, WRITE, now=start)  # the cursor starts here
         farmer = _farmer(session)
         corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
-        session.add(Subscription(farmer=farmer, product=corn, rule="any_change", created_at=start))
+        # 藁城粮站 is a local market: news to a farmer who subscribed for 藁城, never a national price.
+        session.add(Subscription(farmer=farmer, product=corn, rule="any_change", created_at=start,
+                                 region=find_region(session, "藁城区")))
     with kb.scope() as session:
         _write_corn(session, "1.30", today)
     with kb.scope() as session:
@@ -72,7 +75,7 @@ def test_a_subscription_made_after_the_price_is_not_alerted_for_it(kb, today):
     with kb.scope() as session:
         farmer = _farmer(session)
         corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
-        session.add(Subscription(farmer=farmer, product=corn, rule="any_change",
+        session.add(Subscription(farmer=farmer, product=corn, rule="any_change", region=find_region(session, "藁城区"),
                                  created_at=utcnow() + dt.timedelta(seconds=1)))
     with kb.scope() as session:
         assert enqueue_price_alerts(session, today, WRITE) == 0
