@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # Daily price digests go out at the hour the farmer chose, in this time zone.
     push_timezone: str = "Asia/Shanghai"
     stale_after_days: int = Field(7, ge=0, env="PRICE_STALE_AFTER_DAYS")
+    # A new price more than this many times above or below its product's recent median is held for a
+    # person to confirm (knowledge.prices.plausibility).
+    price_outlier_factor: Decimal = Field(Decimal(3), gt=1, le=100)
     # Farmers' conversations, tickets, attachments and names older than this are anonymised (knowledge.privacy);
     # 180 days is the least China's Cybersecurity Law asks logs to be kept.
     personal_data_retention_days: int = Field(180, ge=1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import logging
 import sys
@@ -32,6 +33,8 @@ logger = logging.getLogger("knowledge")
 # Exit codes: 1 the file has bad rows (nothing written), 2 the file cannot be read at all.
 EXIT_BAD_ROWS = 1
 EXIT_UNREADABLE = 2
+# Every row is valid but some prices are implausible: nothing written until --accept-outliers.
+EXIT_OUTLIERS = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -94,6 +97,13 @@ def _run_import(
     session = factory()
     try:
         report = importer(session, path, actor)
+        if report.held and not report.problems:
+            session.rollback()
+            print(f"导入暂停：{path.name} 有 {len(report.held)} 行价格和近期行情差得太远，没有写入任何数据。"
+                  "请核对这些行；确认没错时加上 --accept-outliers 重新导入：", file=sys.stderr)
+            for problem in report.held:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_OUTLIERS
         if not report.ok:
             session.rollback()
             bad = len(report.problems)
@@ -122,7 +132,8 @@ def _run_import(
 
 def cmd_import_prices(args: argparse.Namespace, factory: sessionmaker) -> int:
     """Import prices from CSV (UTF-8/GBK) or .xlsx, all or nothing."""
-    return _run_import(factory, Path(args.file), args.actor, import_prices, "价格")
+    importer = functools.partial(import_prices, accept_outliers=args.accept_outliers)
+    return _run_import(factory, Path(args.file), args.actor, importer, "价格")
 
 
 def cmd_import_articles(args: argparse.Namespace, factory: sessionmaker) -> int:
@@ -223,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("import-prices", "import-articles"):
         sub[name].add_argument("file", help="CSV, .xlsx" + (" or YAML" if name == "import-articles" else ""))
         sub[name].add_argument("--actor", default=_default_actor(), help=actor_help)
+    sub["import-prices"].add_argument(
+        "--accept-outliers", action="store_true",
+        help="write rows whose price is far from the product's recent median (they are audited)")
     sub["export"].add_argument("--out", default=str(VAR_DIR / "export"), help="folder for prices.csv and articles.csv")
     user = sub["create-user"]
     user.add_argument("username")

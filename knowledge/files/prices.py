@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from decimal import Decimal
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -19,7 +20,9 @@ from knowledge.files.tables import ImportReport, RowProblem, Table, read_table, 
 from knowledge.models import Market, PriceRecord, Product, Region
 from knowledge.prices.bulk_saving import save_prices
 from knowledge.prices.lookup_cache import LookupCache
+from knowledge.prices.plausibility import find_outliers, record_accepted_outliers
 from knowledge.prices.validation import CheckedPrice, PriceInput, check_price
+from settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +77,16 @@ def check_price_rows(
     return good, problems
 
 
-def import_prices(session: Session, path: Path, actor: str, today: Optional[dt.date] = None) -> ImportReport:
-    """Import a price file all or nothing; the caller commits only when the report is ok."""
+def import_prices(
+    session: Session, path: Path, actor: str, today: Optional[dt.date] = None, accept_outliers: bool = False,
+    outlier_factor: Optional[Decimal] = None,
+) -> ImportReport:
+    """Import a price file all or nothing; the caller commits only when the report is ok.
+
+    Rows whose price is implausible (knowledge.prices.plausibility, `outlier_factor` or
+    PRICE_OUTLIER_FACTOR) are held in `report.held` and nothing is written, unless `accept_outliers`:
+    then they are written and each is recorded in the audit log.
+    """
     today = today or dt.date.today()
     table, problems = read_table(path, PRICE_HEADERS, PRICE_REQUIRED, PRICE_ANY_OF)
     if table is None:
@@ -85,7 +96,16 @@ def import_prices(session: Session, path: Path, actor: str, today: Optional[dt.d
     if problems:
         logger.info("Price import of %s refused: %d of %d rows have problems", path.name, len(problems), report.rows)
         return report
+    factor = outlier_factor if outlier_factor is not None else load_settings().price_outlier_factor
+    outliers = find_outliers(session, good, factor)
+    if outliers and not accept_outliers:
+        report.held = [RowProblem(line, [outlier.reason]) for line, outlier in outliers]
+        logger.info("Price import of %s held: %d of %d rows are implausible", path.name, len(outliers), report.rows)
+        return report
     result = save_prices(session, [price for _, price in good], author=actor)
+    if outliers:
+        record_accepted_outliers(session, actor, [outlier for _, outlier in outliers], via=path.name)
+        logger.info("Price import of %s: %d implausible rows accepted by %s", path.name, len(outliers), actor)
     report.created, report.updated, report.new_markets = result.created, result.updated, result.new_markets
     for name in result.new_markets:
         record_change(session, actor, "create", "market", None, None, {"name": name, "via": path.name})

@@ -51,11 +51,13 @@ class ImportReport:
     updated: int = 0
     new_markets: List[str] = field(default_factory=list)
     problems: List[RowProblem] = field(default_factory=list)
+    # Rows that passed every rule but look implausible (knowledge.prices.plausibility), held unless accepted.
+    held: List[RowProblem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when every row passed and the import was written."""
-        return not self.problems
+        """True when every row passed, none was held, and the import was written."""
+        return not self.problems and not self.held
 
 
 @dataclass
