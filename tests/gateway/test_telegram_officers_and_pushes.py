@@ -160,6 +160,28 @@ async def test_shared_location_sets_the_region(start_gateway, fake_rasa, fake_te
     assert "没有我们收录的地区" in fake_telegram.sent_texts()[-1]
 
 
+async def test_an_implausible_setprice_is_warned_before_confirm_and_audited_when_confirmed(
+    start_gateway, fake_rasa, fake_telegram, store
+) -> None:
+    # Issue 15: a typo (118 for 11.8) went straight to farmers. Expected: the warning before 确认.
+    code = _officer_code(store, "zhao_gc", "藁城区")
+    officer = OFFICER_TG + 7
+    await start_gateway(fake_rasa.url)
+    await fake_telegram.enqueue(tg.text(officer, f"/link {code}"))
+    await fake_telegram.wait_for("sendMessage")
+    await fake_telegram.enqueue(tg.text(officer, "/setprice 生猪 118 元/斤 藁城生猪收购点"))
+    question = (await fake_telegram.wait_for("sendMessage", 2))[-1]
+    assert "⚠️ 生猪 118.00元/斤 比近期中位数 5.72元/斤 高20.6倍（超过3倍），请核对是否写错。没写错再点“确认”。" in (
+        question.params["text"])
+    confirm, _ = _buttons(question)
+    await fake_telegram.enqueue(tg.button_press(officer, confirm))
+    edited = await fake_telegram.wait_for("editMessageText")
+    assert edited[0].params["text"].startswith("已录入：生猪")
+    with store._factory() as session:
+        accepted = session.scalars(select(AuditLog).where(AuditLog.action == "accept_outlier")).all()
+    assert [(entry.actor, '"via": "/setprice"' in entry.after) for entry in accepted] == [("zhao_gc", True)]
+
+
 def _subscribe(store: KnowledgeStore, sender: str, chat_id: int, rule: str = "any_change", **values) -> int:
     def work(session) -> int:
         farmer = Farmer(sender_id=sender, channel="telegram" if sender.startswith("tg-") else "webchat",
