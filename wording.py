@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 from knowledge.catalog.units import format_price
+from knowledge.local_time import local_today
 from knowledge.outbox.price_alerts import THRESHOLD_RULES, DuePriceMessage
 from knowledge.prices.queries import (
     LOCAL,
@@ -100,7 +101,7 @@ def coverage_text(coverage: Coverage, today: Optional[dt.date] = None) -> str:
     provinces = coverage.provinces
     where = (f"{provinces[0]}" if len(provinces) == 1 else f"{len(provinces)}省" if provinces else "")
     first, last = coverage.first_date, coverage.last_date
-    this_year = (today or dt.date.today()).year
+    this_year = (today or local_today()).year
     show_year = first.year != this_year or last.year != this_year
     if first == last:
         days = _day(last, show_year)

@@ -5,7 +5,6 @@ asked products; `validate_price_form` checks the farmer's answer against the kno
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from typing import Any, Dict, List, Optional
@@ -21,6 +20,7 @@ from actions.knowledge_access import knowledge_session
 from knowledge.catalog.lookup import find_product
 from knowledge.catalog.near_names import near_products
 from knowledge.catalog.units import unit_asked_in
+from knowledge.local_time import local_today
 from knowledge.prices.queries import LOCAL, SEVERAL, LatestPrice, latest_price, products_with_prices
 from settings import load_settings
 from wording import price_answer_values, region_fallback_values
@@ -136,7 +136,7 @@ class ActionAnswerPrice(Action):
             return []  # the price form ended because the farmer asked something else, already answered
         region_name: Optional[str] = tracker.get_slot("region")
         unit = unit_asked_in(latest_text(tracker))
-        today = dt.date.today()
+        today = local_today()
         date_words = latest_entity(tracker, "date")
         as_of = as_of_date(date_words, today)
         with knowledge_session() as session:

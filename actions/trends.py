@@ -1,7 +1,6 @@
 """Trend and comparison answers: "玉米最近涨了还是跌了", "郑州和石家庄哪里贵"."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any, Dict, List, Optional
 
@@ -12,6 +11,7 @@ from actions.answers import ask_for_feedback, latest_entity_values, latest_text
 from actions.knowledge_access import knowledge_session
 from actions.prices import say_no_data, suggest_near_products
 from knowledge.catalog.units import unit_asked_in
+from knowledge.local_time import local_today
 from knowledge.prices.queries import compare_markets, compare_places, price_trend
 from settings import load_settings
 from wording import comparison_values, place_comparison_values, region_fallback_values, trend_values
@@ -47,7 +47,7 @@ class ActionAnswerPriceTrend(Action):
         text = latest_text(tracker)
         unit = unit_asked_in(text)
         regions = latest_entity_values(tracker, "region")
-        today = dt.date.today()
+        today = local_today()
         with knowledge_session() as session:
             if len(set(regions)) > 1:
                 # "郑州和石家庄哪里的白菜便宜": each place asked for, from its own markets.

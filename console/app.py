@@ -41,6 +41,7 @@ from console.views import (
 )
 from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import make_engine, make_session_factory
+from knowledge.local_time import local_today
 from knowledge.people.login import LoginLimits
 from logs import configure_logging
 from settings import PROJECT_ROOT, Settings, load_settings
@@ -172,7 +173,7 @@ def create_app(
             nlu_dir=nlu_dir or PROJECT_ROOT / "data" / "nlu",
             domain=load_domain_names(PROJECT_ROOT / "domain.yml"),
             upload_dir=settings.upload_dir,
-            today=today or dt.date.today,
+            today=today or local_today,
             password_checks=PasswordCheckGate(settings.console_password_checks, settings.console_password_check_queue),
             login_limits=LoginLimits.from_settings(settings),
             telegram_files=files,

@@ -18,6 +18,7 @@ from knowledge.articles.search import index_article
 from knowledge.audit import record_change, snapshot
 from knowledge.catalog.lookup import find_region
 from knowledge.fields import clean_text, name_problem, parse_date
+from knowledge.local_time import local_today
 from knowledge.models import Article, Region
 
 # Officers write categories and statuses in Chinese as often as in English.
@@ -107,7 +108,7 @@ def _required(value: Any, label: str, max_length: int, errors: List[str], dictio
 
 def check_article(session: Session, entry: ArticleInput, today: Optional[dt.date] = None) -> ArticleCheck:
     """Validate one article; collects every problem, not just the first."""
-    today = today or dt.date.today()
+    today = today or local_today()
     errors: List[str] = []
 
     category_text = clean_text(entry.category)

@@ -18,6 +18,7 @@ from knowledge.articles.entry import CheckedArticle, article_input, check_articl
 from knowledge.audit import record_change
 from knowledge.fields import clean_text, name_problem
 from knowledge.files.tables import ImportFileError, ImportReport, RowProblem, decode_text, read_table, write_csv
+from knowledge.local_time import local_today
 from knowledge.models import Article, Region, TopicAlias
 
 ARTICLE_HEADERS: Dict[str, Tuple[str, ...]] = {
@@ -174,7 +175,7 @@ def import_articles(
 
     `scope` limits what the actor may change, as in check_article_file.
     """
-    checked_file = check_article_file(session, path, today or dt.date.today(), scope)
+    checked_file = check_article_file(session, path, today or local_today(), scope)
     report = ImportReport(rows=checked_file.rows, problems=checked_file.problems)
     if report.problems:
         return report

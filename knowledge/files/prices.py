@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from knowledge.audit import record_change, record_changes
 from knowledge.files.tables import ImportReport, RowProblem, Table, read_table, write_csv
+from knowledge.local_time import local_today
 from knowledge.models import Market, PriceRecord, Product, Region
 from knowledge.prices.bulk_saving import save_prices
 from knowledge.prices.lookup_cache import LookupCache
@@ -87,7 +88,7 @@ def import_prices(
     PRICE_OUTLIER_FACTOR) are held in `report.held` and nothing is written, unless `accept_outliers`:
     then they are written and each is recorded in the audit log.
     """
-    today = today or dt.date.today()
+    today = today or local_today()
     table, problems = read_table(path, PRICE_HEADERS, PRICE_REQUIRED, PRICE_ANY_OF)
     if table is None:
         return ImportReport(problems=problems)

@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import BindParameter, Case
 
 from knowledge.catalog.snapshot import Catalog, ProductEntry, catalog
 from knowledge.catalog.units import DEFAULT_ASKED_UNIT, convert_price
+from knowledge.local_time import local_today
 from knowledge.models import Market, PriceRecord, Product
 
 # When several markets report on the same day, a national figure, then a regional average, answers a
@@ -345,7 +346,7 @@ def latest_price(
     named as local (`basis`). With `as_of` ("上个月呢"), the newest price on or before that day.
     Returns None when the product is unknown or has no price anywhere (up to `as_of`).
     """
-    today = today or dt.date.today()
+    today = today or local_today()
     names = catalog(session)
     product = names.product(product_name)
     if product is None:
@@ -448,7 +449,7 @@ def price_trend(
     record, not today, so an old series still has a trend; `age_days` says how old it is. Returns
     None when the product is unknown or has no price.
     """
-    today = today or dt.date.today()
+    today = today or local_today()
     names = catalog(session)
     product = names.product(product_name)
     if product is None:
@@ -557,7 +558,7 @@ def compare_markets(
     National figures are the national reference, never a market compared; highest and lowest need
     two markets at least. Returns None when the product is unknown or has no price.
     """
-    today = today or dt.date.today()
+    today = today or local_today()
     names = catalog(session)
     product = names.product(product_name)
     if product is None:
@@ -667,7 +668,7 @@ def compare_places(
 
     Never answers a place with another place's or the national figure. Returns None for an unknown product.
     """
-    today = today or dt.date.today()
+    today = today or local_today()
     names = catalog(session)
     product = names.product(product_name)
     if product is None:

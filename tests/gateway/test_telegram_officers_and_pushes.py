@@ -8,11 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.push_scheduler import CHINA_STANDARD_TIME, PushScheduler
+from bot.push_scheduler import PushScheduler
 from bot.webchat import CHAT_COOKIE, IDENTITY_KEY
 from knowledge.catalog.lookup import find_region
 from knowledge.db import KnowledgeStore
 from knowledge.files.prices import import_prices
+from knowledge.local_time import local_zone
 from knowledge.models import AuditLog, Farmer, HandoffTicket, PriceRecord, Product, Push, Subscription, utcnow
 from knowledge.people.accounts import create_account, issue_telegram_link_code
 from knowledge.people.farmers import find_farmer
@@ -217,7 +218,7 @@ async def test_subscription_push_after_a_price_import_once_even_with_two_schedul
     _import_corn(store, tmp_path, "1.32", today)
 
     # A second gateway process noticing the same import at the same time.
-    other = PushScheduler(store, 30, CHINA_STANDARD_TIME, 7, bot=gateway.scheduler.bot)
+    other = PushScheduler(store, 30, local_zone("Asia/Shanghai"), 7, bot=gateway.scheduler.bot)
     sent = await gateway.scheduler.run_once() + await other.run_once()
     assert sent == 1
     texts = fake_telegram.sent_texts(farmer)
@@ -228,7 +229,7 @@ async def test_subscription_push_after_a_price_import_once_even_with_two_schedul
 
     # A restart (a fresh scheduler) and the same file imported again: nothing is repeated.
     _import_corn(store, tmp_path, "1.32", today)
-    restarted = PushScheduler(store, 30, CHINA_STANDARD_TIME, 7, bot=gateway.scheduler.bot)
+    restarted = PushScheduler(store, 30, local_zone("Asia/Shanghai"), 7, bot=gateway.scheduler.bot)
     assert await restarted.run_once() == 0
     # A real change is news again.
     _import_corn(store, tmp_path, "1.35", today)
@@ -266,7 +267,7 @@ async def test_push_postponed_by_flood_control_is_sent_later(start_gateway, fake
     with store._factory() as session:
         push = session.scalars(select(Push).join(Farmer).where(Farmer.sender_id == f"tg-{farmer}")).one()
         assert push.status == "pending" and push.attempts == 1 and push.next_attempt_at > utcnow()
-    later = PushScheduler(store, 30, CHINA_STANDARD_TIME, 7, bot=gateway.scheduler.bot,
+    later = PushScheduler(store, 30, local_zone("Asia/Shanghai"), 7, bot=gateway.scheduler.bot,
                           clock=lambda: utcnow() + dt.timedelta(seconds=10))
     assert await later.run_once() == 1
     refused, delivered = fake_telegram.sent_texts(farmer)  # the fake records the call it answered with 429
@@ -299,7 +300,7 @@ async def test_daily_digest_at_the_farmers_hour_once_a_day(start_gateway, fake_r
         return lambda: dt.datetime.combine(tomorrow, dt.time(local_hour)) - dt.timedelta(hours=8)
 
     def scheduler(local_hour: int) -> PushScheduler:
-        return PushScheduler(store, 30, CHINA_STANDARD_TIME, 7, bot=gateway.scheduler.bot, clock=at(local_hour))
+        return PushScheduler(store, 30, local_zone("Asia/Shanghai"), 7, bot=gateway.scheduler.bot, clock=at(local_hour))
 
     assert await scheduler(7).run_once() == 0
     assert await scheduler(8).run_once() == 1
