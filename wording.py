@@ -260,6 +260,11 @@ def place_comparison_values(comparison: PlaceComparison) -> Dict[str, str]:
     }
 
 
+def article_year_note(year: int, today: dt.date) -> str:
+    """"这是2025年的标准，2026年的标准以当地公示为准。" for a year-bound article answered in a later year."""
+    return f"这是{year}年的标准，{today.year}年的标准以当地公示为准。"
+
+
 def price_push_text(message: DuePriceMessage, stale_after_days: int) -> str:
     """An alert or a daily digest: the price as a price answer words it, the threshold passed, its age, and how
     to stop."""

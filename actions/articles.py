@@ -10,7 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ask_for_feedback, latest_entity, latest_text
 from actions.knowledge_access import knowledge_session
+from knowledge.articles.freshness import outdated_year
 from knowledge.articles.search import published_article, related_articles, search_articles
+from knowledge.local_time import local_today
+from wording import article_year_note
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +76,14 @@ class ArticleAnswer(Action, ABC):
                 return []
             # "不是这个？" offers related topics only (same topic, then same category), never another shelf.
             best, others = hits[0], related_articles(session, hits[0], hits, limit=2, region=region)
+        # A fact of an earlier year says so: a newer figure may have been announced since.
+        year = outdated_year(best.title, local_today(), latest_text(tracker) or "")
         dispatcher.utter_message(
             response="utter_article",
             title=best.title,
             answer=best.answer,
             reference=reference(best),
-            regional_note=regional_note(best),
+            regional_note=(article_year_note(year, local_today()) if year is not None else "") + regional_note(best),
         )
         if len(others) == 2:
             dispatcher.utter_message(
