@@ -36,6 +36,7 @@ from console.views import (
     handoff,
     handoff_attachments,
     imports,
+    needs_update,
     prices,
     privacy,
 )
@@ -111,6 +112,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/imports/cancel", imports.import_cancel, name="import_cancel")
 
     r.add_get("/audit", audit.audit_list, name="audit")
+    r.add_get("/needs-update", needs_update.needs_update_page, name="needs_update")
 
     r.add_get("/accounts", accounts.account_list, name="accounts")
     r.add_post("/accounts", accounts.account_create, name="account_create")
