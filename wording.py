@@ -29,6 +29,7 @@ from knowledge.prices.queries import (
     PlaceFigure,
     PriceQuote,
     PriceTrend,
+    representative_price,
 )
 from settings import PROJECT_ROOT
 
@@ -265,6 +266,18 @@ def article_year_note(year: int, today: dt.date) -> str:
     return f"这是{year}年的标准，{today.year}年的标准以当地公示为准。"
 
 
+def alert_change_values(previous: PriceQuote, quote: PriceQuote) -> Dict[str, str]:
+    """The values of utter_price_alert_change: the price before (with its date), and up / down / same by how much."""
+    before = representative_price(previous.min_price, previous.avg_price, previous.max_price)
+    now = representative_price(quote.min_price, quote.avg_price, quote.max_price)
+    if before is None or now is None or before == now:
+        change = "没有变"
+    else:
+        change = f"{'涨了' if now > before else '跌了'}{format_price(abs(now - before))}元"
+    return {"previous_date": previous.report_date.isoformat(), "previous_price": describe_price(previous),
+            "date": quote.report_date.isoformat(), "change": change}
+
+
 def price_push_text(message: DuePriceMessage, stale_after_days: int) -> str:
     """An alert or a daily digest: the price as a price answer words it, the threshold passed, its age, and how
     to stop."""
@@ -274,6 +287,9 @@ def price_push_text(message: DuePriceMessage, stale_after_days: int) -> str:
         return f"{heading}暂时没有{message.product}的价格数据，有了新数据会再告诉您。"
     quote = answer.quote
     text = heading + "".join(response_text(name, **values) for name, values in price_messages(answer))
+    previous = message.previous
+    if message.kind == "price_alert" and previous is not None:
+        text += response_text("utter_price_alert_change", **alert_change_values(previous, quote))
     if message.rule in THRESHOLD_RULES and message.threshold is not None:
         word = "高于" if message.rule == "above" else "低于"
         text += f"已{word}您设的{format_price(message.threshold)}元/斤。"

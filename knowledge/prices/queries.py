@@ -358,6 +358,25 @@ def latest_price(
     return _answer(session, names, product, region_name, record, scope, unit, today, as_of)
 
 
+def previous_quote(session: Session, answer: LatestPrice, unit: str = DEFAULT_ASKED_UNIT) -> Optional[PriceQuote]:
+    """The price before the answer's, of the same market and source (the newest earlier record): what an alert
+    says the price changed from. None for an aggregate of several markets or a first record."""
+    if answer.basis == SEVERAL:
+        return None
+    quote = answer.quote
+    record = session.scalars(
+        select(PriceRecord)
+        .join(Market, Market.id == PriceRecord.market_id)
+        .join(Product, Product.id == PriceRecord.product_id)
+        .where(Product.name == quote.product, Market.name == quote.market, PriceRecord.source == quote.source,
+               PriceRecord.report_date < quote.report_date)
+        .order_by(PriceRecord.report_date.desc())
+        .limit(1)
+    ).first()
+    today = quote.report_date + dt.timedelta(days=quote.age_days)
+    return quote_from_record(record, quote.unit or unit, today) if record is not None else None
+
+
 def products_with_prices(session: Session, limit: int = 5, category: Optional[str] = None) -> List[str]:
     """Names of products that do have prices (for "no data for X, but we have …"), of `category` only when given:
     apples are not answered with lettuce."""

@@ -68,6 +68,25 @@ def test_an_alert_is_written_once_per_change_and_not_for_a_reimport(kb, today):
     assert "均价1.30元/斤" in texts[0] and "均价1.25元/斤" in texts[1]
 
 
+def test_an_alert_says_the_old_and_the_new_price_and_the_date(kb, today):
+    # Issue 15: an alert did not say what the price changed from.
+    yesterday = today - dt.timedelta(days=1)
+    start = utcnow()
+    with kb.scope() as session:
+        _write_corn(session, "1.30", yesterday)
+        enqueue_price_alerts(session, today, WRITE, now=start)  # the cursor starts here
+        corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
+        session.add(Subscription(farmer=_farmer(session), product=corn, rule="any_change", created_at=start,
+                                 region=find_region(session, "藁城区")))
+    with kb.scope() as session:
+        _write_corn(session, "1.25", today)
+    with kb.scope() as session:
+        assert enqueue_price_alerts(session, today, WRITE) == 1
+        text = session.scalars(select(Push.text)).one()
+    assert f"均价1.25元/斤（{today.isoformat()}）" in text
+    assert f"上次是{yesterday.isoformat()}的均价1.30元/斤，到{today.isoformat()}跌了0.05元。" in text
+
+
 def test_a_subscription_made_after_the_price_is_not_alerted_for_it(kb, today):
     with kb.scope() as session:
         enqueue_price_alerts(session, today, WRITE)
