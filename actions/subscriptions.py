@@ -95,6 +95,8 @@ class ActionSubscribePriceAlert(Action):
         amount = latest_entity(tracker, "amount")
         confirmed = CONFIRMED.match(amount or "")
         unit = unit_asked_in(latest_text(tracker))
+        threshold: Optional[Decimal]
+        hour: Optional[int]
         if confirmed is not None:
             rule, threshold, hour, unit = confirmed.group(1), Decimal(confirmed.group(2)), None, confirmed.group(3)
         else:
