@@ -202,8 +202,10 @@ def comparison_values(comparison: MarketComparison, limit: int = 6) -> Dict[str,
     unit = comparison.unit
     if comparison.highest is not None and comparison.lowest is not None:
         extremes = f"最高：{_quote_line(comparison.highest)}；最低：{_quote_line(comparison.lowest)}。"
-    else:
+    elif comparison.market_count:
         extremes = f"只有{comparison.market_count}个市场有相近日期的数据，比不出高低。"
+    else:
+        extremes = "还没有各地市场的数据，比不出哪里高哪里低。"
     reference = ""
     if comparison.national_price is not None:
         if comparison.national_is_national:
@@ -220,7 +222,7 @@ def comparison_values(comparison: MarketComparison, limit: int = 6) -> Dict[str,
         regional += "。"
     return {
         "product": comparison.product,
-        "coverage": coverage_text(comparison.coverage) if comparison.coverage is not None else "没有可比的市场",
+        "coverage": coverage_text(comparison.coverage) if comparison.coverage is not None else "只有全国数据",
         "lines": "\n" + "\n".join(_quote_line(quote) for quote in comparison.quotes[:limit]),
         "extremes": extremes,
         "reference": reference,

@@ -245,3 +245,15 @@ async def test_no_data_suggests_the_same_kind_only(knowledge_factory, product, r
     if allowed is not None:
         suggested = set(message(dispatcher, response)["suggestions"].split("、"))
         assert suggested and suggested <= allowed
+
+
+async def test_where_is_corn_cheapest_with_only_national_figures_ranks_nothing(knowledge_factory) -> None:
+    # Issue 15: "哪里的玉米便宜" listed one local market under a "全国参考". With the seed's national figures
+    # only, nothing is called highest or lowest and the reference is the national figure, named.
+    tracker = make_tracker("ask_price_trend", entities=[("product", "玉米")], slots={"product": "玉米"},
+                           text="哪里的玉米便宜")
+    dispatcher, _ = await run_action(ActionAnswerPriceTrend(), tracker)
+    comparison = message(dispatcher, "utter_price_comparison")
+    assert comparison["extremes"] == "还没有各地市场的数据，比不出哪里高哪里低。"
+    assert comparison["reference"] == "全国参考：1.02元/斤（玉米主产区批发市场）。"
+    assert comparison["coverage"] == "只有全国数据"
