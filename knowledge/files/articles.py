@@ -34,6 +34,7 @@ ARTICLE_HEADERS: Dict[str, Tuple[str, ...]] = {
     "effective_on": ("生效日期", "effective_on"),
     "confidence": ("可信度", "confidence"),
     "status": ("状态", "status"),
+    "review_on": ("复核日期", "review_on"),
 }
 ARTICLE_REQUIRED = ("category", "topic", "title", "answer", "source")
 
@@ -199,7 +200,7 @@ def export_articles(session: Session, path: Path) -> int:
     query = (
         select(Article.category, Article.topic, Article.title, Article.questions, Article.answer, Region.name,
                Article.doc_number, Article.source, Article.published_on, Article.effective_on, Article.confidence,
-               Article.status)
+               Article.status, Article.review_on)
         .outerjoin(Region, Region.id == Article.region_id)
         .order_by(Article.category, Article.topic, Article.id)
     )

@@ -15,6 +15,7 @@ from knowledge.models import Article, Market, PriceRecord, Product
 from knowledge.needs_update import needs_update
 from scripts.demo_knowledge import TODAY
 from tests.console.conftest import sign_in
+from tests.console.test_console_knowledge import ARTICLE
 
 
 def test_stale_prices_and_due_articles_most_asked_first(knowledge, tracker_path) -> None:
@@ -56,3 +57,17 @@ async def test_the_page_shows_an_officer_only_their_regions_prices(client, knowl
     await sign_in(client, "admin")
     page = await (await client.get("/needs-update")).text()
     assert "丰台区" in page and "2025年稻谷最低收购价（未核实）" in page
+
+
+async def test_an_officer_sets_a_review_date_and_the_article_is_listed_once_it_is_due(client, knowledge) -> None:
+    token = await sign_in(client, "gaocheng")
+    response = await client.post("/articles", data={**ARTICLE, "review_on": "2026-01-01", "csrf_token": token},
+                                 allow_redirects=False)
+    assert response.status == 302
+    with knowledge() as session:
+        article = session.scalars(select(Article).where(Article.title == ARTICLE["title"])).one()
+        assert article.review_on == dt.date(2026, 1, 1)
+    page = await (await client.get("/needs-update")).text()
+    assert ARTICLE["title"] in page and "复核日期2026-01-01已到" in page
+    bad = await client.post(f"/articles/{article.id}", data={**ARTICLE, "review_on": "明年", "csrf_token": token})
+    assert "复核日期" in await bad.text()
