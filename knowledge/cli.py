@@ -14,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 
 from knowledge import migrate
 from knowledge.articles.search import ensure_search_index, rebuild_search_index
+from knowledge.audit import record_change
 from knowledge.catalog.dictionary import export_dictionary
 from knowledge.db import KnowledgeStore, make_engine, make_session_factory, session_scope
 from knowledge.files.articles import export_articles, import_articles
@@ -203,6 +204,24 @@ def cmd_retention(args: argparse.Namespace, factory: sessionmaker) -> int:
     return 0
 
 
+def cmd_market_scope(args: argparse.Namespace, factory: sessionmaker) -> int:
+    """Say what a market's price stands for: national (answered as 全国), regional (its region's average) or local."""
+    with session_scope(factory) as session:
+        market = session.scalars(select(Market).where(Market.name == args.market)).first()
+        if market is None:
+            print(f"没有叫“{args.market}”的市场（要写全名）。", file=sys.stderr)
+            return EXIT_BAD_ROWS
+        before = market.scope
+        market.scope = args.scope
+        market.updated_by = args.actor
+        record_change(session, args.actor, "update", "market", market.id, {"scope": before}, {"scope": args.scope})
+    print(f"已设置：{args.market} 的价格为 {SCOPE_NAMES[args.scope]}（原来是 {SCOPE_NAMES[before]}）。")
+    return 0
+
+
+SCOPE_NAMES = {"national": "全国数据", "regional": "所在地区的平均", "local": "一个本地市场"}
+
+
 def _positive_days(value: str) -> int:
     days = int(value)
     if days < 1:
@@ -219,6 +238,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace, sessionmaker], int]] = {
     "import-articles": cmd_import_articles,
     "export": cmd_export,
     "create-user": cmd_create_user,
+    "market-scope": cmd_market_scope,
     "reindex": cmd_reindex,
     "retention": cmd_retention,
 }
@@ -238,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--accept-outliers", action="store_true",
         help="write rows whose price is far from the product's recent median (they are audited)")
     sub["export"].add_argument("--out", default=str(VAR_DIR / "export"), help="folder for prices.csv and articles.csv")
+    scope = sub["market-scope"]
+    scope.add_argument("market", help="the market's full name")
+    scope.add_argument("scope", choices=list(Market.SCOPES))
+    scope.add_argument("--actor", default=_default_actor(), help=actor_help)
     user = sub["create-user"]
     user.add_argument("username")
     user.add_argument("--role", required=True, choices=[role.value for role in Role])

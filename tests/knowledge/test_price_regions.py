@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from knowledge import migrate
 from knowledge.catalog.lookup import find_region
-from knowledge.models import Region
+from knowledge.cli import main
+from knowledge.models import AuditLog, Region
 from knowledge.prices.queries import compare_markets, compare_places, latest_price, price_trend
 from tests.knowledge.test_knowledge_prices import add_price
 from wording import (
@@ -180,3 +181,21 @@ def test_the_migration_gives_existing_markets_their_scope(empty_db):
         scopes = dict(connection.execute(text("SELECT name, scope FROM market")).all())
     assert scopes == {"全国农产品批发市场均价": "national", "玉米主销区批发市场": "national",
                       "河北生猪收购均价": "regional", "藁城区玉米收购点": "local", "某信息员放在全国的市场": "local"}
+
+
+def test_an_admin_marks_a_market_national_on_the_command_line_and_it_is_audited(kb, capsys):
+    with kb.scope() as session:
+        add_price(session, NOW, "土豆", "全国马铃薯批发均价", "2026-11-28", avg="0.90", region="全国")
+        add_price(session, NOW, "土豆", "石家庄桥西市场", "2026-11-27", avg="0.80", region="石家庄")
+    with kb.scope() as session:
+        # A market an officer put on 全国 is still one local market until an admin says otherwise.
+        assert latest_price(session, "土豆", today=NOW).basis == "several"
+    assert main(["--db", kb.url, "market-scope", "全国马铃薯批发均价", "national", "--actor", "admin"]) == 0
+    assert "全国马铃薯批发均价 的价格为 全国数据" in capsys.readouterr().out
+    with kb.scope() as session:
+        answer = latest_price(session, "土豆", today=NOW)
+        audit = session.scalars(select(AuditLog).where(AuditLog.entity == "market")).all()
+    assert answer.basis == "national" and _said(answer).startswith("土豆（全国）：均价0.90元/斤")
+    assert [(entry.actor, entry.before, entry.after) for entry in audit] == [
+        ("admin", '{"scope": "local"}', '{"scope": "national"}')]
+    assert main(["--db", kb.url, "market-scope", "没有这个市场", "national"]) == 1
