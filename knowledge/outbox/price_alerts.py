@@ -131,7 +131,14 @@ class _Answers:
 
 
 def _record_updated_at(session: Session, answer: LatestPrice) -> Optional[dt.datetime]:
-    quote = answer.quote
+    if answer.quotes:
+        # An aggregate of several markets was written when the newest of its records was.
+        times = [_quote_updated_at(session, quote) for quote in answer.quotes]
+        return max((time for time in times if time is not None), default=None)
+    return _quote_updated_at(session, answer.quote)
+
+
+def _quote_updated_at(session: Session, quote: PriceQuote) -> Optional[dt.datetime]:
     return session.scalars(
         select(PriceRecord.updated_at)
         .join(Market, Market.id == PriceRecord.market_id)

@@ -87,6 +87,25 @@ def test_an_alert_says_the_old_and_the_new_price_and_the_date(kb, today):
     assert f"上次是{yesterday.isoformat()}的均价1.30元/斤，到{today.isoformat()}跌了0.05元。" in text
 
 
+def test_a_farmer_without_a_region_is_alerted_with_the_aggregate_never_one_market_as_national(kb, today):
+    # Issue 15: farmers with no region got one 藁城 market's price in their alerts.
+    start = utcnow()
+    with kb.scope() as session:
+        enqueue_price_alerts(session, today, WRITE, now=start)
+        potato = session.scalars(select(Product).where(Product.name == "土豆")).one()
+        session.add(Subscription(farmer=_farmer(session), product=potato, rule="any_change", created_at=start))
+    with kb.scope() as session:
+        for market, region, price in (("藁城粮站", "藁城区", "0.80"), ("郑州万邦市场", "郑州", "1.00")):
+            check = check_price(session, PriceInput(product="土豆", market=market, region=region, date=today,
+                                                    unit="元/斤", source="县农业农村局", avg_price=price), today=today)
+            save_price(session, check.price, author="test")
+    with kb.scope() as session:
+        assert enqueue_price_alerts(session, today, WRITE) == 1
+        text = session.scalars(select(Push.text)).one()
+    assert text.startswith("【价格提醒】土豆：均价0.90元/斤（0.80–1.00），多地参考（2省2个市场，")
+    assert "全国" not in text.replace("不是全国数据", "")
+
+
 def test_a_subscription_made_after_the_price_is_not_alerted_for_it(kb, today):
     with kb.scope() as session:
         enqueue_price_alerts(session, today, WRITE)
