@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple, Union
 
-from sqlalchemy import Integer, bindparam, case, func, literal, select
+from sqlalchemy import Integer, bindparam, case, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, Case
@@ -242,36 +242,52 @@ def _market_scope(names: Catalog, market_id: int) -> str:
     return market.scope if market is not None else LOCAL
 
 
-def _newest_per_market(
-    session: Session, product: ProductEntry, markets: Optional[List[int]], since: dt.date, until: Optional[dt.date],
-) -> List[Row]:
-    """Each market's newest record of the product between `since` and `until` (inclusive), as plain rows."""
-    conditions = [PriceRecord.product_id == product.id, PriceRecord.report_date >= since]
-    if until is not None:
-        conditions.append(PriceRecord.report_date <= until)
-    if markets is not None:
-        conditions.append(PriceRecord.market_id.in_(markets))
-    ranked = (
-        select(
-            PriceRecord.id,
-            func.row_number()
-            .over(partition_by=PriceRecord.market_id, order_by=(PriceRecord.report_date.desc(), PriceRecord.id.desc()))
-            .label("rank"),
-        )
+def _newest_per_market_statement(within_markets: bool):
+    # Each market's newest day from the (product_id, report_date) index, then the newest record of that day:
+    # cheaper than numbering every record of the window (row_number over a partition), which most answers
+    # for a whole country would do over hundreds of markets.
+    product_id: BindParameter[Integer] = bindparam("product_id")
+    conditions = [PriceRecord.product_id == product_id, PriceRecord.report_date >= bindparam("since"),
+                  PriceRecord.report_date <= bindparam("until")]
+    if within_markets:
+        conditions.append(PriceRecord.market_id.in_(bindparam("market_ids", expanding=True)))
+    newest_day = (
+        select(PriceRecord.market_id, func.max(PriceRecord.report_date).label("day"))
         .where(*conditions)
+        .group_by(PriceRecord.market_id)
         .subquery()
     )
-    # Plain rows, not ORM objects: a national comparison reads one row per market (hundreds).
-    return list(session.execute(
+    newest_ids = (
+        select(func.max(PriceRecord.id))
+        .join(newest_day, (PriceRecord.market_id == newest_day.c.market_id)
+              & (PriceRecord.report_date == newest_day.c.day))
+        .where(PriceRecord.product_id == product_id)
+        .group_by(PriceRecord.market_id)
+    )
+    return (
         select(
             PriceRecord.id, PriceRecord.market_id, Market.name, Market.kind, Market.scope, PriceRecord.report_date,
             PriceRecord.min_price, PriceRecord.avg_price, PriceRecord.max_price, PriceRecord.source,
             PriceRecord.confidence, PriceRecord.note,
         )
         .join(Market, Market.id == PriceRecord.market_id)
-        .join(ranked, ranked.c.id == PriceRecord.id)
-        .where(ranked.c.rank == literal(1))
-    ).all())
+        .where(PriceRecord.id.in_(newest_ids))
+    )
+
+
+# Built once, as _NEWEST: an aggregate answer runs this for most national questions.
+_NEWEST_PER_MARKET = {within: _newest_per_market_statement(within) for within in (False, True)}
+
+
+def _newest_per_market(
+    session: Session, product: ProductEntry, markets: Optional[List[int]], since: dt.date, until: dt.date,
+) -> List[Row]:
+    """Each market's newest record of the product between `since` and `until` (inclusive), as plain rows (one per
+    market, hundreds for a national comparison, so not ORM objects)."""
+    parameters: Dict[str, Any] = {"product_id": product.id, "since": since, "until": until}
+    if markets is not None:
+        parameters["market_ids"] = markets
+    return list(session.execute(_NEWEST_PER_MARKET[markets is not None], parameters).all())
 
 
 def coverage_of(names: Catalog, quotes_by_market: Dict[int, PriceQuote]) -> Coverage:
@@ -310,7 +326,7 @@ def _aggregate_quote(product: ProductEntry, quotes: List[PriceQuote], unit: str,
 
 def _answer(
     session: Session, names: Catalog, product: ProductEntry, region_name: Optional[str], record: Row, scope: _Scope,
-    unit: str, today: dt.date, as_of: Optional[dt.date],
+    unit: str, today: dt.date,
 ) -> LatestPrice:
     """The answer the record found for `scope` gives: itself when it is a national or regional figure or the
     only market of comparable date in scope, else the aggregate of every market of comparable date there."""
@@ -321,7 +337,7 @@ def _answer(
     if basis in (NATIONAL, REGIONAL) or scope.level == "market":
         return LatestPrice(quote, requested, scope.answered_region, basis, level)
     rows = _newest_per_market(session, product, scope.markets, record.report_date - dt.timedelta(days=COMPARABLE_DAYS),
-                              as_of or record.report_date)
+                              record.report_date)
     nearby = {row.market_id: _quote(product, row, row, unit, today) for row in rows if row.scope != NATIONAL}
     if len(nearby) < 2:
         return LatestPrice(quote, requested, scope.answered_region, LOCAL, level)
@@ -355,7 +371,7 @@ def latest_price(
     if found is None:
         return None
     record, scope = found
-    return _answer(session, names, product, region_name, record, scope, unit, today, as_of)
+    return _answer(session, names, product, region_name, record, scope, unit, today)
 
 
 def previous_quote(session: Session, answer: LatestPrice, unit: str = DEFAULT_ASKED_UNIT) -> Optional[PriceQuote]:
@@ -585,7 +601,7 @@ def compare_markets(
     newest = session.scalar(select(func.max(PriceRecord.report_date)).where(PriceRecord.product_id == product.id))
     if newest is None:
         return None
-    rows = _newest_per_market(session, product, None, newest - dt.timedelta(days=window_days), None)
+    rows = _newest_per_market(session, product, None, newest - dt.timedelta(days=window_days), newest)
     quotes: Dict[int, PriceQuote] = {row.market_id: _quote(product, row, row, unit, today) for row in rows}
     scopes = {row.market_id: row.scope for row in rows}
     values: Dict[int, Decimal] = {i: value for i, value in ((i, _value(q)) for i, q in quotes.items())
@@ -700,7 +716,7 @@ def compare_places(
             if record is None:
                 continue
             rows = _newest_per_market(session, product, scope.markets,
-                                      record.report_date - dt.timedelta(days=COMPARABLE_DAYS), None)
+                                      record.report_date - dt.timedelta(days=COMPARABLE_DAYS), record.report_date)
             quotes = {row.market_id: _quote(product, row, row, unit, today) for row in rows}
             values = [value for value in (_value(q) for q in quotes.values()) if value is not None]
             figure = PlaceFigure(place, scope.answered_region, scope.level, _mean(values),
