@@ -11,6 +11,7 @@ import functools
 import ipaddress
 import os
 import re
+import zoneinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, Tuple
@@ -97,9 +98,13 @@ class Settings(BaseSettings):
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = ""
     push_interval_seconds: int = Field(30, ge=0)
-    # Daily price digests go out at the hour the farmer chose, in this time zone.
-    push_timezone: str = "Asia/Shanghai"
+    # The one time zone of every date farmers and officers see and every date rule (today, the future-date
+    # check, dashboard days, ticket and audit times, digest hours, the retention run): knowledge.local_time.
+    timezone: str = "Asia/Shanghai"
     stale_after_days: int = Field(7, ge=0, env="PRICE_STALE_AFTER_DAYS")
+    # A new price more than this many times above or below its product's recent median is held for a
+    # person to confirm (knowledge.prices.plausibility).
+    price_outlier_factor: Decimal = Field(Decimal(3), gt=1, le=100)
     # Farmers' conversations, tickets, attachments and names older than this are anonymised (knowledge.privacy);
     # 180 days is the least China's Cybersecurity Law asks logs to be kept.
     personal_data_retention_days: int = Field(180, ge=1)
@@ -183,6 +188,17 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:  # noqa: N805 (pydantic)
         if not _DB_URL.match(value):
             raise ValueError("must be a database URL such as sqlite:///var/knowledge.db or postgresql://user@host/db")
+        return value
+
+    @validator("timezone")
+    def _known_timezone(cls, value: str) -> str:  # noqa: N805 (pydantic)
+        # No fallback: a zone this machine does not know stops every process, rather than some of them
+        # quietly counting days in another zone.
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be a time zone of the tz database, such as Asia/Shanghai "
+                             "(install the tzdata package where the system has none)") from None
         return value
 
     @validator("log_level")

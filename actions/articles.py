@@ -1,7 +1,6 @@
 """Policy, pension and medical-insurance answers: the best-matching published article, cited, with next-best topics."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional
@@ -12,8 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import ask_for_feedback, latest_entity, latest_question
 from actions.follow_ups import is_follow_up, last_topic, merged_question, remember, what_changes
 from actions.knowledge_access import knowledge_session
+from knowledge.articles.freshness import outdated_year
 from knowledge.articles.search import published_article, related_articles, search_articles
 from knowledge.catalog.snapshot import catalog
+from knowledge.local_time import local_today
+from wording import article_year_note
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +73,17 @@ INTENT_OF_CATEGORY = {"policy": "ask_policy", "pension": "ask_pension", "medical
 FOUND_WITHOUT_NLU = 0.6
 
 
-def say_article(dispatcher: CollectingDispatcher, best: Any, others: List[Any], unsure: bool = False) -> None:
-    """The article as the answer (title, answer, reference), a doubt if `unsure`, "不是这个？" and 👍/👎."""
+def say_article(dispatcher: CollectingDispatcher, best: Any, others: List[Any], question: str,
+                unsure: bool = False) -> None:
+    """The article as the answer (title, answer, reference), a doubt if `unsure`, "不是这个？" and 👍/👎.
+
+    A fact of an earlier year than the one asked about says so: a newer figure may have been announced."""
     intent = INTENT_OF_CATEGORY.get(best.category, "ask_policy")
+    today = local_today()
+    year = outdated_year(best.title, today, question)
+    year_note = article_year_note(year, today) if year is not None else ""
     dispatcher.utter_message(response="utter_article", title=best.title, answer=best.answer,
-                             reference=reference(best), regional_note=regional_note(best))
+                             reference=reference(best), regional_note=year_note + regional_note(best))
     if unsure:
         dispatcher.utter_message(response="utter_article_unsure")
     if len(others) >= 2:
@@ -102,7 +110,7 @@ def answer_by_search(dispatcher: CollectingDispatcher, tracker: Tracker) -> Opti
         others = related_articles(session, best, [hit for hit in hits if hit.category == best.category],
                                   limit=2, region=region)
     logger.info("Answered from article %s although the NLU did not understand the question", best.article_id)
-    say_article(dispatcher, best, others)
+    say_article(dispatcher, best, others, question)
     return remember(topic=best.category, asked=question)
 
 
@@ -145,7 +153,7 @@ class ArticleAnswer(Action, ABC):
                 return remembered
             # "不是这个？" offers related topics only (same topic, then same category), never another shelf.
             best, others = hits[0], related_articles(session, hits[0], hits, limit=2, region=region)
-        say_article(dispatcher, best, others, unsure=bool(question) and is_unsure(best))
+        say_article(dispatcher, best, others, question, unsure=bool(question) and is_unsure(best))
         return remembered
 
     def _question(self, session: Any, tracker: Tracker) -> str:
@@ -154,7 +162,7 @@ class ArticleAnswer(Action, ABC):
         previous = tracker.get_slot("asked")
         if text and previous and is_follow_up(tracker) and last_topic(tracker) == self.category:
             named = [name for name in catalog(session).product_names() if name in str(previous)]
-            return merged_question(str(previous), what_changes(tracker), named, dt.date.today().year)
+            return merged_question(str(previous), what_changes(tracker), named, local_today().year)
         return text or " ".join(
             value for value in (tracker.get_slot("policy_topic"), tracker.get_slot("product")) if value
         )

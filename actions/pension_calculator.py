@@ -1,7 +1,6 @@
 """Pension estimate for 城乡居民基本养老保险: basic pension + personal account balance ÷ 139 (国发〔2014〕8号)."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from decimal import ROUND_HALF_UP, Decimal
@@ -13,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import ask_for_feedback, latest_entity_values
 from actions.follow_ups import last_topic, remember
 from knowledge.catalog.amounts import NUMERAL_CHARS, find_money, format_amount, parse_money, parse_years
+from knowledge.local_time import local_today
 from settings import load_settings
 
 # National minimum basic pension in 元/人/月, by the year it took effect (facts.md §3.1).
@@ -201,7 +201,7 @@ class ActionCalcPension(Action):
             contribution=Decimal(inputs["contribution"]) if inputs["contribution"] is not None else None,
             years=inputs["years"],
             balance=Decimal(inputs["balance"]) if inputs["balance"] is not None else None,
-            year=dt.date.today().year,
+            year=local_today().year,
             interest_percent=load_settings().pension_account_interest_percent,
             tier_word=inputs["tier_word"],
         )

@@ -5,7 +5,6 @@ asked products; `validate_price_form` checks the farmer's answer against the kno
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import re
@@ -23,7 +22,8 @@ from actions.knowledge_access import knowledge_session
 from knowledge.catalog.lookup import find_product
 from knowledge.catalog.near_names import near_products
 from knowledge.catalog.units import DEFAULT_ASKED_UNIT, unit_named_in
-from knowledge.prices.queries import LatestPrice, latest_price, products_with_prices
+from knowledge.local_time import local_today
+from knowledge.prices.queries import LOCAL, SEVERAL, LatestPrice, latest_price, products_with_prices
 from settings import load_settings
 from wording import price_answer_values, region_fallback_values
 
@@ -201,7 +201,7 @@ class ActionAnswerPrice(Action):
             return []  # the price form ended because the farmer asked something else, already answered
         context = asked_context(tracker)
         region_name, unit, date_words = context["place"], str(context["unit"]), context["date"]
-        today = dt.date.today()
+        today = local_today()
         as_of = as_of_date(date_words, today)
         # What this answer leaves for a follow-up: the place, unit and date it was for.
         remembered = remember(topic="price", place=region_name, unit=unit, date=date_words)
@@ -240,4 +240,9 @@ class ActionAnswerPrice(Action):
     def _say(dispatcher: CollectingDispatcher, answer: LatestPrice) -> None:
         if answer.fell_back:
             dispatcher.utter_message(response="utter_price_region_fallback", **region_fallback_values(answer))
-        dispatcher.utter_message(response="utter_price", **price_answer_values(answer))
+        # A national or regional figure, one market named as local, or several markets with their coverage.
+        dispatcher.utter_message(
+            response=("utter_price_several" if answer.basis == SEVERAL
+                      else "utter_price_local" if answer.basis == LOCAL else "utter_price"),
+            **price_answer_values(answer),
+        )

@@ -1,6 +1,7 @@
 """Price alerts: subscribe ("玉米价格变了告诉我"), list ("我订了啥") and cancel ("取消订阅")."""
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import Any, Dict, List, Optional, Tuple
@@ -26,6 +27,11 @@ _HOUR = re.compile(r"(\d{1,2})\s*点")
 _BARE_PRICE = re.compile(r"(?:到|过|破|于|超过)\s*(\d+(?:\.\d+)?)(?![\d点])")
 # Thresholds are kept in 元/斤, the unit the alerts compare in, to the 4 decimals of the price column.
 STORED_UNIT = DEFAULT_ASKED_UNIT
+# The "对，订阅" button sends the threshold back as the amount entity in this form ("确认:above:1.2000:元/斤"):
+# only then is a threshold saved, after the farmer has seen it in their own unit.
+CONFIRMED = re.compile(r"^确认:(above|below):(\d+(?:\.\d+)?):(元/\S+)$")
+# "全部取消订阅", "都取消": every alert, without asking which.
+_ALL = re.compile(r"全部|所有|都")
 
 
 def threshold_in(text: str, amount: Optional[str]) -> Optional[Decimal]:
@@ -87,7 +93,15 @@ class ActionSubscribePriceAlert(Action):
             return []
         # The place named in this request, else the one asked about just before ("郑州玉米多少钱" → "价格变了告诉我").
         region_name = latest_entity(tracker, "region") or tracker.get_slot("place")
-        rule, threshold, hour = alert_rule(latest_text(tracker), latest_entity(tracker, "amount"))
+        amount = latest_entity(tracker, "amount")
+        confirmed = CONFIRMED.match(amount or "")
+        unit = unit_asked_in(latest_text(tracker))
+        threshold: Optional[Decimal]
+        hour: Optional[int]
+        if confirmed is not None:
+            rule, threshold, hour, unit = confirmed.group(1), Decimal(confirmed.group(2)), None, confirmed.group(3)
+        else:
+            rule, threshold, hour = alert_rule(latest_text(tracker), amount)
         with knowledge_session() as session:
             product = find_product(session, product_name)
             if product is None and suggest_near_products(dispatcher, session, product_name, "subscribe_price_alert"):
@@ -100,6 +114,17 @@ class ActionSubscribePriceAlert(Action):
                 )
                 return []
             region = find_region(session, region_name) if region_name else None
+            if threshold is not None and confirmed is None:
+                # Read back in the farmer's unit before anything is saved: a misread number is caught here.
+                pending = Subscription(product=product, region=region, rule=rule, threshold=threshold)
+                payload = {"product": product.name, "amount": f"确认:{rule}:{threshold}:{unit}"}
+                dispatcher.utter_message(
+                    response="utter_confirm_alert_threshold", product=product.name, scope=_scope(pending),
+                    rule=describe_rule(pending, unit),
+                    buttons=[{"title": "对，订阅",
+                              "payload": "/subscribe_price_alert" + json.dumps(payload, ensure_ascii=False)}],
+                )
+                return []
             # The alert is for that place; the farmer's home region stays what they said it is.
             farmer = farmer_for(session, tracker)
             subscription, created = subscribe(session, farmer, product, region, rule, threshold, hour)
@@ -107,7 +132,7 @@ class ActionSubscribePriceAlert(Action):
                 response="utter_subscribed" if created else "utter_subscription_exists",
                 product=product.name,
                 scope=_scope(subscription),
-                rule=describe_rule(subscription, unit_asked_in(latest_text(tracker))),
+                rule=describe_rule(subscription, unit),
             )
         return []
 
@@ -136,7 +161,8 @@ class ActionListSubscriptions(Action):
 
 
 class ActionUnsubscribePriceAlert(Action):
-    """Cancels the alerts for the named product, or all of them when no product was named."""
+    """Cancels the alerts for the named product, the only one, or all when the farmer says so ("全部取消");
+    with several and none named, asks which with a button per product and one for all."""
 
     def name(self) -> str:
         return "action_unsubscribe_price_alert"
@@ -148,6 +174,17 @@ class ActionUnsubscribePriceAlert(Action):
         with knowledge_session() as session:
             farmer = farmer_for(session, tracker)
             product = find_product(session, product_name) if product_name else None
+            active = active_subscriptions(session, farmer.id)
+            products = list(dict.fromkeys(item.product.name for item in active))
+            if product is None and len(products) > 1 and not _ALL.search(latest_text(tracker)):
+                lines = "\n".join(f"{index}. {item.product.name}{_scope(item)}：{describe_rule(item)}"
+                                   for index, item in enumerate(active, start=1))
+                buttons = [{"title": name, "payload": "/unsubscribe_price_alert"
+                            + json.dumps({"product": name}, ensure_ascii=False)} for name in products]
+                buttons.append({"title": "全部取消", "payload": "全部取消订阅"})
+                dispatcher.utter_message(response="utter_ask_which_unsubscribe", count=len(active), lines=lines,
+                                         buttons=buttons)
+                return []
             cancelled = cancel_subscriptions(session, farmer.id, product)
             if not cancelled:
                 dispatcher.utter_message(response="utter_no_subscriptions")

@@ -13,7 +13,7 @@ from bot.farmer_directory import FarmerDirectory
 from bot.feed_scheduler import FeedScheduler
 from bot.forgetting import Forgetting
 from bot.officer_chat import OfficerChat
-from bot.push_scheduler import PushScheduler, push_timezone
+from bot.push_scheduler import PushScheduler
 from bot.rasa_client import RasaClient
 from bot.retention_scheduler import RetentionScheduler
 from bot.telegram_chat import TelegramChat
@@ -31,6 +31,7 @@ from bot.webchat import (
 from bot.webchat_identity import WebchatIdentity
 from knowledge.db import open_store
 from knowledge.feeds.fetching import FeedPolicy
+from knowledge.local_time import local_zone
 from knowledge.privacy.tracker_writer import TrackerWriter
 from logs import configure_logging
 from settings import Settings, load_settings
@@ -84,7 +85,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
             app[CONVERSATION_KEY] = conversation
             app[STORE_KEY] = store
             app[FORGETTING_KEY] = forgetting
-            timezone = push_timezone(settings.push_timezone)
+            timezone = local_zone(settings.timezone)  # settings refused an unknown zone at start
             scheduler = PushScheduler(store, settings.push_interval_seconds, timezone, settings.stale_after_days)
             app[SCHEDULER_KEY] = scheduler
             retention = RetentionScheduler(store, tracker, settings.personal_data_retention_days, timezone)

@@ -15,6 +15,7 @@ from bot.officer_prices import cancel_price, confirm_price, hold_price, prepare_
 from bot.telegram_render import SETPRICE_CANCEL_PREFIX, SETPRICE_CONFIRM_PREFIX
 from bot.telegram_send import say, send_with_retry
 from knowledge.db import KnowledgeStore
+from knowledge.local_time import local_today
 from knowledge.people.accounts import redeem_telegram_link_code
 from knowledge.prices.officer_entry import OfficerPriceError
 
@@ -32,7 +33,7 @@ SETPRICE_PRIVATE_ONLY = "请在和我的私聊里录入价格。"
 class OfficerChat:
     """Handlers for /link, /setprice and its buttons."""
 
-    def __init__(self, store: KnowledgeStore, today: Callable[[], dt.date] = dt.date.today) -> None:
+    def __init__(self, store: KnowledgeStore, today: Callable[[], dt.date] = local_today) -> None:
         self._store = store
         self._today = today
         self._link_attempts = RateLimiter(per_minute=LINK_ATTEMPTS_PER_MINUTE)

@@ -27,8 +27,10 @@ from knowledge.prices.officer_entry import (
     officer_source,
     price_officer_for_telegram_user,
 )
+from knowledge.prices.plausibility import Outlier, PlausibilityCheck, record_accepted_outliers
 from knowledge.prices.queries import quote_from_record
 from knowledge.prices.validation import CheckedPrice, PriceInput
+from settings import load_settings
 from wording import describe_price
 
 logger = logging.getLogger(__name__)
@@ -106,8 +108,17 @@ def prepare_price(session: Session, telegram_user_id: str, text: str, today: dt.
     )
     checked = check_officer_price(session, pending.price_input(officer_source(account)), today)
     quote_text = _describe(checked)
-    return pending, (f"请确认录入：{checked.product.name}，{quote_text}，{checked.market.name}，"
-                     f"{checked.report_date.isoformat()}，来源：{checked.source}。")
+    question = (f"请确认录入：{checked.product.name}，{quote_text}，{checked.market.name}，"
+                f"{checked.report_date.isoformat()}，来源：{checked.source}。")
+    outlier = _implausible(session, checked)
+    if outlier is not None:
+        # Shown before the buttons: 确认 then means "I checked it", and is audited as such.
+        question += f"\n⚠️ {outlier.reason}。没写错再点“确认”。"
+    return pending, question
+
+
+def _implausible(session: Session, price: CheckedPrice) -> Optional[Outlier]:
+    return PlausibilityCheck(session, load_settings().price_outlier_factor).check(price)
 
 
 def _describe(price: CheckedPrice) -> str:
@@ -143,7 +154,10 @@ def confirm_price(session: Session, key: str, telegram_user_id: str, today: dt.d
     check_market_scope(session, account, pending.market)
     price = check_officer_price(session, pending.price_input(officer_source(account)), today)
     # The same save as the console's price form, so the audit log shows an edit the same way from both.
+    outlier = _implausible(session, price)  # judged before this price joins the product's history
     record, _ = save_price_audited(session, price, author=account.username)
+    if outlier is not None:
+        record_accepted_outliers(session, account.username, [outlier], via="/setprice")
     logger.info("Price %s of product %s saved by %s from Telegram", record.id, price.product.name, account.username)
     quote = quote_from_record(record, price.unit, today)
     where = f"{price.market.name}，{price.report_date.isoformat()}"

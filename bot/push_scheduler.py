@@ -12,7 +12,6 @@ import functools
 import logging
 import os
 import socket
-import zoneinfo
 from typing import Callable, Optional
 
 from telegram import Bot
@@ -30,18 +29,8 @@ from wording import price_push_text
 
 logger = logging.getLogger(__name__)
 
-CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
 # Telegram allows about 30 messages a second to different chats; stay well below it.
 SECONDS_BETWEEN_PUSHES = 0.05
-
-
-def push_timezone(name: str) -> dt.tzinfo:
-    """The time zone for daily digests; China's fixed UTC+8 when the system has no tz database."""
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        logger.warning("Time zone %r is unknown here; daily pushes use UTC+8", name)
-        return CHINA_STANDARD_TIME
 
 
 class PushScheduler:

@@ -37,12 +37,14 @@ from console.views import (
     handoff,
     handoff_attachments,
     imports,
+    needs_update,
     prices,
     privacy,
 )
 from knowledge.conversations.tracker import TrackerReader
 from knowledge.db import make_engine, make_session_factory
 from knowledge.feeds.fetching import FeedPolicy
+from knowledge.local_time import local_today
 from knowledge.people.login import LoginLimits
 from logs import configure_logging
 from settings import PROJECT_ROOT, Settings, load_settings
@@ -121,6 +123,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/feeds/{feed_id:\\d+}/run", feeds.feed_run_now, name="feed_run")
 
     r.add_get("/audit", audit.audit_list, name="audit")
+    r.add_get("/needs-update", needs_update.needs_update_page, name="needs_update")
 
     r.add_get("/accounts", accounts.account_list, name="accounts")
     r.add_post("/accounts", accounts.account_create, name="account_create")
@@ -183,7 +186,7 @@ def create_app(
             nlu_dir=nlu_dir or PROJECT_ROOT / "data" / "nlu",
             domain=load_domain_names(PROJECT_ROOT / "domain.yml"),
             upload_dir=settings.upload_dir,
-            today=today or dt.date.today,
+            today=today or local_today,
             password_checks=PasswordCheckGate(settings.console_password_checks, settings.console_password_check_queue),
             login_limits=LoginLimits.from_settings(settings),
             telegram_files=files,

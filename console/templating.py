@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from console.security import USER_KEY, csrf_token, take_flashes
 from knowledge.handoff.attachments import attachment_label
+from knowledge.local_time import to_local, zone_label
 from knowledge.masking import mask_personal_data
 from knowledge.models import Role
 
@@ -60,13 +61,14 @@ def price_text(value: Any) -> str:
 
 
 def when(value: Any) -> str:
-    """A timestamp (datetime or Unix seconds) as 2025-02-08 14:03, in UTC like the database."""
+    """A timestamp (a naive-UTC datetime as stored, or Unix seconds) in the installation's time zone and labelled:
+    "2025-02-08 22:03 北京时间"."""
     if value is None:
         return ""
     if isinstance(value, (int, float)):
-        value = dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None)
+        value = dt.datetime.fromtimestamp(value, dt.timezone.utc)
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return f"{to_local(value).strftime('%Y-%m-%d %H:%M')} {zone_label()}"
     return str(value)
 
 

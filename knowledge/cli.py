@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import logging
 import os
@@ -16,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 
 from knowledge import migrate
 from knowledge.articles.search import ensure_search_index, rebuild_search_index
+from knowledge.audit import record_change
 from knowledge.catalog.dictionary import export_dictionary
 from knowledge.db import KnowledgeStore, make_engine, make_session_factory, session_scope
 from knowledge.feeds.fetching import FeedPolicy
@@ -38,6 +40,8 @@ logger = logging.getLogger("knowledge")
 # Exit codes: 1 the file has bad rows (nothing written), 2 the file cannot be read at all.
 EXIT_BAD_ROWS = 1
 EXIT_UNREADABLE = 2
+# Every row is valid but some prices are implausible: nothing written until --accept-outliers.
+EXIT_OUTLIERS = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -100,6 +104,13 @@ def _run_import(
     session = factory()
     try:
         report = importer(session, path, actor)
+        if report.held and not report.problems:
+            session.rollback()
+            print(f"导入暂停：{path.name} 有 {len(report.held)} 行价格和近期行情差得太远，没有写入任何数据。"
+                  "请核对这些行；确认没错时加上 --accept-outliers 重新导入：", file=sys.stderr)
+            for problem in report.held:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_OUTLIERS
         if not report.ok:
             session.rollback()
             bad = len(report.problems)
@@ -129,7 +140,8 @@ def _run_import(
 
 def cmd_import_prices(args: argparse.Namespace, factory: sessionmaker) -> int:
     """Import prices from CSV (UTF-8/GBK) or .xlsx, all or nothing."""
-    return _run_import(factory, Path(args.file), args.actor, import_prices, "价格")
+    importer = functools.partial(import_prices, accept_outliers=args.accept_outliers)
+    return _run_import(factory, Path(args.file), args.actor, importer, "价格")
 
 
 def cmd_import_articles(args: argparse.Namespace, factory: sessionmaker) -> int:
@@ -223,7 +235,7 @@ def cmd_undo_import(args: argparse.Namespace, factory: sessionmaker) -> int:
 def cmd_run_feeds(args: argparse.Namespace, factory: sessionmaker) -> int:
     """Run the price feeds that are due now, once (for cron when PUSH_INTERVAL_SECONDS=0 keeps the gateway's off)."""
     settings = load_settings()
-    timezone = zoneinfo.ZoneInfo(settings.push_timezone)
+    timezone = zoneinfo.ZoneInfo(settings.timezone)
     reports = asyncio.run(run_due_feeds(KnowledgeStore(factory), FeedPolicy.from_settings(settings), timezone,
                                         f"cli:{os.getpid()}"))
     for report in reports:
@@ -232,6 +244,24 @@ def cmd_run_feeds(args: argparse.Namespace, factory: sessionmaker) -> int:
         for reason in report.reasons:
             print(f"  {reason}")
     return EXIT_BAD_ROWS if any(report.outcome == "failed" for report in reports) else 0
+
+
+def cmd_market_scope(args: argparse.Namespace, factory: sessionmaker) -> int:
+    """Say what a market's price stands for: national (answered as 全国), regional (its region's average) or local."""
+    with session_scope(factory) as session:
+        market = session.scalars(select(Market).where(Market.name == args.market)).first()
+        if market is None:
+            print(f"没有叫“{args.market}”的市场（要写全名）。", file=sys.stderr)
+            return EXIT_BAD_ROWS
+        before = market.scope
+        market.scope = args.scope
+        market.updated_by = args.actor
+        record_change(session, args.actor, "update", "market", market.id, {"scope": before}, {"scope": args.scope})
+    print(f"已设置：{args.market} 的价格为 {SCOPE_NAMES[args.scope]}（原来是 {SCOPE_NAMES[before]}）。")
+    return 0
+
+
+SCOPE_NAMES = {"national": "全国数据", "regional": "所在地区的平均", "local": "一个本地市场"}
 
 
 def _positive_days(value: str) -> int:
@@ -250,6 +280,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace, sessionmaker], int]] = {
     "import-articles": cmd_import_articles,
     "export": cmd_export,
     "create-user": cmd_create_user,
+    "market-scope": cmd_market_scope,
     "reindex": cmd_reindex,
     "retention": cmd_retention,
     "undo-import": cmd_undo_import,
@@ -267,7 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("import-prices", "import-articles"):
         sub[name].add_argument("file", help="CSV, .xlsx" + (" or YAML" if name == "import-articles" else ""))
         sub[name].add_argument("--actor", default=_default_actor(), help=actor_help)
+    sub["import-prices"].add_argument(
+        "--accept-outliers", action="store_true",
+        help="write rows whose price is far from the product's recent median (they are audited)")
     sub["export"].add_argument("--out", default=str(VAR_DIR / "export"), help="folder for prices.csv and articles.csv")
+    scope = sub["market-scope"]
+    scope.add_argument("market", help="the market's full name")
+    scope.add_argument("scope", choices=list(Market.SCOPES))
+    scope.add_argument("--actor", default=_default_actor(), help=actor_help)
     user = sub["create-user"]
     user.add_argument("username")
     user.add_argument("--role", required=True, choices=[role.value for role in Role])

@@ -116,11 +116,15 @@ class Market(Base, Timestamped):
     __tablename__ = "market"
 
     KINDS = ("批发市场", "收购点", "集市", "全国均价", "产区均价")
+    # What a market's figure stands for: a national figure (answered as 全国), a regional average
+    # (answered for its region) or one local market (always named as local, never national).
+    SCOPES = ("national", "regional", "local")
 
     id: Mapped[int] = Column(Integer, primary_key=True)
     name: Mapped[str] = Column(String(64), nullable=False, unique=True)
     region_id: Mapped[int] = Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=False, index=True)
     kind: Mapped[str] = Column(String(16), nullable=False, default="批发市场")
+    scope: Mapped[str] = Column(String(16), nullable=False, default="local", server_default="local")
 
     region: Mapped[Region] = relationship("Region")
 
@@ -211,6 +215,8 @@ class Article(Base, Timestamped):
     effective_on: Mapped[Optional[dt.date]] = Column(Date, nullable=True)
     confidence: Mapped[str] = Column(String(4), nullable=False, default="V")
     status: Mapped[str] = Column(String(16), nullable=False, default="draft", index=True)
+    # After this day an officer should check the article again (the console's 需要更新 page).
+    review_on: Mapped[Optional[dt.date]] = Column(Date, nullable=True)
 
     region: Mapped[Optional[Region]] = relationship("Region")
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.articles.entry import article_input, check_article, save_article
 from knowledge.catalog.lookup import find_region
+from knowledge.local_time import local_today
 from knowledge.models import Article, Market, PriceRecord, Product, ProductAlias, Region, TopicAlias
 from knowledge.prices.lookup_cache import LookupCache
 from knowledge.prices.saving import save_price
@@ -87,7 +88,7 @@ def _seed_markets(session: Session, report: SeedReport) -> None:
         region = find_region(session, item["region"])
         if region is None:
             raise SeedError(f"markets.yml: unknown region {item['region']!r} for market {item['name']!r}")
-        session.add(Market(name=item["name"], region=region, kind=item["kind"]))
+        session.add(Market(name=item["name"], region=region, kind=item["kind"], scope=item.get("scope", "local")))
         report.markets += 1
     session.flush()
 
@@ -160,7 +161,7 @@ def seed(session: Session, today: Optional[dt.date] = None) -> SeedReport:
     _seed_region(session, _load("regions.yml"), None, report)
     _seed_products(session, report)
     _seed_markets(session, report)
-    today = today or dt.date.today()
+    today = today or local_today()
     _seed_prices(session, report, today)
     _seed_articles(session, report, today)
     return report

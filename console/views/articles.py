@@ -23,7 +23,7 @@ from knowledge.models import Article, Role
 
 PAGE_SIZE = 50
 FIELDS = ("category", "topic", "title", "questions", "answer", "region", "doc_number", "source", "published_on",
-          "effective_on", "confidence", "status")
+          "effective_on", "confidence", "status", "review_on")
 CATEGORY_LABELS = {"policy": "农业政策", "pension": "养老保险", "medical": "医保", "other": "其他"}
 STATUS_LABELS = {"published": "已发布", "draft": "草稿"}
 
@@ -76,7 +76,7 @@ def _values(article: Optional[Article]) -> Dict[str, Any]:
         "region": article.region.name if article.region else "全国", "doc_number": article.doc_number or "",
         "source": article.source, "published_on": article.published_on or "",
         "effective_on": article.effective_on or "",
-        "confidence": article.confidence, "status": article.status,
+        "confidence": article.confidence, "status": article.status, "review_on": article.review_on or "",
     }
 
 

@@ -22,6 +22,8 @@ from knowledge.files.prices import PRICE_ANY_OF, PRICE_HEADERS, PRICE_REQUIRED, 
 from knowledge.files.tables import ImportFileError, ImportReport, RowProblem, read_table
 from knowledge.models import Region, Role
 from knowledge.prices.batches import BatchOrigin
+from knowledge.prices.plausibility import find_outliers
+from settings import load_settings
 
 logger = logging.getLogger(__name__)
 KINDS = {"prices": "价格", "articles": "政策/保险文章"}
@@ -36,6 +38,8 @@ class Preview:
     problems: List[RowProblem] = field(default_factory=list)
     sample: List[List[Any]] = field(default_factory=list)
     columns: List[str] = field(default_factory=list)
+    # Valid rows whose price looks implausible: imported only when the officer confirms them explicitly.
+    outliers: List[RowProblem] = field(default_factory=list)
 
 
 def _outside(scope: Optional[Set[int]], region: Optional[Region]) -> bool:
@@ -61,6 +65,9 @@ def preview_file(db: Session, user: CurrentUser, kind: str, path: Path, today) -
             elif len(preview.sample) < PREVIEW_ROWS:
                 preview.sample.append([line, price.product.name, price.market.name, price.report_date.isoformat(),
                                        price.unit, price.min_price, price.avg_price, price.max_price, price.source])
+        if not problems:
+            factor = load_settings().price_outlier_factor
+            preview.outliers = [RowProblem(line, [outlier.reason]) for line, outlier in find_outliers(db, good, factor)]
     else:
         checked = check_article_file(db, path, today, scope)  # the officer's region is checked there
         problems = checked.problems
@@ -85,15 +92,18 @@ def _checked_preview(context: ConsoleContext, user: CurrentUser, kind: str, path
 
 
 def _import_file(
-    context: ConsoleContext, user: CurrentUser, kind: str, path: Path, name: str
+    context: ConsoleContext, user: CurrentUser, kind: str, path: Path, name: str, accept_outliers: bool = False
 ) -> Tuple[Preview, Optional[ImportReport]]:
-    """Check again (the knowledge base may have changed since the preview), then import in one transaction."""
+    """Check again (the knowledge base may have changed since the preview), then import in one transaction.
+
+    Implausible prices are written only with `accept_outliers` (the officer ticked the confirmation), and audited.
+    """
     with session_scope(context.sessions) as db:
         preview = preview_file(db, user, kind, path, context.today())
         report: Optional[ImportReport] = None
         if not preview.problems and kind == "prices":
             report = import_prices(db, path, user.username, today=context.today(),
-                                   origin=BatchOrigin("console", name))
+                                   origin=BatchOrigin("console", name), accept_outliers=accept_outliers)
         elif not preview.problems:
             report = import_articles(db, path, user.username, today=context.today(), scope=region_scope(db, user))
         if report is None or not report.ok:
@@ -160,15 +170,27 @@ async def import_confirm(request: web.Request) -> web.Response:
         session.pop("upload", None)
         await flash(request, "上传的文件已过期，请重新上传")
         raise web.HTTPFound("/imports")
+    accepted = form.get("accept_outliers") == "yes"
+    keep = False
     try:
         preview, report = await asyncio.get_running_loop().run_in_executor(
-            None, _import_file, context, user, staged["kind"], path, staged["name"])
+            None, _import_file, context, user, staged["kind"], path, staged["name"], accepted)
+        # Only implausible prices stopped it: the same file waits for the explicit confirmation.
+        keep = report is not None and not report.problems and bool(report.held) and not preview.problems
     except ImportFileError as error:
         await flash(request, f"导入失败：{error}。没有写入任何数据。")
         raise web.HTTPFound("/imports") from error
     finally:
-        discard(context.upload_dir, staged["token"], staged["suffix"])
-        session.pop("upload", None)
+        if not keep:
+            discard(context.upload_dir, staged["token"], staged["suffix"])
+            session.pop("upload", None)
+    if keep:
+        assert report is not None
+        preview.outliers = report.held
+        return aiohttp_jinja2.render_template("import_preview.html", request, {
+            "preview": preview, "kind": staged["kind"], "kinds": KINDS, "name": staged["name"],
+            "token": staged["token"], "outlier_error": "这些价格需要您勾选确认后才能导入",
+        }, status=422)
     if report is None or not report.ok:
         # No report means the second check found problems, so its problems are never needed then.
         problems = preview.problems or (report.problems if report is not None else [])
@@ -178,6 +200,8 @@ async def import_confirm(request: web.Request) -> web.Response:
         }, status=422)
     extra = f"，新建市场 {len(report.new_markets)} 个" if report.new_markets else ""
     counts = f"共 {report.rows} 行，新增 {report.created}，更新 {report.updated}{extra}"
+    if accepted and preview.outliers:
+        counts += f"，其中 {len(preview.outliers)} 行价格经您确认后导入（已记入操作日志）"
     await flash(request, f"导入成功：{staged['name']} {counts}")
     raise web.HTTPFound("/prices" if staged["kind"] == "prices" else "/articles")
 

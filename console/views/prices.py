@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -16,7 +16,9 @@ from knowledge.db import Session, session_scope
 from knowledge.models import Market, PriceRecord, Role
 from knowledge.prices.editing import PriceConflictError, delete_price, save_price_audited, update_price
 from knowledge.prices.listing import price_page, price_record_by_id
-from knowledge.prices.validation import PriceInput, check_price
+from knowledge.prices.plausibility import Outlier, PlausibilityCheck, record_accepted_outliers
+from knowledge.prices.validation import CheckedPrice, PriceInput, check_price
+from settings import load_settings
 
 PAGE_SIZE = 50
 FIELDS = ("product", "market", "region", "date", "unit", "min_price", "avg_price", "max_price", "source",
@@ -69,10 +71,17 @@ def _form_values(record: Optional[PriceRecord]) -> Dict[str, Any]:
 
 
 def _render_form(request: web.Request, record_id: Optional[int], values: Mapping[str, Any], errors: List[str],
-                 status: int = 200) -> web.Response:
+                 status: int = 200, outlier: str = "") -> web.Response:
     return aiohttp_jinja2.render_template("price_form.html", request, {
         "record_id": record_id, "values": values, "errors": errors, "units": [f"元/{unit}" for unit in KG_PER],
+        "outlier": outlier,
     }, status=status)
+
+
+def _held(db: Session, price: CheckedPrice, form: Mapping[str, Any]) -> Tuple[Optional[Outlier], bool]:
+    """The price's implausibility, if any, and whether it holds the save (the officer has not ticked 我已核对)."""
+    outlier = PlausibilityCheck(db, load_settings().price_outlier_factor).check(price)
+    return outlier, outlier is not None and form.get("accept_outlier") != "yes"
 
 
 def _input(form: Mapping[str, Any]) -> PriceInput:
@@ -101,7 +110,13 @@ async def price_create(request: web.Request) -> web.Response:
         if check.price is None:
             return _render_form(request, None, form, check.errors, status=400)
         check_edit_region(db, user, _market_region_id(check.price.market), "这个市场")
+        outlier, held = _held(db, check.price, form)
+        if held:
+            assert outlier is not None
+            return _render_form(request, None, form, [], status=422, outlier=outlier.reason)
         record, created = save_price_audited(db, check.price, user.username)
+        if outlier is not None:
+            record_accepted_outliers(db, user.username, [outlier], via="console")
         what = f"{record.product.name} {record.market.name} {record.report_date}"
         message = f"已{'新增' if created else '更新'}价格：{what}"
     await flash(request, message)
@@ -139,8 +154,14 @@ async def price_update(request: web.Request) -> web.Response:
         if check.price is None:
             return _render_form(request, record.id, form, check.errors, status=400)
         check_edit_region(db, user, _market_region_id(check.price.market), "目标市场")
+        outlier, held = _held(db, check.price, form)
+        if held:
+            assert outlier is not None
+            return _render_form(request, record.id, form, [], status=422, outlier=outlier.reason)
         try:
             update_price(db, record, check.price, user.username)
+            if outlier is not None:
+                record_accepted_outliers(db, user.username, [outlier], via="console")
         except PriceConflictError as error:
             db.rollback()
             return _render_form(request, record.id, form, [str(error)], status=409)

@@ -18,6 +18,7 @@ from knowledge.articles.search import index_article
 from knowledge.audit import record_change, snapshot
 from knowledge.catalog.lookup import find_region
 from knowledge.fields import clean_text, name_problem, parse_date
+from knowledge.local_time import local_today
 from knowledge.models import Article, Region
 
 # Officers write categories and statuses in Chinese as often as in English.
@@ -32,7 +33,7 @@ STATUS_NAMES = {"published": "published", "已发布": "published", "发布": "p
 # facts.md: an uncertain figure may only be given with these words.
 UNCERTAIN_NOTICE = "以当地公示为准"
 AUDITED_COLUMNS = ("category", "topic", "title", "questions", "answer", "region_id", "doc_number", "source",
-                   "published_on", "effective_on", "confidence", "status")
+                   "published_on", "effective_on", "confidence", "status", "review_on")
 _QUESTION_SEPARATORS = re.compile(r"[\n|｜;；]+")
 
 
@@ -52,6 +53,8 @@ class ArticleInput:
     effective_on: Any = None
     confidence: Any = "V"
     status: Any = "published"
+    # After this day the console's 需要更新 page lists the article for a check.
+    review_on: Any = None
 
 
 def article_input(values: Mapping[str, Any]) -> ArticleInput:
@@ -75,6 +78,7 @@ class CheckedArticle:
     effective_on: Optional[dt.date]
     confidence: str
     status: str
+    review_on: Optional[dt.date] = None
 
 
 @dataclass
@@ -107,7 +111,7 @@ def _required(value: Any, label: str, max_length: int, errors: List[str], dictio
 
 def check_article(session: Session, entry: ArticleInput, today: Optional[dt.date] = None) -> ArticleCheck:
     """Validate one article; collects every problem, not just the first."""
-    today = today or dt.date.today()
+    today = today or local_today()
     errors: List[str] = []
 
     category_text = clean_text(entry.category)
@@ -141,6 +145,7 @@ def check_article(session: Session, entry: ArticleInput, today: Optional[dt.date
     # Optional: for some facts only the year is known, and the answer text then says it.
     published_on = parse_date(entry.published_on, today, errors, label="发布日期", required=False)
     effective_on = parse_date(entry.effective_on, today, errors, label="生效日期", required=False, allow_future=True)
+    review_on = parse_date(entry.review_on, today, errors, label="复核日期", required=False, allow_future=True)
 
     confidence = clean_text(entry.confidence) or "V"
     if confidence not in ("V", "V2", "U"):
@@ -164,6 +169,7 @@ def check_article(session: Session, entry: ArticleInput, today: Optional[dt.date
             effective_on=effective_on,
             confidence=confidence,
             status=status,
+            review_on=review_on,
         )
     )
 
@@ -185,6 +191,7 @@ def _apply(article: Article, checked: CheckedArticle, author: str) -> None:
     article.effective_on = checked.effective_on
     article.confidence = checked.confidence
     article.status = checked.status
+    article.review_on = checked.review_on
     article.updated_by = author
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, joinedload
 from knowledge.articles.ranking import Wording, blended, wording_scores
 from knowledge.articles.years import fact_of, prefer_asked_year
 from knowledge.catalog.snapshot import catalog
+from knowledge.local_time import local_today
 from knowledge.migrate import SEARCH_INDEX_TABLE
 from knowledge.models import Article, Region, TopicAlias
 from nlu.simplified import to_simplified
@@ -711,7 +712,7 @@ def search_articles(
                          via_folk_term=article.topic if article.topic in reached else None)
         for article, score in order
     ]
-    best = prefer_asked_year(hits, plain(question), today or dt.date.today())[:limit]
+    best = prefer_asked_year(hits, plain(question), today or local_today())[:limit]
     return [dataclasses.replace(hit, coverage=_coverage(articles[hit.article_id], terms),
                                 topic_named=hit.topic in rewritten) for hit in best]
 

@@ -49,12 +49,13 @@ class RegionEntry:
 
 @dataclass(frozen=True)
 class MarketEntry:
-    """A market and the region it is in."""
+    """A market, the region it is in, and what its figure stands for (Market.scope)."""
 
     id: int
     name: str
     kind: str
     region_id: int
+    scope: str = "local"
 
 
 class Catalog:
@@ -87,6 +88,7 @@ class Catalog:
                     self._region_by_form.setdefault(form, region)
         self._markets = sorted(markets, key=lambda market: market.name)
         self._markets_by_name = {market.name: market for market in markets}
+        self._markets_by_id = {market.id: market for market in markets}
         self._children: Dict[int, List[int]] = {}
         for region in regions:
             if region.parent_id is not None:
@@ -134,6 +136,21 @@ class Catalog:
             return exact
         return next((market for market in self._markets if name in market.name), None)
 
+    def market_with_id(self, market_id: int) -> Optional[MarketEntry]:
+        """The market with this id, if it exists."""
+        return self._markets_by_id.get(market_id)
+
+    def national_market_ids(self) -> List[int]:
+        """Ids of the markets whose figures are national (scope "national"), sorted."""
+        return sorted(market.id for market in self._markets if market.scope == "national")
+
+    def province_of(self, region_id: int) -> Optional[RegionEntry]:
+        """The province a region lies in (itself if it is one); None for 全国 or a region outside any."""
+        region = self._regions.get(region_id)
+        if region is None:
+            return None
+        return next((entry for entry in self.region_chain(region) if entry.level == "province"), None)
+
     def region_chain(self, region: RegionEntry) -> List[RegionEntry]:
         """`region` and each wider region up to 全国, nearest first."""
         chain: List[RegionEntry] = []
@@ -174,7 +191,7 @@ def _load(session: Session, token: Optional[int]) -> Catalog:
     regions = [RegionEntry(*row) for row in session.execute(
         select(Region.id, Region.name, Region.short_name, Region.level, Region.parent_id))]
     markets = [MarketEntry(*row) for row in session.execute(
-        select(Market.id, Market.name, Market.kind, Market.region_id))]
+        select(Market.id, Market.name, Market.kind, Market.region_id, Market.scope))]
     return Catalog(token, products, aliases, regions, markets)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from knowledge.conversations.tracker import FALLBACK_INTENT, TrackerReader
+from knowledge.local_time import local_zone
 from knowledge.models import Article, Farmer, HandoffTicket, Market, PriceRecord, Product
 
 # Button presses and reactions are not questions; leaving them out keeps the rates honest.
@@ -59,14 +60,17 @@ def _conversations_in(session: Session, region_ids: Set[int]) -> Set[str]:
 
 def dashboard_figures(
     session: Session, tracker: TrackerReader, today: dt.date, days: int = 30, region_ids: Optional[Set[int]] = None,
+    zone: Optional[dt.tzinfo] = None,
 ) -> DashboardFigures:
-    """Compute the dashboard for the `days` days up to and including `today` (UTC).
+    """Compute the dashboard for the `days` days up to and including `today`, days counted in `zone` (TIMEZONE):
+    a farmer's message at 07:00 Beijing time counts on that Beijing day, not the UTC day before.
 
     With `region_ids` (an officer's regions), the conversation figures count only those regions' farmers and
     the ticket figures only their tickets; the knowledge counts stay whole (the knowledge base is public).
     """
+    zone = zone or local_zone()
     start_day = today - dt.timedelta(days=days - 1)
-    start = dt.datetime.combine(start_day, dt.time(), dt.timezone.utc)
+    start = dt.datetime.combine(start_day, dt.time(), zone)
     figures = DashboardFigures(days=days, knowledge=knowledge_counts(session))
     scope = _conversations_in(session, region_ids) if region_ids is not None else None
 
@@ -77,7 +81,7 @@ def dashboard_figures(
     senders = set()
     questions = fallbacks = 0
     for message in tracker.user_messages_since(start.timestamp(), scope):
-        day = dt.datetime.fromtimestamp(message.timestamp, dt.timezone.utc).date()
+        day = dt.datetime.fromtimestamp(message.timestamp, zone).date()
         per_day[day] += 1
         senders.add(message.sender_id)
         if message.intent in NOT_QUESTIONS or message.text.startswith("/"):

@@ -18,6 +18,7 @@ from knowledge.articles.entry import CheckedArticle, article_input, check_articl
 from knowledge.audit import record_change
 from knowledge.fields import clean_text, name_problem
 from knowledge.files.tables import ImportFileError, ImportReport, RowProblem, decode_text, read_table, write_csv
+from knowledge.local_time import local_today
 from knowledge.models import Article, Region, TopicAlias
 
 ARTICLE_HEADERS: Dict[str, Tuple[str, ...]] = {
@@ -33,6 +34,7 @@ ARTICLE_HEADERS: Dict[str, Tuple[str, ...]] = {
     "effective_on": ("生效日期", "effective_on"),
     "confidence": ("可信度", "confidence"),
     "status": ("状态", "status"),
+    "review_on": ("复核日期", "review_on"),
 }
 ARTICLE_REQUIRED = ("category", "topic", "title", "answer", "source")
 
@@ -174,7 +176,7 @@ def import_articles(
 
     `scope` limits what the actor may change, as in check_article_file.
     """
-    checked_file = check_article_file(session, path, today or dt.date.today(), scope)
+    checked_file = check_article_file(session, path, today or local_today(), scope)
     report = ImportReport(rows=checked_file.rows, problems=checked_file.problems)
     if report.problems:
         return report
@@ -198,7 +200,7 @@ def export_articles(session: Session, path: Path) -> int:
     query = (
         select(Article.category, Article.topic, Article.title, Article.questions, Article.answer, Region.name,
                Article.doc_number, Article.source, Article.published_on, Article.effective_on, Article.confidence,
-               Article.status)
+               Article.status, Article.review_on)
         .outerjoin(Region, Region.id == Article.region_id)
         .order_by(Article.category, Article.topic, Article.id)
     )

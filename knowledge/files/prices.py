@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from decimal import Decimal
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -16,11 +17,14 @@ from sqlalchemy.orm import Session, aliased
 
 from knowledge.audit import record_change, record_changes
 from knowledge.files.tables import ImportReport, RowProblem, Table, read_table, write_csv
+from knowledge.local_time import local_today
 from knowledge.models import Market, PriceRecord, Product, Region
 from knowledge.prices.batches import BatchOrigin, record_batch
 from knowledge.prices.bulk_saving import save_prices
 from knowledge.prices.lookup_cache import LookupCache
+from knowledge.prices.plausibility import find_outliers, record_accepted_outliers
 from knowledge.prices.validation import CheckedPrice, PriceInput, check_price
+from settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -84,15 +88,19 @@ def outside_regions(good: List[Tuple[int, CheckedPrice]], scope: Set[int], where
 def import_prices(
     session: Session, path: Path, actor: str, today: Optional[dt.date] = None, *,
     origin: Optional[BatchOrigin] = None, headers: Optional[Dict[str, Tuple[str, ...]]] = None,
-    region_scope: Optional[Tuple[Set[int], str]] = None,
+    region_scope: Optional[Tuple[Set[int], str]] = None, accept_outliers: bool = False,
+    outlier_factor: Optional[Decimal] = None,
 ) -> ImportReport:
     """Import a price file all or nothing; the caller commits only when the report is ok.
 
     `origin` names the batch (default: a file given on the command line), `headers` replaces the column
     names (a feed's column mapping), and `region_scope` (region ids, and the region's name for the
     reasons) refuses rows whose market lies outside it. The batch is recorded so it can be undone.
+    Rows whose price is implausible (knowledge.prices.plausibility, `outlier_factor` or
+    PRICE_OUTLIER_FACTOR) are held in `report.held` and nothing is written, unless `accept_outliers`:
+    then they are written and each is recorded in the audit log. A feed never accepts them.
     """
-    today = today or dt.date.today()
+    today = today or local_today()
     origin = origin or BatchOrigin("file", path.name)
     table, problems = read_table(path, headers or PRICE_HEADERS, PRICE_REQUIRED, PRICE_ANY_OF)
     if table is None:
@@ -104,8 +112,17 @@ def import_prices(
     if problems:
         logger.info("Price import of %s refused: %d of %d rows have problems", origin.name, len(problems), report.rows)
         return report
+    factor = outlier_factor if outlier_factor is not None else load_settings().price_outlier_factor
+    outliers = find_outliers(session, good, factor)
+    if outliers and not accept_outliers:
+        report.held = [RowProblem(line, [outlier.reason]) for line, outlier in outliers]
+        logger.info("Price import of %s held: %d of %d rows are implausible", origin.name, len(outliers), report.rows)
+        return report
     prices = [price for _, price in good]
     result = save_prices(session, prices, author=actor)
+    if outliers:
+        record_accepted_outliers(session, actor, [outlier for _, outlier in outliers], via=origin.name)
+        logger.info("Price import of %s: %d implausible rows accepted by %s", origin.name, len(outliers), actor)
     report.created, report.updated, report.new_markets = result.created, result.updated, result.new_markets
     for name in result.new_markets:
         record_change(session, actor, "create", "market", None, None, {"name": name, "via": origin.name})

@@ -53,11 +53,13 @@ class ImportReport:
     problems: List[RowProblem] = field(default_factory=list)
     # The price import's batch (knowledge.prices.batches), which can be undone as a whole.
     batch_id: Optional[int] = None
+    # Rows that passed every rule but look implausible (knowledge.prices.plausibility), held unless accepted.
+    held: List[RowProblem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when every row passed and the import was written."""
-        return not self.problems
+        """True when every row passed, none was held, and the import was written."""
+        return not self.problems and not self.held
 
 
 @dataclass

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.models import Market, PriceRecord, Product, Push, PushCursor, Region, Subscription, utcnow
 from knowledge.outbox.queue import enqueue_push_rows
-from knowledge.prices.queries import LatestPrice, latest_price, representative_price
+from knowledge.prices.queries import LatestPrice, PriceQuote, latest_price, previous_quote, representative_price
 
 PRICE_LOOKBACK = dt.timedelta(minutes=15)
 PRICE_CURSOR = "price_record"
@@ -36,6 +36,8 @@ class DuePriceMessage:
     threshold: Optional[Decimal]
     # The price a question about the product and region would get now; None: no price yet (digests only).
     answer: Optional[LatestPrice]
+    # For an alert: the same market's price before this one (what it changed from), when there is one.
+    previous: Optional[PriceQuote] = None
 
 
 # Words a due message for the farmer; the gateway passes wording.price_push_text with its settings.
@@ -105,12 +107,20 @@ class _Answers:
         self._session, self._today = session, today
         self._answers: Dict[Tuple[str, Optional[str]], Optional[LatestPrice]] = {}
         self._written: Dict[Tuple[str, Optional[str]], Optional[dt.datetime]] = {}
+        self._previous: Dict[Tuple[str, Optional[str]], Optional[PriceQuote]] = {}
 
     def answer(self, product: str, region: Optional[str]) -> Optional[LatestPrice]:
         """The price a farmer asking about `product` in `region` would get now."""
         if (product, region) not in self._answers:
             self._answers[(product, region)] = latest_price(self._session, product, region, today=self._today)
         return self._answers[(product, region)]
+
+    def previous(self, product: str, region: Optional[str]) -> Optional[PriceQuote]:
+        """The price before that answer's, of the same market and source (what an alert says it changed from)."""
+        if (product, region) not in self._previous:
+            answer = self.answer(product, region)
+            self._previous[(product, region)] = None if answer is None else previous_quote(self._session, answer)
+        return self._previous[(product, region)]
 
     def written_at(self, product: str, region: Optional[str]) -> Optional[dt.datetime]:
         """When the record behind that answer was last written."""
@@ -121,7 +131,14 @@ class _Answers:
 
 
 def _record_updated_at(session: Session, answer: LatestPrice) -> Optional[dt.datetime]:
-    quote = answer.quote
+    if answer.quotes:
+        # An aggregate of several markets was written when the newest of its records was.
+        times = [_quote_updated_at(session, quote) for quote in answer.quotes]
+        return max((time for time in times if time is not None), default=None)
+    return _quote_updated_at(session, answer.quote)
+
+
+def _quote_updated_at(session: Session, quote: PriceQuote) -> Optional[dt.datetime]:
     return session.scalars(
         select(PriceRecord.updated_at)
         .join(Market, Market.id == PriceRecord.market_id)
@@ -203,7 +220,8 @@ def _alert_row(subscriber: _Subscriber, answers: _Answers, last: Optional[Tuple[
     # The key names the alert that follows the last one, so two processes seeing the same change
     # write the same key and only one row.
     key = f"price:{subscriber.id}:{fingerprint[:16]}:{last[0] if last is not None else 0}"
-    text = write(DuePriceMessage("price_alert", subscriber.product, subscriber.rule, subscriber.threshold, answer))
+    text = write(DuePriceMessage("price_alert", subscriber.product, subscriber.rule, subscriber.threshold, answer,
+                                 answers.previous(subscriber.product, subscriber.region)))
     return _push_row(key, "price_alert", subscriber, text, now, fingerprint)
 
 

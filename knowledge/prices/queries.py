@@ -11,23 +11,37 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple, Union
 
-from sqlalchemy import Integer, bindparam, case, func, literal, select
+from sqlalchemy import Integer, bindparam, case, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, Case
 
 from knowledge.catalog.snapshot import Catalog, ProductEntry, catalog
 from knowledge.catalog.units import DEFAULT_ASKED_UNIT, convert_price
+from knowledge.local_time import local_today
 from knowledge.models import Market, PriceRecord, Product
 
-# When several markets report on the same day, national and production-area figures answer a
-# farmer's "how much" better than one city's wholesale market.
+# When several markets report on the same day, a national figure, then a regional average, answers a
+# farmer's "how much" better than one market; among equals, production-area averages before a city's
+# wholesale market.
+_SCOPE_PREFERENCE: Case[Integer] = case(
+    (Market.scope == "national", 0),
+    (Market.scope == "regional", 1),
+    else_=2,
+)
 _KIND_PREFERENCE: Case[Integer] = case(
     (Market.kind == "全国均价", 0),
     (Market.kind == "产区均价", 1),
     (Market.kind == "批发市场", 2),
     else_=3,
 )
+
+# Records at most this many days older than the newest one are "of comparable dates": an aggregate,
+# a comparison or a count of markets only puts together prices this close in time.
+COMPARABLE_DAYS = 10
+
+# What an answer stands on: a national figure, a regional average, one local market, or several markets.
+NATIONAL, REGIONAL, LOCAL, SEVERAL = "national", "regional", "local", "several"
 
 
 @dataclass(frozen=True)
@@ -49,13 +63,32 @@ class PriceQuote:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """What an aggregate over several markets covers: how many markets, in which provinces, over which days."""
+
+    markets: int
+    provinces: Tuple[str, ...]
+    first_date: dt.date
+    last_date: dt.date
+
+
+@dataclass(frozen=True)
 class LatestPrice:
-    """The answer to "X 多少钱": the quote, and which region it really covers."""
+    """The answer to "X 多少钱": the quote, which region it really covers, and what it stands on."""
 
     quote: PriceQuote
     requested_region: Optional[str]
-    # The region whose markets gave the answer; None means national (all markets).
+    # The region whose markets gave the answer; None means the whole country (a national figure, or
+    # markets anywhere when there is none: see `basis`).
     answered_region: Optional[str]
+    # NATIONAL (a national figure: only then is it 全国), REGIONAL (a region's average), LOCAL (one
+    # market, named as such) or SEVERAL (an aggregate of the markets in `quotes`, see `coverage`).
+    basis: str = NATIONAL
+    # The level (Region.LEVELS) of answered_region; "country" when answered_region is None.
+    answered_level: Optional[str] = None
+    coverage: Optional[Coverage] = None
+    # The markets' own quotes an aggregate (SEVERAL) is made of, highest first.
+    quotes: Tuple[PriceQuote, ...] = ()
 
     @property
     def fell_back(self) -> bool:
@@ -124,7 +157,7 @@ def _newest_record_statement(within_markets: bool, up_to_date: bool):
         newest_date = newest_date.where(PriceRecord.report_date <= bindparam("as_of"))
     return (
         query.where(PriceRecord.report_date == newest_date.scalar_subquery())
-        .order_by(_KIND_PREFERENCE, PriceRecord.id.desc())
+        .order_by(_SCOPE_PREFERENCE, _KIND_PREFERENCE, PriceRecord.id.desc())
         .limit(1)
     )
 
@@ -157,39 +190,161 @@ class _Scope:
 
     # Ids of the markets in scope; None means every market.
     markets: Optional[List[int]]
-    # None means national.
+    # None means the whole country.
     answered_region: Optional[str]
+    # Region.LEVELS of the region ("market" for a market named by the farmer).
+    level: str = "country"
 
 
-def _scopes(names: Catalog, region_name: Optional[str]) -> Iterator[_Scope]:
-    """The named market, then the named region and each wider one below 全国, then national."""
+def _scopes(names: Catalog, region_name: Optional[str], national: bool = True) -> Iterator[_Scope]:
+    """The named market, then the named region and each wider one below 全国, then (with `national`) all markets."""
     if region_name:
-        market = names.market(region_name)
-        if market is not None:
-            yield _Scope([market.id], region_name)
         region = names.region(region_name)
+        market = names.market(region_name)
+        # "郑州" is the city, not the first market whose name contains it; "新发地" is a market.
+        if market is not None and (region is None or market.name == region_name):
+            yield _Scope([market.id], region_name, "market")
         if region is not None:
             for scope in names.region_chain(region):
                 if scope.parent_id is None:
-                    break  # the root is 全国: answered as national
+                    break  # the root is 全国: answered by the national step
                 # A literal list of ids, not a subquery, keeps the price query's plan simple, and
                 # a region without markets is skipped without touching the price table at all.
                 market_ids = names.market_ids_in(scope)
                 if market_ids:
-                    yield _Scope(market_ids, region_name if scope.id == region.id else scope.name)
-    yield _Scope(None, None)
+                    yield _Scope(market_ids, region_name if scope.id == region.id else scope.name, scope.level)
+    if national:
+        yield _Scope(None, None)
 
 
 def _answering_record(
     session: Session, names: Catalog, product: ProductEntry, region_name: Optional[str],
     as_of: Optional[dt.date] = None,
 ) -> Optional[Tuple[Row, _Scope]]:
-    """The record that answers for the region (or the nearest wider scope that has one), and that scope."""
+    """The record that answers for the region (or the nearest wider scope that has one), and that scope.
+
+    For the whole country a national figure answers when there is one, else the newest record anywhere.
+    """
     for scope in _scopes(names, region_name):
+        if scope.markets is None:
+            national_ids = names.national_market_ids()
+            record = _newest_record(session, product, national_ids, as_of) if national_ids else None
+            if record is not None:
+                return record, scope
         record = _newest_record(session, product, scope.markets, as_of)
         if record is not None:
             return record, scope
     return None
+
+
+def _market_scope(names: Catalog, market_id: int) -> str:
+    market = names.market_with_id(market_id)
+    return market.scope if market is not None else LOCAL
+
+
+def _newest_per_market_statement(within_markets: bool):
+    # Each market's newest day from the (product_id, report_date) index, then the newest record of that day:
+    # cheaper than numbering every record of the window (row_number over a partition), which most answers
+    # for a whole country would do over hundreds of markets.
+    product_id: BindParameter[Integer] = bindparam("product_id")
+    conditions = [PriceRecord.product_id == product_id, PriceRecord.report_date >= bindparam("since"),
+                  PriceRecord.report_date <= bindparam("until")]
+    if within_markets:
+        conditions.append(PriceRecord.market_id.in_(bindparam("market_ids", expanding=True)))
+    newest_day = (
+        select(PriceRecord.market_id, func.max(PriceRecord.report_date).label("day"))
+        .where(*conditions)
+        .group_by(PriceRecord.market_id)
+        .subquery()
+    )
+    newest_ids = (
+        select(func.max(PriceRecord.id))
+        .join(newest_day, (PriceRecord.market_id == newest_day.c.market_id)
+              & (PriceRecord.report_date == newest_day.c.day))
+        .where(PriceRecord.product_id == product_id)
+        .group_by(PriceRecord.market_id)
+    )
+    return (
+        select(
+            PriceRecord.id, PriceRecord.market_id, Market.name, Market.kind, Market.scope, PriceRecord.report_date,
+            PriceRecord.min_price, PriceRecord.avg_price, PriceRecord.max_price, PriceRecord.source,
+            PriceRecord.confidence, PriceRecord.note,
+        )
+        .join(Market, Market.id == PriceRecord.market_id)
+        .where(PriceRecord.id.in_(newest_ids))
+    )
+
+
+# Built once, as _NEWEST: an aggregate answer runs this for most national questions.
+_NEWEST_PER_MARKET = {within: _newest_per_market_statement(within) for within in (False, True)}
+
+
+def _newest_per_market(
+    session: Session, product: ProductEntry, markets: Optional[List[int]], since: dt.date, until: dt.date,
+) -> List[Row]:
+    """Each market's newest record of the product between `since` and `until` (inclusive), as plain rows (one per
+    market, hundreds for a national comparison, so not ORM objects)."""
+    parameters: Dict[str, Any] = {"product_id": product.id, "since": since, "until": until}
+    if markets is not None:
+        parameters["market_ids"] = markets
+    return list(session.execute(_NEWEST_PER_MARKET[markets is not None], parameters).all())
+
+
+def coverage_of(names: Catalog, quotes_by_market: Dict[int, PriceQuote]) -> Coverage:
+    """How many markets, which provinces and which days some markets' quotes cover."""
+    provinces = sorted({province.name for province in (
+        names.province_of(market.region_id) for market in (names.market_with_id(i) for i in quotes_by_market)
+        if market is not None) if province is not None})
+    dates = [quote.report_date for quote in quotes_by_market.values()]
+    return Coverage(len(quotes_by_market), tuple(provinces), min(dates), max(dates))
+
+
+def _aggregate_quote(product: ProductEntry, quotes: List[PriceQuote], unit: str, today: dt.date) -> PriceQuote:
+    """One quote standing for several markets: their lowest and highest figure and the mean, dated by the newest."""
+    values = [value for value in (representative_price(q.min_price, q.avg_price, q.max_price) for q in quotes)
+              if value is not None]
+    newest = max(quote.report_date for quote in quotes)
+    sources: List[str] = []
+    for quote in quotes:
+        if quote.source not in sources:
+            sources.append(quote.source)
+    return PriceQuote(
+        product=product.name,
+        market="多地参考",
+        market_kind="多地",
+        report_date=newest,
+        unit=unit,
+        min_price=min(values),
+        avg_price=_mean(values),
+        max_price=max(values),
+        source="、".join(sources[:3]) + ("等" if len(sources) > 3 else ""),
+        confidence="U" if any(quote.confidence == "U" for quote in quotes) else "V2",
+        note=None,
+        age_days=(today - newest).days,
+    )
+
+
+def _answer(
+    session: Session, names: Catalog, product: ProductEntry, region_name: Optional[str], record: Row, scope: _Scope,
+    unit: str, today: dt.date,
+) -> LatestPrice:
+    """The answer the record found for `scope` gives: itself when it is a national or regional figure or the
+    only market of comparable date in scope, else the aggregate of every market of comparable date there."""
+    requested = region_name or None
+    level = scope.level
+    basis = _market_scope(names, record.market_id)
+    quote = _quote(product, record, record, unit, today)
+    if basis in (NATIONAL, REGIONAL) or scope.level == "market":
+        return LatestPrice(quote, requested, scope.answered_region, basis, level)
+    rows = _newest_per_market(session, product, scope.markets, record.report_date - dt.timedelta(days=COMPARABLE_DAYS),
+                              record.report_date)
+    nearby = {row.market_id: _quote(product, row, row, unit, today) for row in rows if row.scope != NATIONAL}
+    if len(nearby) < 2:
+        return LatestPrice(quote, requested, scope.answered_region, LOCAL, level)
+    ordered = sorted(nearby.values(), key=lambda q: representative_price(q.min_price, q.avg_price, q.max_price)
+                     or Decimal(0), reverse=True)
+    return LatestPrice(_aggregate_quote(product, ordered, unit, today), requested, scope.answered_region, SEVERAL,
+                       level, coverage_of(names, nearby), tuple(ordered))
 
 
 def latest_price(
@@ -202,10 +357,12 @@ def latest_price(
 ) -> Optional[LatestPrice]:
     """Newest price of a product, in a market or region if named, else falling back to wider regions, then national.
 
-    With `as_of` ("上个月呢"), the newest price on or before that day. Returns None when the product
-    is unknown or has no price anywhere (up to `as_of`).
+    A national figure answers for the whole country; without one, the markets anywhere do, as one
+    aggregate with its coverage when several have prices of comparable dates, else the one market,
+    named as local (`basis`). With `as_of` ("上个月呢"), the newest price on or before that day.
+    Returns None when the product is unknown or has no price anywhere (up to `as_of`).
     """
-    today = today or dt.date.today()
+    today = today or local_today()
     names = catalog(session)
     product = names.product(product_name)
     if product is None:
@@ -214,7 +371,26 @@ def latest_price(
     if found is None:
         return None
     record, scope = found
-    return LatestPrice(_quote(product, record, record, unit, today), region_name or None, scope.answered_region)
+    return _answer(session, names, product, region_name, record, scope, unit, today)
+
+
+def previous_quote(session: Session, answer: LatestPrice, unit: str = DEFAULT_ASKED_UNIT) -> Optional[PriceQuote]:
+    """The price before the answer's, of the same market and source (the newest earlier record): what an alert
+    says the price changed from. None for an aggregate of several markets or a first record."""
+    if answer.basis == SEVERAL:
+        return None
+    quote = answer.quote
+    record = session.scalars(
+        select(PriceRecord)
+        .join(Market, Market.id == PriceRecord.market_id)
+        .join(Product, Product.id == PriceRecord.product_id)
+        .where(Product.name == quote.product, Market.name == quote.market, PriceRecord.source == quote.source,
+               PriceRecord.report_date < quote.report_date)
+        .order_by(PriceRecord.report_date.desc())
+        .limit(1)
+    ).first()
+    today = quote.report_date + dt.timedelta(days=quote.age_days)
+    return quote_from_record(record, quote.unit or unit, today) if record is not None else None
 
 
 def products_with_prices(session: Session, limit: int = 5, category: Optional[str] = None) -> List[str]:
@@ -257,11 +433,19 @@ class PriceTrend:
     age_days: int
     requested_region: Optional[str]
     answered_region: Optional[str]
+    # What the series stands on: NATIONAL, REGIONAL or LOCAL (the scope of its one market).
+    basis: str = NATIONAL
+    answered_level: Optional[str] = None
 
     @property
     def enough_data(self) -> bool:
         """False when the window holds a single day, so there is nothing to compare."""
         return len(self.points) > 1
+
+    @property
+    def change(self) -> Decimal:
+        """last - first, in the asked unit."""
+        return self.last.price - self.first.price
 
     @property
     def fell_back(self) -> bool:
@@ -295,11 +479,12 @@ def price_trend(
     """Whether a price goes up, down or flat: over `days` up to the newest record, or over the last `records`.
 
     The series is the one market and source that latest_price would answer from (with the same
-    region fallback), so the trend never mixes a production-area price with a city's retail
-    market. The window ends at the newest record, not today, so an old series still has a
-    trend; `age_days` says how old it is. Returns None when the product is unknown or has no price.
+    region fallback; for the whole country a national figure when there is one), so the trend never
+    mixes markets and its first and last points are comparable. The window ends at the newest
+    record, not today, so an old series still has a trend; `age_days` says how old it is. Returns
+    None when the product is unknown or has no price.
     """
-    today = today or dt.date.today()
+    today = today or local_today()
     names = catalog(session)
     product = names.product(product_name)
     if product is None:
@@ -342,24 +527,23 @@ def price_trend(
         age_days=(today - last.report_date).days,
         requested_region=region_name or None,
         answered_region=scope.answered_region,
+        basis=_market_scope(names, newest.market_id),
+        answered_level=scope.level,
     )
-
-
-# Kinds that are places a farmer can sell at; averages are reference figures, not markets.
-_SELLING_KINDS = ("批发市场", "收购点", "集市")
 
 
 @dataclass(frozen=True)
 class MarketComparison:
-    """The answer to "哪里卖得贵": each market's newest price, the extremes, and region vs national."""
+    """The answer to "哪里卖得贵": each market's newest price of comparable date, the extremes, region vs national."""
 
     product: str
     unit: str
     # Each market's newest record within the window, highest first.
     quotes: List[PriceQuote]
+    # None unless at least two markets (national figures aside) can be compared.
     highest: Optional[PriceQuote]
     lowest: Optional[PriceQuote]
-    # The national figure: the official national average when one is recorded, else the mean of all markets.
+    # The national figure when a national market recorded one, else the mean of the markets compared.
     national_price: Optional[Decimal]
     national_basis: str
     # Mean of the markets in the farmer's region (or the nearest wider region that has any).
@@ -369,6 +553,15 @@ class MarketComparison:
     regional_vs_national_percent: Optional[Decimal]
     requested_region: Optional[str]
     answered_region: Optional[str]
+    # True when national_price is a national figure (a national market's record), not a mean of markets.
+    national_is_national: bool = False
+    # The markets compared (national figures aside), their provinces and days.
+    coverage: Optional[Coverage] = None
+
+    @property
+    def market_count(self) -> int:
+        """How many markets (national figures aside) the comparison covers."""
+        return self.coverage.markets if self.coverage is not None else 0
 
     @property
     def fell_back(self) -> bool:
@@ -381,21 +574,26 @@ def _mean(values: List[Decimal]) -> Optional[Decimal]:
     return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.0001")) if values else None
 
 
+def _value(quote: PriceQuote) -> Optional[Decimal]:
+    return representative_price(quote.min_price, quote.avg_price, quote.max_price)
+
+
 def compare_markets(
     session: Session,
     product_name: str,
     region_name: Optional[str] = None,
     unit: str = DEFAULT_ASKED_UNIT,
     today: Optional[dt.date] = None,
-    window_days: int = 7,
+    window_days: int = COMPARABLE_DAYS,
 ) -> Optional[MarketComparison]:
     """Compare a product's newest price across markets: highest, lowest, and the farmer's region against national.
 
     Each market contributes its newest record from the `window_days` before the product's newest
     record, so a market that stopped reporting long ago is not compared with today's prices.
-    Returns None when the product is unknown or has no price.
+    National figures are the national reference, never a market compared; highest and lowest need
+    two markets at least. Returns None when the product is unknown or has no price.
     """
-    today = today or dt.date.today()
+    today = today or local_today()
     names = catalog(session)
     product = names.product(product_name)
     if product is None:
@@ -403,65 +601,36 @@ def compare_markets(
     newest = session.scalar(select(func.max(PriceRecord.report_date)).where(PriceRecord.product_id == product.id))
     if newest is None:
         return None
-    ranked = (
-        select(
-            PriceRecord.id,
-            func.row_number()
-            .over(partition_by=PriceRecord.market_id, order_by=(PriceRecord.report_date.desc(), PriceRecord.id.desc()))
-            .label("rank"),
-        )
-        .where(
-            PriceRecord.product_id == product.id,
-            PriceRecord.report_date >= newest - dt.timedelta(days=window_days),
-        )
-        .subquery()
-    )
-    # Plain rows, not ORM objects: a national comparison reads one row per market (hundreds).
-    rows = session.execute(
-        select(
-            PriceRecord.market_id, Market.name, Market.kind, PriceRecord.report_date, PriceRecord.min_price,
-            PriceRecord.avg_price, PriceRecord.max_price, PriceRecord.source, PriceRecord.confidence,
-            PriceRecord.note,
-        )
-        .join(Market, Market.id == PriceRecord.market_id)
-        .join(ranked, ranked.c.id == PriceRecord.id)
-        .where(ranked.c.rank == literal(1))
-    ).all()
+    rows = _newest_per_market(session, product, None, newest - dt.timedelta(days=window_days), newest)
     quotes: Dict[int, PriceQuote] = {row.market_id: _quote(product, row, row, unit, today) for row in rows}
-    values: Dict[int, Decimal] = {}
-    for market_id, quote in quotes.items():
-        value = representative_price(quote.min_price, quote.avg_price, quote.max_price)
-        if value is not None:
-            values[market_id] = value
-    selling = sorted(
-        (i for i, quote in quotes.items() if quote.market_kind in _SELLING_KINDS and i in values),
-        key=lambda market_id: values[market_id],
-        reverse=True,
-    )
-    national_ids = [market_id for market_id, quote in quotes.items() if quote.market_kind == "全国均价"]
-    if national_ids and any(market_id in values for market_id in national_ids):
-        national_id = max((i for i in national_ids if i in values), key=lambda i: quotes[i].report_date)
+    scopes = {row.market_id: row.scope for row in rows}
+    values: Dict[int, Decimal] = {i: value for i, value in ((i, _value(q)) for i, q in quotes.items())
+                                  if value is not None}
+    compared = sorted((i for i in quotes if scopes[i] != NATIONAL and i in values),
+                      key=lambda market_id: values[market_id], reverse=True)
+    national_ids = [i for i in quotes if scopes[i] == NATIONAL and i in values]
+    national_is_national = bool(national_ids)
+    if national_ids:
+        national_id = max(national_ids, key=lambda i: (quotes[i].report_date, -i))
         national_price: Optional[Decimal] = values[national_id]
         national_basis = quotes[national_id].market
     else:
-        national_price = _mean([values[market_id] for market_id in selling])
-        national_basis = "各市场平均"
+        national_price = _mean([values[market_id] for market_id in compared])
+        national_basis = "多地平均"
 
     regional_ids: List[int] = []
     answered: Optional[str] = None
     if region_name:
-        for scope in _scopes(names, region_name):
-            if scope.markets is None:
-                break
-            in_scope: Set[int] = set(scope.markets)
-            regional_ids = [market_id for market_id in selling if market_id in in_scope]
+        for scope in _scopes(names, region_name, national=False):
+            in_scope: Set[int] = set(scope.markets or ())
+            regional_ids = [market_id for market_id in compared if market_id in in_scope]
             if regional_ids:
                 answered = scope.answered_region
                 break
     regional_price = _mean([values[market_id] for market_id in regional_ids])
     difference = (
         _percent(national_price, regional_price)
-        if regional_price is not None and national_price is not None
+        if regional_price is not None and national_price is not None and national_is_national
         else None
     )
     ordered = sorted(quotes, key=lambda market_id: values.get(market_id, Decimal(-1)), reverse=True)
@@ -469,8 +638,8 @@ def compare_markets(
         product=product.name,
         unit=unit,
         quotes=[quotes[market_id] for market_id in ordered],
-        highest=quotes[selling[0]] if selling else None,
-        lowest=quotes[selling[-1]] if selling else None,
+        highest=quotes[compared[0]] if len(compared) > 1 else None,
+        lowest=quotes[compared[-1]] if len(compared) > 1 else None,
         national_price=national_price,
         national_basis=national_basis,
         regional_price=regional_price,
@@ -478,4 +647,94 @@ def compare_markets(
         regional_vs_national_percent=difference,
         requested_region=region_name or None,
         answered_region=answered,
+        national_is_national=national_is_national,
+        coverage=coverage_of(names, {i: quotes[i] for i in compared}) if compared else None,
+    )
+
+
+@dataclass(frozen=True)
+class PlaceFigure:
+    """One place of a comparison between places: the mean of its markets of comparable date, or nothing."""
+
+    asked: str
+    # The region (or market) whose markets answer; a wider region than asked when `fell_back`.
+    answered_region: Optional[str]
+    answered_level: Optional[str]
+    price: Optional[Decimal]
+    quotes: Tuple[PriceQuote, ...]
+    coverage: Optional[Coverage]
+
+    @property
+    def fell_back(self) -> bool:
+        """True when a wider region than the place asked for answers."""
+        return self.answered_region is not None and self.answered_region != self.asked
+
+
+@dataclass(frozen=True)
+class PlaceComparison:
+    """The answer to "郑州和石家庄哪里的白菜便宜": each place's figure, and which is cheapest and dearest."""
+
+    product: str
+    unit: str
+    places: List[PlaceFigure]
+    # False when the places' newest prices are more than COMPARABLE_DAYS apart or two places share a figure.
+    comparable: bool
+    cheapest: Optional[PlaceFigure]
+    dearest: Optional[PlaceFigure]
+
+    @property
+    def difference(self) -> Optional[Decimal]:
+        """How much dearer the dearest place is than the cheapest, per unit."""
+        if self.cheapest is None or self.dearest is None:
+            return None
+        assert self.cheapest.price is not None and self.dearest.price is not None
+        return self.dearest.price - self.cheapest.price
+
+
+def compare_places(
+    session: Session,
+    product_name: str,
+    places: List[str],
+    unit: str = DEFAULT_ASKED_UNIT,
+    today: Optional[dt.date] = None,
+) -> Optional[PlaceComparison]:
+    """Compare a product's price between the places a farmer names, each from its own markets (or the nearest
+    wider region below 全国 that has any, named), as the mean of its markets of comparable date.
+
+    Never answers a place with another place's or the national figure. Returns None for an unknown product.
+    """
+    today = today or local_today()
+    names = catalog(session)
+    product = names.product(product_name)
+    if product is None:
+        return None
+    figures: List[PlaceFigure] = []
+    for place in places:
+        figure = PlaceFigure(place, None, None, None, (), None)
+        for scope in _scopes(names, place, national=False):
+            record = _newest_record(session, product, scope.markets)
+            if record is None:
+                continue
+            rows = _newest_per_market(session, product, scope.markets,
+                                      record.report_date - dt.timedelta(days=COMPARABLE_DAYS), record.report_date)
+            quotes = {row.market_id: _quote(product, row, row, unit, today) for row in rows}
+            values = [value for value in (_value(q) for q in quotes.values()) if value is not None]
+            figure = PlaceFigure(place, scope.answered_region, scope.level, _mean(values),
+                                 tuple(sorted(quotes.values(), key=lambda q: q.market)), coverage_of(names, quotes))
+            break
+        figures.append(figure)
+    priced = [figure for figure in figures if figure.price is not None]
+    comparable = len(priced) > 1
+    if comparable:
+        last_dates = [figure.coverage.last_date for figure in priced if figure.coverage is not None]
+        answered = [figure.answered_region for figure in priced]
+        comparable = (max(last_dates) - min(last_dates)).days <= COMPARABLE_DAYS and len(set(answered)) == len(answered)
+    ranked = sorted(priced, key=lambda figure: figure.price or Decimal(0))
+    return PlaceComparison(
+        product=product.name,
+        unit=unit,
+        places=figures,
+        comparable=comparable,
+        cheapest=ranked[0] if comparable else None,
+        dearest=ranked[-1] if comparable else None,
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.catalog.units import UnknownUnitError, normalise_unit
 from knowledge.fields import clean_text, name_problem, parse_date
+from knowledge.local_time import local_today
 from knowledge.models import Market, Product
 from knowledge.prices.lookup_cache import LookupCache
 from knowledge.prices.parsing import parse_price
@@ -91,7 +92,7 @@ def check_price(
     Pass one `cache` for a batch of entries: lookups are remembered and a new market named by
     several rows becomes a single Market.
     """
-    today = today or dt.date.today()
+    today = today or local_today()
     cache = cache or LookupCache(session)
     errors: List[str] = []
 

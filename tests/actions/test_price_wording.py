@@ -28,14 +28,16 @@ async def _answer_and_alert(knowledge_factory, product: str, region: str = None)
 
 async def test_the_price_answer_and_the_alert_word_the_price_alike(knowledge_factory) -> None:
     dispatcher, alert = await _answer_and_alert(knowledge_factory, "大白菜")
-    answer = _answered(dispatcher, "utter_price")
+    answer = _answered(dispatcher, "utter_price_local")
     assert "元/斤" in answer and "来源：" in answer
+    assert "北京新发地农产品批发市场的价格，仅供参考" in answer and "全国" not in answer
     assert alert.startswith("【价格提醒】" + answer)
 
 
 async def test_a_wider_region_is_named_alike_in_the_answer_and_the_alert(knowledge_factory) -> None:
     dispatcher, alert = await _answer_and_alert(knowledge_factory, "大白菜", "郑州")
     fallback = _answered(dispatcher, "utter_price_region_fallback")
-    answer = _answered(dispatcher, "utter_price")
-    assert fallback.startswith("郑州暂时没有大白菜的价格")
+    answer = _answered(dispatcher, "utter_price_local")
+    # One Beijing market is not the national price.
+    assert fallback == "郑州暂时没有大白菜的价格，下面是其他地区的数据。"
     assert alert.startswith("【价格提醒】" + fallback + answer)

@@ -30,8 +30,10 @@ async def test_price_answers(knowledge_factory, slots, expected) -> None:
 
 async def test_price_answer_cites_date_and_source(knowledge_factory) -> None:
     dispatcher, _ = await run_action(ActionAnswerPrice(), make_tracker(slots={"product": "大白菜"}))
-    price = message(dispatcher, "utter_price")
-    assert price["product"] == "大白菜"
+    # Only 新发地 has cabbage prices: one local market, named as such, never the national price.
+    price = message(dispatcher, "utter_price_local")
+    assert price["product"] == "大白菜" and price["scope"] == ""
+    assert price["market"] == "北京新发地农产品批发市场"
     assert price["date"] and price["source"] and price["market"]
     assert "元/斤" in price["price"]
     assert message(dispatcher, "utter_feedback")["answer_id"].startswith("price-")
@@ -65,7 +67,8 @@ async def test_trend_names_direction_and_source(knowledge_factory) -> None:
     # Monthly national bulletins: the last two records, 24.63 → 20.71 元/公斤.
     assert (trend["first_date"], trend["last_date"]) == ("2024-10-31", "2025-03-04")
     assert (trend["first_price"], trend["last_price"]) == ("12.32元/斤", "10.36元/斤")
-    assert trend["movement"] == "跌了15.9%"
+    assert trend["movement"] == "跌了1.96元/斤（15.9%）"
+    assert trend["scope"] == "（全国）"
     assert trend["source"]
 
 
@@ -77,10 +80,12 @@ async def test_comparison_between_places(knowledge_factory) -> None:
         text="北京和河北大白菜哪里贵",
     )
     dispatcher, _ = await run_action(ActionAnswerPriceTrend(), tracker)
-    # Two places named: a comparison, not a trend. Only Beijing's market has cabbage prices in the seed.
-    assert responses(dispatcher) == ["utter_price_comparison", "utter_feedback"]
-    comparison = message(dispatcher, "utter_price_comparison")
-    assert comparison["lines"] == "\n北京新发地农产品批发市场 均价0.58元/斤（0.55–0.60）（2025-02-08）"
+    # Two places named: a comparison of those places, not a trend. Only Beijing's market has cabbage prices in
+    # the seed: 河北 says so, and nothing is called highest or lowest.
+    assert responses(dispatcher) == ["utter_price_place_comparison", "utter_feedback"]
+    comparison = message(dispatcher, "utter_price_place_comparison")
+    assert comparison["lines"] == "\n北京：均价0.58元/斤（北京市1个市场，2025年2月8日）\n河北：暂时没有数据"
+    assert comparison["verdict"] == "只有北京有数据，没法比较。"
 
 
 @pytest.mark.parametrize(
@@ -284,3 +289,15 @@ async def test_the_price_of_something_that_is_no_farm_product_is_not_found(knowl
 async def test_a_price_question_without_a_thing_still_asks_which_product(knowledge_factory, text) -> None:
     dispatcher, _ = await run_action(ActionAnswerPriceTrend(), make_tracker("ask_price_trend", text=text))
     assert responses(dispatcher) == ["utter_ask_trend_product"]
+
+
+async def test_where_is_corn_cheapest_with_only_national_figures_ranks_nothing(knowledge_factory) -> None:
+    # Issue 15: "哪里的玉米便宜" listed one local market under a "全国参考". With the seed's national figures
+    # only, nothing is called highest or lowest and the reference is the national figure, named.
+    tracker = make_tracker("ask_price_trend", entities=[("product", "玉米")], slots={"product": "玉米"},
+                           text="哪里的玉米便宜")
+    dispatcher, _ = await run_action(ActionAnswerPriceTrend(), tracker)
+    comparison = message(dispatcher, "utter_price_comparison")
+    assert comparison["extremes"] == "还没有各地市场的数据，比不出哪里高哪里低。"
+    assert comparison["reference"] == "全国参考：1.02元/斤（玉米主产区批发市场）。"
+    assert comparison["coverage"] == "只有全国数据"

@@ -1,4 +1,6 @@
 """Subscriptions, handoff tickets, the two-fallbacks rule and 👍/👎 feedback, against the knowledge DB."""
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -52,9 +54,49 @@ def test_alert_rule(text, amount, rule) -> None:
     ],
 )
 async def test_a_threshold_is_confirmed_in_the_farmers_unit(knowledge_factory, text, entities, confirmed) -> None:
+    # Issue 15: read back in the farmer's unit before anything is saved; saved only by the 对，订阅 button.
     dispatcher, _ = await run_action(ActionSubscribePriceAlert(), make_tracker("subscribe_price_alert", entities,
                                                                                 text=text))
+    question = message(dispatcher, "utter_confirm_alert_threshold")
+    assert question["rule"] == confirmed
+    with session_scope(knowledge_factory) as session:
+        assert session.scalars(select(Subscription)).first() is None, "nothing is saved before the confirmation"
+    [button] = question["buttons"]
+    assert button["title"] == "对，订阅"
+    # The button's payload, as Rasa parses it: the intent and its entities.
+    payload = json.loads(button["payload"].removeprefix("/subscribe_price_alert"))
+    pressed = make_tracker("subscribe_price_alert", list(payload.items()), text=button["payload"])
+    dispatcher, _ = await run_action(ActionSubscribePriceAlert(), pressed)
     assert message(dispatcher, "utter_subscribed")["rule"] == confirmed
+    with session_scope(knowledge_factory) as session:
+        saved = session.scalars(select(Subscription)).one()
+        assert saved.active and saved.rule in ("above", "below")
+
+
+async def test_cancelling_with_several_subscriptions_asks_which(knowledge_factory) -> None:
+    # Issue 15: "取消订阅" with three subscriptions cancelled all of them without asking.
+    for product in ("玉米", "生猪", "鸡蛋"):
+        await run_action(ActionSubscribePriceAlert(), make_tracker("subscribe_price_alert", [("product", product)],
+                                                                   text=f"{product}价格变了告诉我"))
+    dispatcher, _ = await run_action(ActionUnsubscribePriceAlert(), make_tracker("unsubscribe_price_alert",
+                                                                                 text="取消订阅"))
+    question = message(dispatcher, "utter_ask_which_unsubscribe")
+    assert question["count"] == 3 and "1. 玉米：价格有变化就通知" in question["lines"]
+    assert [button["title"] for button in question["buttons"]] == ["玉米", "生猪", "鸡蛋", "全部取消"]
+    assert question["buttons"][1]["payload"] == '/unsubscribe_price_alert{"product": "生猪"}'
+    with session_scope(knowledge_factory) as session:
+        assert all(item.active for item in session.scalars(select(Subscription)))
+
+    dispatcher, _ = await run_action(ActionUnsubscribePriceAlert(), make_tracker(
+        "unsubscribe_price_alert", [("product", "生猪")], text=question["buttons"][1]["payload"]))
+    assert message(dispatcher, "utter_unsubscribed") == {**message(dispatcher, "utter_unsubscribed"),
+                                                          "what": "生猪", "count": 1}
+    with session_scope(knowledge_factory) as session:
+        active = {item.product.name for item in session.scalars(select(Subscription)) if item.active}
+    assert active == {"玉米", "鸡蛋"}
+    dispatcher, _ = await run_action(ActionUnsubscribePriceAlert(), make_tracker("unsubscribe_price_alert",
+                                                                                 text="全部取消订阅"))
+    assert message(dispatcher, "utter_unsubscribed")["count"] == 2
 
 
 async def test_subscribe_list_and_cancel(knowledge_factory) -> None:

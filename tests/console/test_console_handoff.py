@@ -70,7 +70,8 @@ async def test_delivered_tickets_show_delivery_and_refuse_changes(client, knowle
         session.commit()
     token = await sign_in(client, "gaocheng")
     inbox = await (await client.get("/handoff")).text()
-    assert "已送达农户" in inbox and "送达 2026-11-21 10:30" in inbox
+    # Stored in UTC, shown in Beijing time and labelled.
+    assert "已送达农户" in inbox and "送达 2026-11-21 18:30 北京时间" in inbox
     response = await client.post("/handoff/1/answer", data={"csrf_token": token, "answer": "改一下"})
     assert response.status == 409 and "已经送达农户" in await response.text()
     with knowledge() as session:

@@ -86,7 +86,7 @@ async def test_inbox_and_ticket_show_the_attachments_escaped_without_a_token(cli
     inbox = await (await client.get("/handoff")).text()
     assert "📎 照片" in inbox and "文件 报告.html，2 KB" in inbox
     page = await (await client.get(f"/handoff/{ticket_id}")).text()
-    assert "农户发来的文件" in page and "发送于 2026-11-21 08:58" in page
+    assert "农户发来的文件" in page and "发送于 2026-11-21 16:58 北京时间" in page  # 08:58 UTC
     assert "&lt;script&gt;alert(1)&lt;/script&gt;叶子发黄" in page and "<script>alert(1)" not in page
     assert "138****5678" in page and "13812345678" not in page  # captions are masked like everything else
     assert ONLY_IN_TELEGRAM in page and f"/attachments/{photo_id}" not in page

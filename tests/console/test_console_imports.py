@@ -135,3 +135,34 @@ async def test_confirm_checks_again_and_writes_nothing_when_a_row_no_longer_pass
     assert response.status == 422
     assert "不在您负责的“丰台区”范围内" in await response.text()
     assert _count(knowledge, PriceRecord) == before
+
+
+async def test_an_implausible_price_is_flagged_in_the_preview_and_imported_only_when_confirmed(
+    client, knowledge
+) -> None:
+    # Issue 15: 生猪 at 118 元/斤, ten times the market, was imported without a word.
+    token = await sign_in(client, "gaocheng")
+    data = (HEADER + "生猪,藁城区生猪收购点,藁城区,,5.90,,元/斤,2026-11-20,藁城区农业农村局\n"
+            "生猪,藁城区生猪收购点,藁城区,,118,,元/斤,2026-11-21,藁城区农业农村局\n").encode("utf-8")
+    response = await client.post("/imports/preview", data=_upload(token, "prices", "hogs.csv", data))
+    page = await response.text()
+    assert "有 1 行价格和近期行情差得太远" in page
+    assert "第3行：生猪 118.00元/斤 比近期中位数 5.72元/斤 高20.6倍" in page and "第2行：" not in page
+    assert 'name="accept_outliers"' in page
+    staged = _staged_token(page)
+    before = _count(knowledge, PriceRecord)
+
+    # Confirming without ticking the box writes nothing and keeps the file for the confirmation.
+    response = await client.post("/imports/confirm", data={"csrf_token": csrf_of(page), "token": staged},
+                                 allow_redirects=False)
+    page = await response.text()
+    assert response.status == 422 and "这些价格需要您勾选确认后才能导入" in page
+    assert _count(knowledge, PriceRecord) == before
+
+    response = await client.post("/imports/confirm", data={"csrf_token": csrf_of(page), "token": staged,
+                                                           "accept_outliers": "yes"}, allow_redirects=False)
+    assert response.status == 302
+    assert _count(knowledge, PriceRecord) == before + 2
+    with knowledge() as session:
+        accepted = session.scalars(select(AuditLog).where(AuditLog.action == "accept_outlier")).all()
+    assert [(entry.actor, '"avg": "118"' in entry.after) for entry in accepted] == [("gaocheng", True)]

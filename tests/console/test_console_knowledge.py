@@ -162,3 +162,22 @@ async def test_reviewer_sees_products_but_no_edit_forms(client, knowledge) -> No
     assert "养老保险" in page and "新增文章" not in page
     with knowledge() as session:
         assert session.scalar(select(Product.id).where(Product.name == "玉米"))
+
+
+async def test_an_implausible_price_in_the_form_needs_the_officers_tick_and_is_audited(client, knowledge) -> None:
+    # Issue 15: a typo (118 for 11.8) reached farmers. 玉米's seeded median is about 1.10 元/斤.
+    token = await sign_in(client, "gaocheng")
+    typo = {**NEW_PRICE, "min_price": "", "avg_price": "11.5", "max_price": "", "csrf_token": token}
+    response = await client.post("/prices", data=typo, allow_redirects=False)
+    page = await response.text()
+    assert response.status == 422
+    assert "没有保存：玉米 11.50元/斤 比近期中位数" in page and 'name="accept_outlier"' in page
+    with knowledge() as session:
+        assert session.scalars(select(PriceRecord).where(PriceRecord.entered_by == "gaocheng")).first() is None
+    response = await client.post("/prices", data={**typo, "accept_outlier": "yes"}, allow_redirects=False)
+    assert response.status == 302
+    with knowledge() as session:
+        record = session.scalars(select(PriceRecord).where(PriceRecord.entered_by == "gaocheng")).one()
+        audit = session.scalars(select(AuditLog).where(AuditLog.action == "accept_outlier")).one()
+    assert record.entered_avg == Decimal("11.5")
+    assert audit.actor == "gaocheng" and '"via": "console"' in audit.after

@@ -39,6 +39,7 @@ GET_ROUTES = {
     "/articles/1/edit": (OK, FORBIDDEN, FORBIDDEN),  # national articles are not an officer's to change
     "/imports": (OK, OK, FORBIDDEN),
     "/audit": (OK, OK, FORBIDDEN),
+    "/needs-update": (OK, OK, FORBIDDEN),
     "/accounts": (OK, FORBIDDEN, FORBIDDEN),
     "/accounts/2/telegram": (OK, FORBIDDEN, FORBIDDEN),
     "/account/telegram": (OK, OK, FORBIDDEN),

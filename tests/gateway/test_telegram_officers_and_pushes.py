@@ -8,10 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.push_scheduler import CHINA_STANDARD_TIME, PushScheduler
+from bot.push_scheduler import PushScheduler
 from bot.webchat import CHAT_COOKIE, IDENTITY_KEY
+from knowledge.catalog.lookup import find_region
 from knowledge.db import KnowledgeStore
 from knowledge.files.prices import import_prices
+from knowledge.local_time import local_zone
 from knowledge.models import AuditLog, Farmer, HandoffTicket, PriceRecord, Product, Push, Subscription, utcnow
 from knowledge.people.accounts import create_account, issue_telegram_link_code
 from knowledge.people.farmers import find_farmer
@@ -159,12 +161,36 @@ async def test_shared_location_sets_the_region(start_gateway, fake_rasa, fake_te
     assert "没有我们收录的地区" in fake_telegram.sent_texts()[-1]
 
 
+async def test_an_implausible_setprice_is_warned_before_confirm_and_audited_when_confirmed(
+    start_gateway, fake_rasa, fake_telegram, store
+) -> None:
+    # Issue 15: a typo (118 for 11.8) went straight to farmers. Expected: the warning before 确认.
+    code = _officer_code(store, "zhao_gc", "藁城区")
+    officer = OFFICER_TG + 7
+    await start_gateway(fake_rasa.url)
+    await fake_telegram.enqueue(tg.text(officer, f"/link {code}"))
+    await fake_telegram.wait_for("sendMessage")
+    await fake_telegram.enqueue(tg.text(officer, "/setprice 生猪 118 元/斤 藁城生猪收购点"))
+    question = (await fake_telegram.wait_for("sendMessage", 2))[-1]
+    assert "⚠️ 生猪 118.00元/斤 比近期中位数 5.72元/斤 高20.6倍（超过3倍），请核对是否写错。没写错再点“确认”。" in (
+        question.params["text"])
+    confirm, _ = _buttons(question)
+    await fake_telegram.enqueue(tg.button_press(officer, confirm))
+    edited = await fake_telegram.wait_for("editMessageText")
+    assert edited[0].params["text"].startswith("已录入：生猪")
+    with store._factory() as session:
+        accepted = session.scalars(select(AuditLog).where(AuditLog.action == "accept_outlier")).all()
+    assert [(entry.actor, '"via": "/setprice"' in entry.after) for entry in accepted] == [("zhao_gc", True)]
+
+
 def _subscribe(store: KnowledgeStore, sender: str, chat_id: int, rule: str = "any_change", **values) -> int:
     def work(session) -> int:
         farmer = Farmer(sender_id=sender, channel="telegram" if sender.startswith("tg-") else "webchat",
                         chat_id=str(chat_id) if sender.startswith("tg-") else None)
         corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
-        subscription = Subscription(farmer=farmer, product=corn, rule=rule, **values)
+        # For 藁城, where _import_corn's market is: a local market's price is news there, never national news.
+        subscription = Subscription(farmer=farmer, product=corn, rule=rule, region=find_region(session, "藁城区"),
+                                    **values)
         session.add(subscription)
         session.flush()
         return subscription.id
@@ -192,17 +218,18 @@ async def test_subscription_push_after_a_price_import_once_even_with_two_schedul
     _import_corn(store, tmp_path, "1.32", today)
 
     # A second gateway process noticing the same import at the same time.
-    other = PushScheduler(store, 30, CHINA_STANDARD_TIME, 7, bot=gateway.scheduler.bot)
+    other = PushScheduler(store, 30, local_zone("Asia/Shanghai"), 7, bot=gateway.scheduler.bot)
     sent = await gateway.scheduler.run_once() + await other.run_once()
     assert sent == 1
     texts = fake_telegram.sent_texts(farmer)
     assert len(texts) == 1
-    assert texts[0].startswith("【价格提醒】玉米：均价1.32元/斤（藁城粮站")
+    assert texts[0].startswith(
+        f"【价格提醒】玉米（藁城区）：均价1.32元/斤（{today.isoformat()}）。藁城粮站的价格，仅供参考。")
     assert "来源：县农业农村局" in texts[0] and today.isoformat() in texts[0]
 
     # A restart (a fresh scheduler) and the same file imported again: nothing is repeated.
     _import_corn(store, tmp_path, "1.32", today)
-    restarted = PushScheduler(store, 30, CHINA_STANDARD_TIME, 7, bot=gateway.scheduler.bot)
+    restarted = PushScheduler(store, 30, local_zone("Asia/Shanghai"), 7, bot=gateway.scheduler.bot)
     assert await restarted.run_once() == 0
     # A real change is news again.
     _import_corn(store, tmp_path, "1.35", today)
@@ -240,7 +267,7 @@ async def test_push_postponed_by_flood_control_is_sent_later(start_gateway, fake
     with store._factory() as session:
         push = session.scalars(select(Push).join(Farmer).where(Farmer.sender_id == f"tg-{farmer}")).one()
         assert push.status == "pending" and push.attempts == 1 and push.next_attempt_at > utcnow()
-    later = PushScheduler(store, 30, CHINA_STANDARD_TIME, 7, bot=gateway.scheduler.bot,
+    later = PushScheduler(store, 30, local_zone("Asia/Shanghai"), 7, bot=gateway.scheduler.bot,
                           clock=lambda: utcnow() + dt.timedelta(seconds=10))
     assert await later.run_once() == 1
     refused, delivered = fake_telegram.sent_texts(farmer)  # the fake records the call it answered with 429
@@ -273,13 +300,14 @@ async def test_daily_digest_at_the_farmers_hour_once_a_day(start_gateway, fake_r
         return lambda: dt.datetime.combine(tomorrow, dt.time(local_hour)) - dt.timedelta(hours=8)
 
     def scheduler(local_hour: int) -> PushScheduler:
-        return PushScheduler(store, 30, CHINA_STANDARD_TIME, 7, bot=gateway.scheduler.bot, clock=at(local_hour))
+        return PushScheduler(store, 30, local_zone("Asia/Shanghai"), 7, bot=gateway.scheduler.bot, clock=at(local_hour))
 
     assert await scheduler(7).run_once() == 0
     assert await scheduler(8).run_once() == 1
     assert await scheduler(9).run_once() == 0
     digest = fake_telegram.sent_texts(farmer)
-    assert len(digest) == 1 and digest[0].startswith("【每日价格】玉米")
+    assert len(digest) == 1
+    assert digest[0].startswith("【每日价格】藁城区暂时没有玉米的价格，下面是全国的数据。玉米（全国）")
 
 
 async def test_officer_answer_reaches_telegram_and_web_chat_farmers(start_gateway, fake_rasa, fake_telegram,

@@ -81,7 +81,9 @@ async def test_subscription_made_in_conversation_is_pushed_after_an_import(
 
     today = dt.date.today()
     path = tmp_path / "corn.csv"
-    path.write_text(f"品名,市场,地区,平均价,单位,发布日期,来源\n玉米,正定粮站,石家庄市,1.21,元/斤,{today},县农业农村局\n",
+    # The farmer named no region: a national figure is what they are answered and alerted with (a local
+    # market's price is never their national price, issue 15).
+    path.write_text(f"品名,市场,地区,平均价,单位,发布日期,来源\n玉米,玉米主产区批发市场,全国,1.21,元/斤,{today},县农业农村局\n",
                     encoding="utf-8")
     store = open_store(rasa_stack["knowledge_db_url"])
     try:

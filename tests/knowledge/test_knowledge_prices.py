@@ -95,8 +95,11 @@ def test_region_without_prices_falls_back_to_the_nearest_wider_region_then_natio
     assert wider.fell_back and wider.answered_region == "河北省"
     assert wider.quote.market == "邯郸蔬菜批发市场"
     assert wider.quote.avg_price == Decimal("0.50")
+    # No national figure for 大白菜: the two markets of comparable dates answer together, never as 全国.
     assert national.fell_back and national.answered_region is None
+    assert national.basis == "several"
     assert national.quote.report_date == dt.date(2025, 2, 10)
+    assert national.coverage.markets == 2
 
 
 def test_unknown_product_and_product_without_prices_give_none(kb, today):
@@ -228,9 +231,12 @@ def test_compare_markets_without_an_official_average_uses_the_mean_and_falls_bac
         comparison = compare_markets(session, "大白菜", "藁城", unit="元/斤", today=today)
     assert comparison.highest.market == "北京新发地农产品批发市场"
     assert comparison.lowest.market == "寿光蔬菜批发市场"
-    assert comparison.national_basis == "各市场平均"
+    # No national market recorded 大白菜: the reference is the markets' mean, never called national.
+    assert comparison.national_basis == "多地平均" and not comparison.national_is_national
     assert comparison.national_price == Decimal("0.4933")  # (0.58 + 0.50 + 0.40) / 3
+    assert comparison.market_count == 3
+    assert comparison.coverage.provinces == ("北京市", "山东省", "河北省")
     assert comparison.answered_region == "河北省" and comparison.fell_back
     assert comparison.regional_price == Decimal("0.50")
-    assert comparison.regional_vs_national_percent == Decimal("1.4")
+    assert comparison.regional_vs_national_percent is None
     assert "郑州蔬菜批发市场" not in [quote.market for quote in comparison.quotes]

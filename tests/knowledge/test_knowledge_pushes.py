@@ -10,6 +10,7 @@ import threading
 import pytest
 from sqlalchemy import event, select, update
 
+from knowledge.catalog.lookup import find_region
 from knowledge.models import AuditLog, Farmer, HandoffTicket, Product, Push, Subscription, utcnow
 from knowledge.outbox.handoff_answers import enqueue_handoff_answers
 from knowledge.outbox.price_alerts import enqueue_price_alerts
@@ -48,7 +49,9 @@ def test_an_alert_is_written_once_per_change_and_not_for_a_reimport(kb, today):
         enqueue_price_alerts(session, today, WRITE, now=start)  # the cursor starts here
         farmer = _farmer(session)
         corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
-        session.add(Subscription(farmer=farmer, product=corn, rule="any_change", created_at=start))
+        # 藁城粮站 is a local market: news to a farmer who subscribed for 藁城, never a national price.
+        session.add(Subscription(farmer=farmer, product=corn, rule="any_change", created_at=start,
+                                 region=find_region(session, "藁城区")))
     with kb.scope() as session:
         _write_corn(session, "1.30", today)
     with kb.scope() as session:
@@ -65,6 +68,44 @@ def test_an_alert_is_written_once_per_change_and_not_for_a_reimport(kb, today):
     assert "均价1.30元/斤" in texts[0] and "均价1.25元/斤" in texts[1]
 
 
+def test_an_alert_says_the_old_and_the_new_price_and_the_date(kb, today):
+    # Issue 15: an alert did not say what the price changed from.
+    yesterday = today - dt.timedelta(days=1)
+    start = utcnow()
+    with kb.scope() as session:
+        _write_corn(session, "1.30", yesterday)
+        enqueue_price_alerts(session, today, WRITE, now=start)  # the cursor starts here
+        corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
+        session.add(Subscription(farmer=_farmer(session), product=corn, rule="any_change", created_at=start,
+                                 region=find_region(session, "藁城区")))
+    with kb.scope() as session:
+        _write_corn(session, "1.25", today)
+    with kb.scope() as session:
+        assert enqueue_price_alerts(session, today, WRITE) == 1
+        text = session.scalars(select(Push.text)).one()
+    assert f"均价1.25元/斤（{today.isoformat()}）" in text
+    assert f"上次是{yesterday.isoformat()}的均价1.30元/斤，到{today.isoformat()}跌了0.05元。" in text
+
+
+def test_a_farmer_without_a_region_is_alerted_with_the_aggregate_never_one_market_as_national(kb, today):
+    # Issue 15: farmers with no region got one 藁城 market's price in their alerts.
+    start = utcnow()
+    with kb.scope() as session:
+        enqueue_price_alerts(session, today, WRITE, now=start)
+        potato = session.scalars(select(Product).where(Product.name == "土豆")).one()
+        session.add(Subscription(farmer=_farmer(session), product=potato, rule="any_change", created_at=start))
+    with kb.scope() as session:
+        for market, region, price in (("藁城粮站", "藁城区", "0.80"), ("郑州万邦市场", "郑州", "1.00")):
+            check = check_price(session, PriceInput(product="土豆", market=market, region=region, date=today,
+                                                    unit="元/斤", source="县农业农村局", avg_price=price), today=today)
+            save_price(session, check.price, author="test")
+    with kb.scope() as session:
+        assert enqueue_price_alerts(session, today, WRITE) == 1
+        text = session.scalars(select(Push.text)).one()
+    assert text.startswith("【价格提醒】土豆：均价0.90元/斤（0.80–1.00），多地参考（2省2个市场，")
+    assert "全国" not in text.replace("不是全国数据", "")
+
+
 def test_a_subscription_made_after_the_price_is_not_alerted_for_it(kb, today):
     with kb.scope() as session:
         enqueue_price_alerts(session, today, WRITE)
@@ -72,7 +113,7 @@ def test_a_subscription_made_after_the_price_is_not_alerted_for_it(kb, today):
     with kb.scope() as session:
         farmer = _farmer(session)
         corn = session.scalars(select(Product).where(Product.name == "玉米")).one()
-        session.add(Subscription(farmer=farmer, product=corn, rule="any_change",
+        session.add(Subscription(farmer=farmer, product=corn, rule="any_change", region=find_region(session, "藁城区"),
                                  created_at=utcnow() + dt.timedelta(seconds=1)))
     with kb.scope() as session:
         assert enqueue_price_alerts(session, today, WRITE) == 0

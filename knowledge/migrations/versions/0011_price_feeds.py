@@ -1,7 +1,7 @@
 """price feeds: scheduled price files, their runs, and imported batches that can be undone
 
 Revision ID: 0009_price_feeds
-Revises: 0008_personal_data
+Revises: 0009_market_scope
 Create Date: 2026-11-30 14:40:00
 
 A feed (`price_feed`) is fetched on its schedule by whichever gateway wins its lease (the conditional
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0009_price_feeds'
-down_revision = '0008_personal_data'
+down_revision = '0009_market_scope'
 branch_labels = None
 depends_on = None
 
