@@ -147,7 +147,7 @@ async def test_request_human_opens_a_ticket_for_the_region(knowledge_factory) ->
 
 
 @pytest.mark.parametrize(("misses_before", "expected"), [(0, "utter_default"), (1, "utter_offer_human")])
-async def test_two_fallbacks_in_a_row_offer_a_person(misses_before, expected) -> None:
+async def test_two_fallbacks_in_a_row_offer_a_person(knowledge_factory, misses_before, expected) -> None:
     before = [{"event": "user", "text": "嗯啊", "parse_data": {"intent": {"name": "nlu_fallback"}}}] * misses_before
     dispatcher, _ = await run_action(ActionHandleFallback(), make_tracker("nlu_fallback", events=before, text="呃呃"))
     assert responses(dispatcher) == [expected]
