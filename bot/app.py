@@ -7,7 +7,9 @@ from typing import AsyncIterator, Optional
 import aiohttp
 from aiohttp import web
 
+from bot.admission import Admission
 from bot.conversation import Conversation, RateLimiter
+from bot.deferred import DeferredAnswers, DeferredDrain
 from bot.farmer_directory import FarmerDirectory
 from bot.forgetting import Forgetting
 from bot.officer_chat import OfficerChat
@@ -37,6 +39,8 @@ HTTP_SESSION_KEY = web.AppKey("http_session", aiohttp.ClientSession)
 TELEGRAM_KEY = web.AppKey("telegram", TelegramService)
 SCHEDULER_KEY = web.AppKey("push_scheduler", PushScheduler)
 RETENTION_KEY = web.AppKey("retention_scheduler", RetentionScheduler)
+DRAIN_KEY = web.AppKey("deferred_drain", DeferredDrain)
+DEFERRED_KEY = web.AppKey("deferred_answers", DeferredAnswers)
 
 
 def telegram_allowed(settings: Settings) -> bool:
@@ -70,12 +74,21 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
         headers = {"Authorization": f"Bearer {settings.rasa_api_token}"} if settings.rasa_api_token else {}
         async with aiohttp.ClientSession(headers=headers) as session:
             farmers = FarmerDirectory(store)
+            # The client waits as long as Rasa may take; the farmer waits only RASA_TIMEOUT_SECONDS (the deadline).
+            rasa = RasaClient(session, settings.rasa_url, settings.rasa_answer_timeout_seconds,
+                              settings.rasa_webhook_secret)
+            admission = Admission(settings.rasa_concurrency, settings.rasa_queue_limit)
+            deferred = DeferredAnswers(store)
             conversation = Conversation(
-                RasaClient(session, settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_webhook_secret),
+                rasa,
                 farmers=farmers,
                 # Generous: a village information station puts many farmers behind one address.
                 address_limiter=RateLimiter(settings.webchat_messages_per_minute_per_address),
+                admission=admission, deferred=deferred, deadline_seconds=settings.rasa_timeout_seconds,
             )
+            drain = DeferredDrain(deferred, store, rasa, admission)
+            app[DRAIN_KEY] = drain
+            app[DEFERRED_KEY] = deferred
             app[HTTP_SESSION_KEY] = session
             app[CONVERSATION_KEY] = conversation
             app[STORE_KEY] = store
@@ -83,6 +96,8 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
             timezone = push_timezone(settings.push_timezone)
             scheduler = PushScheduler(store, settings.push_interval_seconds, timezone, settings.stale_after_days)
             app[SCHEDULER_KEY] = scheduler
+            # A late answer in the outbox goes to Telegram at once rather than at the scheduler's next round.
+            deferred.on_answered = scheduler.wake
             retention = RetentionScheduler(store, tracker, settings.personal_data_retention_days, timezone)
             app[RETENTION_KEY] = retention
             telegram: Optional[TelegramService] = None
@@ -101,6 +116,8 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
                 telegram = TelegramService(application, settings, on_ready=telegram_ready)
                 app[TELEGRAM_KEY] = telegram
                 telegram.start()
+            # Always on: farmers were promised these answers, whatever PUSH_INTERVAL_SECONDS says.
+            drain.start()
             if settings.push_interval_seconds > 0:
                 # One switch for the gateway's background work: with it off, cron runs `python -m knowledge retention`.
                 scheduler.start()
@@ -108,6 +125,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
             try:
                 yield
             finally:
+                await drain.stop()
                 await scheduler.stop()
                 await retention.stop()
                 if telegram is not None:

@@ -64,6 +64,11 @@ class PushScheduler:
         self._clock = clock
         self._worker = f"{socket.gethostname()}:{os.getpid()}"
         self._task: Optional[asyncio.Task] = None
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Start the next round now (a late answer has just been put in the outbox)."""
+        self._wake.set()
 
     def notice(self, now: dt.datetime) -> int:
         """Write every push that has become due (blocking; one transaction); returns how many were added."""
@@ -128,7 +133,9 @@ class PushScheduler:
                 raise
             except Exception:  # one bad round (database restarting …) must not end the pushes for good
                 logger.exception("Push round failed; trying again in %.0fs", self._interval)
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            self._wake.clear()
 
     def start(self) -> None:
         """Run the loop in the background until `stop`."""

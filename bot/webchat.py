@@ -9,7 +9,7 @@ from typing import FrozenSet
 
 from aiohttp import web
 
-from bot.conversation import Conversation
+from bot.conversation import Conversation, Outcome
 from bot.forgetting import Forgetting
 from bot.webchat_identity import WebchatIdentity
 from forwarded import client_address as forwarded_client_address
@@ -105,9 +105,16 @@ async def post_message(request: web.Request) -> web.Response:
     except (ValueError, AttributeError):
         return json_response({"error": "消息格式不对。"}, status=400)
     conversation = request.app[CONVERSATION_KEY]
-    replies = await conversation.handle_text(sender, text, {"channel": "webchat"},
-                                             client_address=client_address(request))
-    return json_response({"replies": [reply.to_json() for reply in replies]})
+
+    def gone() -> bool:
+        # The browser closed the request while it waited for a turn: its message is not sent to Rasa.
+        transport = request.transport
+        return transport is None or transport.is_closing()
+
+    replies, outcome = await conversation.handle(sender, text, {"channel": "webchat"},
+                                                 client_address=client_address(request), gone=gone)
+    # "deferred": the page polls for pushes sooner, until the late answer has come.
+    return json_response({"replies": [reply.to_json() for reply in replies], "deferred": outcome == Outcome.DEFERRED})
 
 
 async def pending_messages(request: web.Request) -> web.Response:
