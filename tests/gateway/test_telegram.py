@@ -11,10 +11,10 @@ import time
 
 from bot.app import DEFERRED_KEY, DRAIN_KEY
 from bot.conversation import APOLOGY, DEFERRED, MAX_MESSAGE_CHARS, TOO_FAST, TOO_LONG
-from bot.webchat import CONVERSATION_KEY
-from knowledge.outbox.deferred import deferred_counts
 from bot.telegram_chat import DOCUMENT_REPLY, PHOTO_REPLY, STICKER_REPLY, VOICE_REPLY
 from bot.telegram_service import COMMANDS
+from bot.webchat import CONVERSATION_KEY
+from knowledge.outbox.deferred import deferred_counts
 from settings import Settings
 from tests.gateway import fake_telegram as tg
 from tests.gateway.harness import handled_so_far
