@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     personal_data_retention_days: int = Field(180, ge=1)
     # Yearly interest credited to the pension account in the calculator's estimate; 0 leaves interest out.
     pension_account_interest_percent: Decimal = Field(Decimal(0), ge=0, le=20)
+    # Bearer token a Prometheus scrape of /metrics (gateway, console) must send; empty: /metrics is open (bind the
+    # processes to private addresses, or let nginx allow only the Prometheus server).
+    metrics_token: str = ""
     log_level: str = "INFO"
     ready_timeout_seconds: int = Field(300, ge=1)
 

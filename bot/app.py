@@ -12,6 +12,7 @@ from bot.conversation import Conversation, RateLimiter
 from bot.deferred import DeferredAnswers, DeferredDrain
 from bot.farmer_directory import FarmerDirectory
 from bot.forgetting import Forgetting
+from bot.metrics import GatewayMetrics
 from bot.officer_chat import OfficerChat
 from bot.push_scheduler import PushScheduler, push_timezone
 from bot.rasa_client import RasaClient
@@ -22,6 +23,7 @@ from bot.webchat import (
     CONVERSATION_KEY,
     FORGETTING_KEY,
     IDENTITY_KEY,
+    METRICS_KEY,
     PAGE_KEY,
     PROXIES_KEY,
     STORE_KEY,
@@ -32,6 +34,7 @@ from bot.webchat_identity import WebchatIdentity
 from knowledge.db import open_store
 from knowledge.privacy.tracker_writer import TrackerWriter
 from logs import configure_logging
+from metrics import metrics_handler
 from settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -65,6 +68,8 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     settings = settings or load_settings()
     app = web.Application(client_max_size=1024 * 1024)
     with_telegram = telegram_allowed(settings)
+    metrics = GatewayMetrics()
+    app[METRICS_KEY] = metrics
 
     async def gateway(app: web.Application) -> AsyncIterator[None]:
         store = open_store(settings.knowledge_db_url)
@@ -79,6 +84,8 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
                               settings.rasa_webhook_secret)
             admission = Admission(settings.rasa_concurrency, settings.rasa_queue_limit)
             deferred = DeferredAnswers(store)
+            deferred.metrics = metrics
+            metrics.watch(admission)
             conversation = Conversation(
                 rasa,
                 farmers=farmers,
@@ -86,6 +93,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
                 address_limiter=RateLimiter(settings.webchat_messages_per_minute_per_address),
                 admission=admission, deferred=deferred, deadline_seconds=settings.rasa_timeout_seconds,
             )
+            conversation.metrics = metrics
             drain = DeferredDrain(deferred, store, rasa, admission)
             app[DRAIN_KEY] = drain
             app[DEFERRED_KEY] = deferred
@@ -95,6 +103,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
             app[FORGETTING_KEY] = forgetting
             timezone = push_timezone(settings.push_timezone)
             scheduler = PushScheduler(store, settings.push_interval_seconds, timezone, settings.stale_after_days)
+            scheduler.metrics = metrics
             app[SCHEDULER_KEY] = scheduler
             # A late answer in the outbox goes to Telegram at once rather than at the scheduler's next round.
             deferred.on_answered = scheduler.wake
@@ -138,6 +147,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     app[PROXIES_KEY] = settings.trusted_proxies
     app[PAGE_KEY] = chat_page_html(settings.personal_data_retention_days)
     add_webchat_routes(app)
+    app.router.add_get("/metrics", metrics_handler(metrics.registry, settings.metrics_token), name="metrics")
     if with_telegram and settings.telegram_webhook_url:
         async def telegram_webhook(request: web.Request) -> web.Response:
             return await request.app[TELEGRAM_KEY].webhook(request)

@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator, Callable, Deque, Dict, List, Optional, Tu
 from bot.admission import Admission
 from bot.deferred import APOLOGY, DEFERRED, DeferredAnswers
 from bot.farmer_directory import FarmerDirectory
+from bot.metrics import GatewayMetrics
 from bot.rasa_client import RasaClient, RasaUnreachable
 from bot.replies import Reply
 from knowledge.masking import mask_personal_data, mask_sender_id
@@ -112,8 +113,7 @@ class Conversation:
         self._turns = SenderTurns()
         # Rasa calls that outlived their deadline: their answers are still wanted (pushed later).
         self._late: set = set()
-        # Called with (channel, outcome, seconds) for every message (metrics).
-        self.observers: List[Callable[[str, str, float], None]] = []
+        self.metrics: Optional[GatewayMetrics] = None
 
     async def _arrive(self, sender: str, metadata: Dict[str, Any], private: bool) -> Tuple[Dict[str, Any], bool]:
         """The metadata plus the farmer's stored region, and whether earlier messages of theirs are still kept.
@@ -133,9 +133,12 @@ class Conversation:
         return ({**metadata, "region": region} if region else metadata), waiting
 
     def _observe(self, metadata: Dict[str, Any], outcome: str, started: float) -> None:
-        channel = str(metadata.get("channel") or "rest")
-        for observer in self.observers:
-            observer(channel, outcome, time.monotonic() - started)
+        if self.metrics is not None:
+            self.metrics.message(str(metadata.get("channel") or "rest"), outcome, time.monotonic() - started)
+
+    def _rasa_error(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.rasa_errors.labels(reason).inc()
 
     async def handle_text(
         self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None, private: bool = True,
@@ -201,6 +204,8 @@ class Conversation:
         if not call.done():
             return await self._keep_late(sender, text, metadata, call)
         error = call.exception()
+        if error is not None:
+            self._rasa_error("unreachable" if isinstance(error, RasaUnreachable) else "error")
         if isinstance(error, RasaUnreachable) and self._deferred is not None:
             return await self._keep(sender, text, metadata, str(error), unreachable=True)
         if error is not None:
@@ -208,6 +213,7 @@ class Conversation:
             return [Reply(APOLOGY)], Outcome.APOLOGISED
         replies = call.result()
         if not replies:
+            self._rasa_error("empty")
             # Rasa's REST channel answers 200 with no messages when a custom action fails (action server
             # down or erroring): Rasa has the message in its tracker, so it is not sent again.
             self._log_unanswered(sender, text, metadata, "Rasa returned no reply (is the action server down?)")
@@ -223,7 +229,10 @@ class Conversation:
             answered = True
             return replies
         finally:
-            self.admission.release(time.monotonic() - started if answered else None)
+            seconds = time.monotonic() - started
+            self.admission.release(seconds if answered else None)
+            if answered and self.metrics is not None:
+                self.metrics.rasa_seconds.observe(seconds)
 
     async def _keep(self, sender: str, text: str, metadata: Dict[str, Any], reason: str,
                     unreachable: bool = False) -> Tuple[List[Reply], str]:

@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Set
 
 from bot.admission import Admission
+from bot.metrics import GatewayMetrics
 from bot.rasa_client import RasaClient, RasaUnavailable, RasaUnreachable
 from bot.replies import Reply
 from knowledge.db import KnowledgeStore
@@ -73,6 +74,7 @@ class DeferredAnswers:
         self.kept = asyncio.Event()
         # How long a message that could not reach Rasa waits before it is tried again.
         self.retry_seconds = RETRY_SECONDS
+        self.metrics: Optional[GatewayMetrics] = None
 
     async def keep(self, sender: str, text: str, metadata: Dict[str, Any], answering: bool = False,
                    unreachable: bool = False) -> int:
@@ -89,7 +91,18 @@ class DeferredAnswers:
     async def settle(self, deferred_id: int, sender: str, question: str, outcome: "asyncio.Future[List[Reply]]",
                      ) -> str:
         """Record what Rasa made of a kept message; returns "answered", "failed" or "retry"."""
+        result = await self._settle(deferred_id, sender, question, outcome)
+        if self.metrics is not None:
+            self.metrics.deferred.labels(result).inc()
+        return result
+
+    async def _settle(self, deferred_id: int, sender: str, question: str, outcome: "asyncio.Future[List[Reply]]",
+                      ) -> str:
         error = outcome.exception()
+        if error is not None and self.metrics is not None:
+            self.metrics.rasa_errors.labels("unreachable" if isinstance(error, RasaUnreachable) else "error").inc()
+        elif not outcome.result() and self.metrics is not None:
+            self.metrics.rasa_errors.labels("empty").inc()
         if isinstance(error, RasaUnreachable):
             reason = str(error)
             await self._store.run(lambda session: retry_deferred(session, deferred_id, reason, self.retry_seconds))
@@ -152,8 +165,11 @@ class DeferredDrain:
         except RasaUnavailable as error:
             outcome.set_exception(error)
         finally:
-            self._admission.release(time.monotonic() - started if outcome.done() and not outcome.exception()
-                                    else None)
+            answered = outcome.done() and not outcome.exception()
+            seconds = time.monotonic() - started
+            self._admission.release(seconds if answered else None)
+            if answered and self._answers.metrics is not None:
+                self._answers.metrics.rasa_seconds.observe(seconds)
         try:
             await self._answers.settle(job.id, job.sender_id, job.text, outcome)
         except Exception:  # the lease expires and another round answers it

@@ -18,6 +18,7 @@ from typing import Callable, Optional
 from telegram import Bot
 from telegram.error import RetryAfter, TelegramError
 
+from bot.metrics import GatewayMetrics
 from bot.telegram_render import split_text
 from bot.telegram_send import is_permanent, retry_after_seconds
 from knowledge.callback_store import forget_expired
@@ -65,6 +66,7 @@ class PushScheduler:
         self._worker = f"{socket.gethostname()}:{os.getpid()}"
         self._task: Optional[asyncio.Task] = None
         self._wake = asyncio.Event()
+        self.metrics: Optional[GatewayMetrics] = None
 
     def wake(self) -> None:
         """Start the next round now (a late answer has just been put in the outbox)."""
@@ -108,6 +110,13 @@ class PushScheduler:
 
     async def _deliver(self, bot: Bot, job: PushJob) -> Optional[int]:
         """1 when sent, 0 when it failed, None when Telegram asked us to slow down."""
+        result = await self._send(bot, job)
+        if self.metrics is not None:
+            outcome = {1: "sent", 0: "failed", None: "postponed"}[result]
+            self.metrics.pushes.labels(job.kind, outcome).inc()
+        return result
+
+    async def _send(self, bot: Bot, job: PushJob) -> Optional[int]:
         try:
             for part in split_text(job.text):
                 await bot.send_message(job.chat_id, part)

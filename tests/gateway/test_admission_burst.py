@@ -115,7 +115,8 @@ async def test_a_burst_larger_than_capacity_is_answered_once_each_at_once_or_lat
         kept = {text for text, _status, replies in results if replies == [DEFERRED]}
         assert at_once | kept == {text for text, _status, _replies in results}, "every reply is an answer or kept"
         assert kept, "the burst was larger than capacity: some messages were kept"
-        assert at_once, "and Rasa answered some at once meanwhile"
+        # How many were answered at once depends on how busy this machine is (none, on a loaded one); the
+        # promise is the same either way: each answered once.
 
         await _wait_until_drained(app, store)
         later: Dict[str, List[str]] = {}
