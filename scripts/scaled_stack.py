@@ -21,7 +21,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 from urllib.parse import urlparse
 
 from knowledge.db import create_database_if_missing
@@ -44,9 +44,10 @@ def ports(settings: Settings) -> Dict[str, List[int]]:
     }
 
 
-def nginx_conf(settings: Settings, folder: Path, affinity: bool = True) -> str:
-    """nginx's configuration (runs as the current user, everything under `folder`)."""
-    behind = ports(settings)
+def nginx_conf(settings: Settings, folder: Path, affinity: bool = True,
+               behind: Optional[Dict[str, List[int]]] = None) -> str:
+    """nginx's configuration (runs as the current user, everything under `folder`); `behind` overrides `ports`."""
+    behind = behind or ports(settings)
     rasa_balance = "hash $http_x_sender consistent;" if affinity else "# no affinity: round robin"
     webhook = urlparse(settings.telegram_webhook_url).path if settings.telegram_webhook_url else ""
     webhook_location = (

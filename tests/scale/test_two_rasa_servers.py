@@ -125,14 +125,9 @@ def _start_nginx(stack: Dict, affinity: bool) -> subprocess.Popen:
         (folder / "temp" / sub).mkdir(parents=True, exist_ok=True)
     settings = Settings(rasa_port=stack["balancer"]["rasa"], actions_port=stack["balancer"]["actions"],
                         gateway_port=stack["balancer"]["gateway"])
-    conf = nginx_conf(settings, folder, affinity=affinity)
-    # The processes behind nginx run on the free ports the fixture chose, not the ports after nginx's.
-    for kind in ("rasa", "actions"):
-        wanted = "".join(f"        server 127.0.0.1:{port};\n" for port in stack[f"{kind}_ports"])
-        start = conf.index(f"upstream {kind} {{")
-        body_start = conf.index("        server 127.0.0.1:", start)
-        body_end = conf.index("        keepalive", start)
-        conf = conf[:body_start] + wanted + conf[body_end:]
+    # The processes behind nginx run on the free ports the fixture chose.
+    behind = {"rasa": stack["rasa_ports"], "actions": stack["actions_ports"], "gateway": [_free_port()]}
+    conf = nginx_conf(settings, folder, affinity=affinity, behind=behind)
     (folder / "nginx.conf").write_text(conf, encoding="utf-8")
     process = subprocess.Popen([stack["nginx"], "-p", str(folder), "-c", str(folder / "nginx.conf")],
                                stdout=(folder / "out.log").open("w"), stderr=subprocess.STDOUT)
