@@ -8,8 +8,9 @@ var/bench/load/). Rasa is a stand-in (bench/_paced_rasa.py, its own process) ans
 a steady pace (LOAD_BENCH_RASA_SECONDS, default 0.09 s: the ~11 messages a second issue 17 measured for one
 farmer on the real stack), because what is measured is the gateway's behaviour at and beyond Rasa's capacity,
 and no trained model may be built for a benchmark on this shared machine. A farmer whose message was kept waits
-for the late answer (polling like the page) before asking again; after each answer a farmer takes THINK_SECONDS (3.5 s) to
-read it and type the next question, so 20 farmers ask ~5 messages a second (under capacity) and 200 ~50 (over).
+for the late answer (polling like the page) before asking again; after each answer a farmer takes
+THINK_SECONDS (3.5 s) to read it and type the next question, so 20 farmers ask ~5 messages a second (under
+capacity) and 200 ~50 (over).
 
 Reported per run: answered per second (answers the farmers saw during the run, at once or later), answered at
 once, answered later (and the p50/p95 of their wait), apologies, 5xx, kept messages still unanswered at the end
