@@ -70,7 +70,7 @@ class DeferredAnswers:
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         # Called once an answer is in the outbox: the push scheduler sends Telegram's without waiting for its round.
         self.on_answered = on_answered
-        # Set when this process keeps a message, so the drain looks again soon.
+        # Set when this process keeps a message or the drain finishes one, so the drain looks again at once.
         self.kept = asyncio.Event()
         # How long a message that could not reach Rasa waits before it is tried again.
         self.retry_seconds = RETRY_SECONDS
@@ -174,6 +174,8 @@ class DeferredDrain:
             await self._answers.settle(job.id, job.sender_id, job.text, outcome)
         except Exception:  # the lease expires and another round answers it
             logger.exception("Could not record the answer to kept message %d", job.id)
+        finally:
+            self._answers.kept.set()  # a turn is free: the next kept message need not wait for the next check
 
     async def drain(self) -> None:
         """Answer every kept message that is due now (tests, benchmarks); returns when none is left."""
@@ -187,13 +189,14 @@ class DeferredDrain:
     async def _loop(self) -> None:
         while True:
             found = 0
+            # Cleared before the round: a message kept, or a turn freed by an answer, during it starts the next.
+            self._answers.kept.clear()
             try:
                 found = await self.run_once()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a database restarting must not end the drain for good
                 logger.exception("Deferred drain round failed")
-            self._answers.kept.clear()
             wait = BUSY_CHECK_SECONDS if found or self._running else IDLE_CHECK_SECONDS
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._answers.kept.wait(), wait)
