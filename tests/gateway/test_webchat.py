@@ -11,11 +11,11 @@ from knowledge.outbox.deferred import deferred_counts
 from settings import Settings
 
 
-def _settings(db_url: str, rasa_url: str, timeout: int = 2) -> Settings:
+def _settings(db_url: str, rasa_url: str, timeout: int = 10) -> Settings:
     return Settings(rasa_url=rasa_url, rasa_timeout_seconds=timeout, knowledge_db_url=db_url, push_interval_seconds=0)
 
 
-async def _chat_client(aiohttp_client, rasa_url: str, db_url: str, timeout: int = 2):
+async def _chat_client(aiohttp_client, rasa_url: str, db_url: str, timeout: int = 10):
     client = await aiohttp_client(create_app(_settings(db_url, rasa_url, timeout)))
     page = await client.get("/")
     assert page.status == 200
