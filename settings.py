@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: int = Field(4, ge=1)
     # Admission control (bot/admission.py): messages in Rasa at once from this gateway, and how many may wait
     # for a turn; a message without a turn by RASA_TIMEOUT_SECONDS is kept and answered later.
-    rasa_concurrency: int = Field(3, ge=1)
+    rasa_concurrency: int = Field(8, ge=1)
     rasa_queue_limit: int = Field(50, ge=0)
     # How long a message already in Rasa may take before it is given up (its farmer was told at the deadline
     # that the answer comes later; Rasa keeps working on it, so the gateway keeps waiting for it).

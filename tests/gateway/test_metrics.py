@@ -31,7 +31,7 @@ async def test_gateway_counts_answered_and_deferred_messages_and_rasa_errors(aio
     assert samples[("xiangxin_reply_seconds_count", (("channel", "webchat"), ("outcome", "answered")))] == 1
     assert samples[("xiangxin_rasa_seconds_count", ())] == 1
     assert samples[("xiangxin_rasa_queue_depth", ())] == 0
-    assert samples[("xiangxin_rasa_concurrency", ())] == 3
+    assert samples[("xiangxin_rasa_concurrency", ())] == Settings().rasa_concurrency
 
     down = await aiohttp_client(create_app(Settings(rasa_url=f"http://127.0.0.1:{unused_tcp_port}",
                                                     knowledge_db_url=kb_url, push_interval_seconds=0)))
