@@ -16,6 +16,9 @@ from typing import Deque, Optional
 
 # How much one new measurement of Rasa's time per message moves the estimate.
 _SMOOTHING = 0.2
+# While live messages queue, every this-many-th freed turn goes to a kept message that waits for one, so a long
+# peak cannot keep the farmers who were told "稍后回复" waiting until it ends.
+KEPT_SHARE = 8
 
 
 class Admission:
@@ -28,6 +31,9 @@ class Admission:
         self._waiters: Deque[asyncio.Future] = deque()
         # Seconds Rasa takes per message, smoothed; None until the first answer.
         self._service: Optional[float] = None
+        # A kept message waiting for its share of turns (the drain asks for one at a time).
+        self._kept_waiter: Optional[asyncio.Future] = None
+        self._released = 0
 
     @property
     def waiting(self) -> int:
@@ -55,6 +61,27 @@ class Admission:
             self._free -= 1
             return True
         return False
+
+    async def acquire_for_kept(self) -> None:
+        """Wait for a turn for a kept message: a spare one, or every KEPT_SHARE-th freed turn while live ones queue."""
+        if self.try_acquire():
+            return
+        waiter: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._kept_waiter = waiter
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()
+            raise
+        finally:
+            if self._kept_waiter is waiter:
+                self._kept_waiter = None
+
+    @property
+    def kept_waiting(self) -> bool:
+        """Whether a kept message waits for its share of turns."""
+        return self._kept_waiter is not None and not self._kept_waiter.done()
 
     async def acquire(self, deadline: float) -> bool:
         """Wait for a turn until `deadline` (time.monotonic()); False, at once, when it cannot come in time.
@@ -93,6 +120,12 @@ class Admission:
         if service_seconds is not None:
             self._service = (service_seconds if self._service is None
                              else (1 - _SMOOTHING) * self._service + _SMOOTHING * service_seconds)
+        self._released += 1
+        kept = self._kept_waiter
+        if kept is not None and not kept.done() and (self._released % KEPT_SHARE == 0 or not self.waiting):
+            self._kept_waiter = None
+            kept.set_result(True)
+            return
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -134,6 +134,8 @@ class DeferredDrain:
         self._running: Set[asyncio.Task] = set()
         # One round at a time, so `drain` sees every answer a round of the loop has started.
         self._round = asyncio.Lock()
+        # A claimed kept message waits for its share of turns (at most one at a time).
+        self._sharing = False
 
     async def run_once(self) -> int:
         """Claim as many kept messages as there are spare turns and start answering them; returns how many."""
@@ -143,21 +145,36 @@ class DeferredDrain:
     async def _run_once(self) -> int:
         spare = self._admission.spare()
         if spare <= 0:
-            return 0
+            # Live messages hold every turn: the oldest kept message waits for its share (Admission.KEPT_SHARE).
+            if self._admission.kept_waiting or self._sharing:
+                return 0
+            jobs = await self._store.run(functools.partial(claim_deferred, worker=self._answers.worker, limit=1))
+            for job in jobs:
+                self._sharing = True
+                self._start(job, shared=True)
+            return len(jobs)
         jobs = await self._store.run(functools.partial(claim_deferred, worker=self._answers.worker, limit=spare))
         unsent = []
         for job in jobs:
             if not self._admission.try_acquire():  # a live message came meanwhile: it goes first
                 unsent.append(job.id)
                 continue
-            task = asyncio.create_task(self._answer(job), name=f"deferred-{job.id}")
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            self._start(job)
         if unsent:
             await self._store.run(functools.partial(release_deferred, deferred_ids=unsent))
         return len(jobs) - len(unsent)
 
-    async def _answer(self, job: DeferredJob) -> None:
+    def _start(self, job: DeferredJob, shared: bool = False) -> None:
+        task = asyncio.create_task(self._answer(job, shared), name=f"deferred-{job.id}")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _answer(self, job: DeferredJob, shared: bool = False) -> None:
+        if shared:
+            try:
+                await self._admission.acquire_for_kept()
+            finally:
+                self._sharing = False
         started = time.monotonic()
         outcome: asyncio.Future[List[Reply]] = asyncio.get_running_loop().create_future()
         try:

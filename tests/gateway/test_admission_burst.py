@@ -207,3 +207,23 @@ async def test_admission_refuses_at_once_when_the_queue_is_full_or_the_turn_woul
     assert admission.spare() == 0 and not admission.try_acquire()
     admission.release()
     assert admission.spare() == 1 and admission.try_acquire()
+
+
+async def test_a_kept_message_gets_every_eighth_turn_while_live_messages_queue() -> None:
+    admission = Admission(concurrency=1, queue_limit=100)
+    far = time.monotonic() + 600
+    assert await admission.acquire(far)
+    live = [asyncio.ensure_future(admission.acquire(far)) for _ in range(20)]
+    await asyncio.sleep(0)
+    kept = asyncio.ensure_future(admission.acquire_for_kept())
+    await asyncio.sleep(0)
+    assert admission.kept_waiting
+    served = []
+    for _turn in range(8):
+        admission.release()
+        await asyncio.sleep(0)
+        served.append("kept" if kept.done() and "kept" not in served else "live")
+    assert served == ["live"] * 7 + ["kept"], "the eighth freed turn goes to the kept message"
+    assert sum(task.done() for task in live) == 7
+    for task in live:
+        task.cancel()
