@@ -20,7 +20,7 @@ endif
 # What a model is trained from; a change to any of these retrains on the next `make setup`.
 TRAINING_INPUTS := config.yml domain.yml $(shell find data nlu -type f \( -name '*.yml' -o -name '*.txt' -o -name '*.py' \) 2>/dev/null | sort)
 
-.PHONY: help setup venv db dictionary train run test lint unit validate integration stories holdout bench shell screenshots lock clean
+.PHONY: help setup venv db dictionary train run run-scaled test-scale test lint unit validate integration stories holdout bench shell screenshots lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,17 @@ run: setup ## Start the Rasa server, the action server, the gateway and the cons
 	@$(PY) -m scripts.local_env var/local.env
 	$(VENV)/bin/honcho --procfile Procfile --env var/local.env start
 
+# The scaled layout on this machine (README "Scaling out"): nginx, two Rasa servers, two action servers, two
+# gateways, PostgreSQL for both databases, Redis as the lock store. Configuration generated under var/scaled/.
+run-scaled: setup ## Start the scaled stack (nginx, 2 Rasa, 2 action servers, 2 gateways, PostgreSQL, Redis); Ctrl-C stops it
+	@$(PY) -m scripts.local_env var/local.env
+	@$(PY) -m scripts.scaled_stack var/scaled --create-databases
+	@set -a && . var/scaled/scaled.env && set +a && $(PY) -m knowledge migrate && $(PY) -m knowledge seed
+	$(VENV)/bin/honcho --procfile var/scaled/Procfile --app-root . --env var/local.env,var/scaled/scaled.env start
+
+test-scale: $(MODEL) ## Two Rasa servers on one PostgreSQL and Redis: 100 interleaved farmers, with and without affinity
+	$(PY) -m pytest -m scale tests/scale
+
 # Cheapest first, so a typo fails in seconds and nothing waits for a model until the train step.
 test: lint unit db dictionary validate integration stories holdout ## Everything CI runs, cheapest first: lint, unit tests, knowledge DB and dictionary, data validation, train if needed, integration tests, test stories, held-out NLU
 
@@ -69,13 +80,13 @@ lint: venv ## Ruff over the whole tree, then mypy over our packages (pyproject.t
 unit integration: export SQLALCHEMY_WARN_20 := 1
 
 unit: venv ## pytest without the integration suite (needs no model and no running Rasa)
-	$(PY) -m pytest -m "not integration"
+	$(PY) -m pytest -m "not integration and not scale"
 
 validate: venv ## rasa data validate: training data, domain and rules agree
 	$(RASA) data validate --fail-on-warnings
 
 integration: $(MODEL) ## pytest's integration suite: real Rasa and action servers on the model (trains first if needed)
-	$(PY) -m pytest -m integration
+	$(PY) -m pytest -m "integration and not scale"
 
 stories: $(MODEL) ## rasa test core on tests/test_stories.yml; any wrong prediction fails
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out var/results/core

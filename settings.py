@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     # Shared by the gateway and Rasa's gateway channel: Rasa answers only calls that carry it.
     rasa_webhook_secret: str = ""
     rasa_timeout_seconds: int = Field(4, ge=1)
+    # Admission control (bot/admission.py): messages in Rasa at once from this gateway, and how many may wait
+    # for a turn; a message without a turn by RASA_TIMEOUT_SECONDS is kept and answered later.
+    rasa_concurrency: int = Field(8, ge=1)
+    rasa_queue_limit: int = Field(50, ge=0)
+    # How long a message already in Rasa may take before it is given up (its farmer was told at the deadline
+    # that the answer comes later; Rasa keeps working on it, so the gateway keeps waiting for it).
+    rasa_answer_timeout_seconds: int = Field(120, ge=1)
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(8080, ge=_PORT_MIN, le=_PORT_MAX)
     # Messages a minute from one client address to the web chat, whatever cookies it sends; generous,
@@ -117,6 +124,9 @@ class Settings(BaseSettings):
     price_feed_root: Path = VAR_DIR / "feeds"
     price_feed_allowed_urls: str = ""
     price_feed_allowed_networks: str = ""
+    # Bearer token a Prometheus scrape of /metrics (gateway, console) must send; empty: /metrics is open (bind the
+    # processes to private addresses, or let nginx allow only the Prometheus server).
+    metrics_token: str = ""
     log_level: str = "INFO"
     ready_timeout_seconds: int = Field(300, ge=1)
 

@@ -8,10 +8,13 @@ from typing import AsyncIterator, Optional
 import aiohttp
 from aiohttp import web
 
+from bot.admission import Admission
 from bot.conversation import Conversation, RateLimiter
+from bot.deferred import DeferredAnswers, DeferredDrain
 from bot.farmer_directory import FarmerDirectory
 from bot.feed_scheduler import FeedScheduler
 from bot.forgetting import Forgetting
+from bot.metrics import GatewayMetrics
 from bot.officer_chat import OfficerChat
 from bot.push_scheduler import PushScheduler
 from bot.rasa_client import RasaClient
@@ -22,6 +25,7 @@ from bot.webchat import (
     CONVERSATION_KEY,
     FORGETTING_KEY,
     IDENTITY_KEY,
+    METRICS_KEY,
     PAGE_KEY,
     PROXIES_KEY,
     STORE_KEY,
@@ -34,6 +38,7 @@ from knowledge.feeds.fetching import FeedPolicy
 from knowledge.local_time import local_zone
 from knowledge.privacy.tracker_writer import TrackerWriter
 from logs import configure_logging
+from metrics import metrics_handler
 from settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -42,6 +47,8 @@ TELEGRAM_KEY = web.AppKey("telegram", TelegramService)
 SCHEDULER_KEY = web.AppKey("push_scheduler", PushScheduler)
 RETENTION_KEY = web.AppKey("retention_scheduler", RetentionScheduler)
 FEEDS_KEY = web.AppKey("feed_scheduler", FeedScheduler)
+DRAIN_KEY = web.AppKey("deferred_drain", DeferredDrain)
+DEFERRED_KEY = web.AppKey("deferred_answers", DeferredAnswers)
 
 
 def telegram_allowed(settings: Settings) -> bool:
@@ -66,6 +73,8 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     settings = settings or load_settings()
     app = web.Application(client_max_size=1024 * 1024)
     with_telegram = telegram_allowed(settings)
+    metrics = GatewayMetrics()
+    app[METRICS_KEY] = metrics
 
     async def gateway(app: web.Application) -> AsyncIterator[None]:
         store = open_store(settings.knowledge_db_url)
@@ -75,19 +84,34 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
         headers = {"Authorization": f"Bearer {settings.rasa_api_token}"} if settings.rasa_api_token else {}
         async with aiohttp.ClientSession(headers=headers) as session:
             farmers = FarmerDirectory(store)
+            # The client waits as long as Rasa may take; the farmer waits only RASA_TIMEOUT_SECONDS (the deadline).
+            rasa = RasaClient(session, settings.rasa_url, settings.rasa_answer_timeout_seconds,
+                              settings.rasa_webhook_secret)
+            admission = Admission(settings.rasa_concurrency, settings.rasa_queue_limit)
+            deferred = DeferredAnswers(store)
+            deferred.metrics = metrics
+            metrics.watch(admission)
             conversation = Conversation(
-                RasaClient(session, settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_webhook_secret),
+                rasa,
                 farmers=farmers,
                 # Generous: a village information station puts many farmers behind one address.
                 address_limiter=RateLimiter(settings.webchat_messages_per_minute_per_address),
+                admission=admission, deferred=deferred, deadline_seconds=settings.rasa_timeout_seconds,
             )
+            conversation.metrics = metrics
+            drain = DeferredDrain(deferred, store, rasa, admission)
+            app[DRAIN_KEY] = drain
+            app[DEFERRED_KEY] = deferred
             app[HTTP_SESSION_KEY] = session
             app[CONVERSATION_KEY] = conversation
             app[STORE_KEY] = store
             app[FORGETTING_KEY] = forgetting
             timezone = local_zone(settings.timezone)  # settings refused an unknown zone at start
             scheduler = PushScheduler(store, settings.push_interval_seconds, timezone, settings.stale_after_days)
+            scheduler.metrics = metrics
             app[SCHEDULER_KEY] = scheduler
+            # A late answer in the outbox goes to Telegram at once rather than at the scheduler's next round.
+            deferred.on_answered = scheduler.wake
             retention = RetentionScheduler(store, tracker, settings.personal_data_retention_days, timezone)
             app[RETENTION_KEY] = retention
             feeds = FeedScheduler(store, FeedPolicy.from_settings(settings), timezone)
@@ -108,6 +132,8 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
                 telegram = TelegramService(application, settings, on_ready=telegram_ready)
                 app[TELEGRAM_KEY] = telegram
                 telegram.start()
+            # Always on: farmers were promised these answers, whatever PUSH_INTERVAL_SECONDS says.
+            drain.start()
             if settings.push_interval_seconds > 0:
                 # One switch for the gateway's background work: with it off, cron runs `python -m knowledge retention`.
                 scheduler.start()
@@ -116,6 +142,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
             try:
                 yield
             finally:
+                await drain.stop()
                 await scheduler.stop()
                 await retention.stop()
                 await feeds.stop()
@@ -129,6 +156,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     app[PROXIES_KEY] = settings.trusted_proxies
     app[PAGE_KEY] = chat_page_html(settings.personal_data_retention_days)
     add_webchat_routes(app)
+    app.router.add_get("/metrics", metrics_handler(metrics.registry, settings.metrics_token), name="metrics")
     if with_telegram and settings.telegram_webhook_url:
         async def telegram_webhook(request: web.Request) -> web.Response:
             return await request.app[TELEGRAM_KEY].webhook(request)

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Optional, Tuple
 
 from knowledge.db import KnowledgeStore
+from knowledge.outbox.deferred import has_unfinished
 from knowledge.people.farmers import region_near, remember_farmer, set_farmer_region, set_farmer_region_by_name
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,17 @@ class FarmerDirectory:
         def work(session) -> Optional[str]:
             farmer = remember_farmer(session, sender, channel, chat_id, display_name, private_chat=private)
             return farmer.region.name if farmer.region is not None else None
+
+        return await self._store.run(work)
+
+    async def arrive(
+        self, sender: str, channel: str, chat_id: Optional[str], display_name: Optional[str], private: bool = True
+    ) -> Tuple[Optional[str], bool]:
+        """As `remember`, in the same unit of work: also whether the farmer has kept messages still unanswered."""
+
+        def work(session) -> Tuple[Optional[str], bool]:
+            farmer = remember_farmer(session, sender, channel, chat_id, display_name, private_chat=private)
+            return (farmer.region.name if farmer.region is not None else None), has_unfinished(session, sender)
 
         return await self._store.run(work)
 

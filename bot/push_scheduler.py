@@ -12,11 +12,12 @@ import functools
 import logging
 import os
 import socket
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 from telegram import Bot
 from telegram.error import RetryAfter, TelegramError
 
+from bot.metrics import GatewayMetrics
 from bot.telegram_render import split_text
 from bot.telegram_send import is_permanent, retry_after_seconds
 from knowledge.callback_store import forget_expired
@@ -25,12 +26,15 @@ from knowledge.models import utcnow
 from knowledge.outbox.handoff_answers import enqueue_handoff_answers
 from knowledge.outbox.price_alerts import enqueue_daily_digests, enqueue_price_alerts
 from knowledge.outbox.queue import PushJob, claim_telegram_pushes, mark_failed, mark_sent, release_claims
+from knowledge.scheduled import claim_due_run, due_every
 from wording import price_push_text
 
 logger = logging.getLogger(__name__)
 
 # Telegram allows about 30 messages a second to different chats; stay well below it.
 SECONDS_BETWEEN_PUSHES = 0.05
+# The lease of noticing due pushes (knowledge.scheduled): one gateway process per round.
+NOTICE_RUN = "push_notice"
 
 
 class PushScheduler:
@@ -51,8 +55,14 @@ class PushScheduler:
         self._write = functools.partial(price_push_text, stale_after_days=stale_after_days)
         self.bot = bot
         self._clock = clock
-        self._worker = f"{socket.gethostname()}:{os.getpid()}"
+        self._worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._task: Optional[asyncio.Task] = None
+        self._wake = asyncio.Event()
+        self.metrics: Optional[GatewayMetrics] = None
+
+    def wake(self) -> None:
+        """Start the next round now (a late answer has just been put in the outbox)."""
+        self._wake.set()
 
     def notice(self, now: dt.datetime) -> int:
         """Write every push that has become due (blocking; one transaction); returns how many were added."""
@@ -68,12 +78,13 @@ class PushScheduler:
 
         return self._store.run_blocking(work)
 
-    async def run_once(self) -> int:
-        """Notice due pushes, then send the Telegram ones; returns how many were sent."""
+    async def run_once(self, notice: bool = True) -> int:
+        """Notice due pushes (unless `notice` is False), then send the Telegram ones; returns how many were sent."""
         now = self._clock()
-        added = await asyncio.to_thread(self.notice, now)
-        if added:
-            logger.info("%d new pushes due", added)
+        if notice:
+            added = await asyncio.to_thread(self.notice, now)
+            if added:
+                logger.info("%d new pushes due", added)
         bot = self.bot
         if bot is None:
             return 0
@@ -92,6 +103,13 @@ class PushScheduler:
 
     async def _deliver(self, bot: Bot, job: PushJob) -> Optional[int]:
         """1 when sent, 0 when it failed, None when Telegram asked us to slow down."""
+        result = await self._send(bot, job)
+        if self.metrics is not None:
+            outcome = {1: "sent", 0: "failed", None: "postponed"}[result]
+            self.metrics.pushes.labels(job.kind, outcome).inc()
+        return result
+
+    async def _send(self, bot: Bot, job: PushJob) -> Optional[int]:
         try:
             for part in split_text(job.text):
                 await bot.send_message(job.chat_id, part)
@@ -109,15 +127,31 @@ class PushScheduler:
         logger.info("Push %d (%s) delivered", job.id, job.kind)
         return 1
 
+    async def run_round(self) -> Tuple[bool, int]:
+        """A round of the loop: notice due pushes if this process wins the round's due time (knowledge.scheduled),
+        then send the Telegram pushes due; returns (noticed, sent).
+
+        Noticing is safe to repeat (a push's key is unique) but reads every new price and subscription; with the
+        lease one process of many does it per PUSH_INTERVAL_SECONDS. Sending claims each push, so every process
+        sends, none twice.
+        """
+        now = self._clock()
+        due = due_every(now, self._interval or 1)
+        noticed = await self._store.run(functools.partial(claim_due_run, name=NOTICE_RUN, due_at=due,
+                                                          worker=self._worker, now=now))
+        return noticed, await self.run_once(notice=noticed)
+
     async def _loop(self) -> None:
         while True:
             try:
-                await self.run_once()
+                await self.run_round()
             except asyncio.CancelledError:
                 raise
             except Exception:  # one bad round (database restarting …) must not end the pushes for good
                 logger.exception("Push round failed; trying again in %.0fs", self._interval)
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            self._wake.clear()
 
     def start(self) -> None:
         """Run the loop in the background until `stop`."""

@@ -9,8 +9,9 @@ from typing import FrozenSet
 
 from aiohttp import web
 
-from bot.conversation import Conversation
+from bot.conversation import Conversation, Outcome
 from bot.forgetting import Forgetting
+from bot.metrics import GatewayMetrics
 from bot.webchat_identity import WebchatIdentity
 from forwarded import client_address as forwarded_client_address
 from knowledge.db import KnowledgeStore
@@ -31,6 +32,7 @@ PROXIES_KEY = web.AppKey("trusted_proxies", FrozenSet[str])
 FORGETTING_KEY = web.AppKey("forgetting", Forgetting)
 # The chat page with the retention period filled in (webchat.html says "{{retention_days}}").
 PAGE_KEY = web.AppKey("chat_page", str)
+METRICS_KEY = web.AppKey("gateway_metrics", GatewayMetrics)
 FORGOTTEN = "已删除您的记录。以后再发消息，就像第一次来一样。"
 # Chinese stays readable in responses and logs of the browser's network panel.
 json_response = partial(web.json_response, dumps=partial(json.dumps, ensure_ascii=False))
@@ -105,9 +107,16 @@ async def post_message(request: web.Request) -> web.Response:
     except (ValueError, AttributeError):
         return json_response({"error": "消息格式不对。"}, status=400)
     conversation = request.app[CONVERSATION_KEY]
-    replies = await conversation.handle_text(sender, text, {"channel": "webchat"},
-                                             client_address=client_address(request))
-    return json_response({"replies": [reply.to_json() for reply in replies]})
+
+    def gone() -> bool:
+        # The browser closed the request while it waited for a turn: its message is not sent to Rasa.
+        transport = request.transport
+        return transport is None or transport.is_closing()
+
+    replies, outcome = await conversation.handle(sender, text, {"channel": "webchat"},
+                                                 client_address=client_address(request), gone=gone)
+    # "deferred": the page polls for pushes sooner, until the late answer has come.
+    return json_response({"replies": [reply.to_json() for reply in replies], "deferred": outcome == Outcome.DEFERRED})
 
 
 async def pending_messages(request: web.Request) -> web.Response:
@@ -140,6 +149,8 @@ async def delivered_messages(request: web.Request) -> web.Response:
     if not isinstance(ids, list) or len(ids) > MAX_ACKNOWLEDGED or not all(type(item) is int for item in ids):
         return json_response({"error": "格式不对。"}, status=400)
     count = await request.app[STORE_KEY].run(lambda session: acknowledge_webchat_pushes(session, sender, ids))
+    if count:
+        request.app[METRICS_KEY].pushes.labels("webchat", "delivered").inc(count)
     return json_response({"delivered": count})
 
 

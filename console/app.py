@@ -12,6 +12,7 @@ import aiohttp_session
 from aiohttp import web
 
 from console.context import CONTEXT_KEY, ConsoleContext
+from console.metrics import ConsoleMetrics
 from console.nlu_export import load_domain_names
 from console.password_checks import PasswordCheckGate
 from console.security import (
@@ -47,6 +48,7 @@ from knowledge.feeds.fetching import FeedPolicy
 from knowledge.local_time import local_today
 from knowledge.people.login import LoginLimits
 from logs import configure_logging
+from metrics import metrics_handler
 from settings import PROJECT_ROOT, Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -169,7 +171,9 @@ def create_app(
     app.on_response_prepare.append(security_headers)  # type: ignore[arg-type]
     aiohttp_session.setup(app, session_storage(settings.console_secret_key, settings.console_secure_cookies))
     setup_templates(app)
+    console_metrics = ConsoleMetrics(lambda: app[CONTEXT_KEY].sessions, today or dt.date.today)
     app.middlewares.extend([
+        console_metrics.middleware(),
         error_middleware, user_middleware(lambda app: app[CONTEXT_KEY].sessions), template_context_middleware,
         csrf_middleware,
     ])
@@ -200,6 +204,7 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     add_routes(app)
+    app.router.add_get("/metrics", metrics_handler(console_metrics.registry, settings.metrics_token), name="metrics")
     return app
 
 

@@ -147,7 +147,7 @@ def user_middleware(factory_of: Callable[[web.Application], SessionFactory]) -> 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         request[USER_KEY] = None
-        if not request.path.startswith("/static/") and request.path != "/healthz":
+        if not request.path.startswith("/static/") and request.path not in ("/healthz", "/metrics"):
             session = await get_session(request)
             token = session.get("token")
             if token:

@@ -19,6 +19,7 @@ from knowledge import migrate
 from knowledge.articles.search import ensure_search_index, rebuild_search_index
 from knowledge.audit import record_change
 from knowledge.catalog.dictionary import export_dictionary
+from knowledge.conversations.tracker_indexes import add_tracker_indexes
 from knowledge.db import KnowledgeStore, make_engine, make_session_factory, session_scope
 from knowledge.feeds.fetching import FeedPolicy
 from knowledge.feeds.runner import run_due_feeds
@@ -264,6 +265,13 @@ def cmd_market_scope(args: argparse.Namespace, factory: sessionmaker) -> int:
 SCOPE_NAMES = {"national": "全国数据", "regional": "所在地区的平均", "local": "一个本地市场"}
 
 
+def cmd_tracker_indexes(args: argparse.Namespace, factory: sessionmaker) -> int:
+    """Index Rasa's tracker store for the console's queries (once; needs CREATE on Rasa's events table)."""
+    added = add_tracker_indexes(args.tracker_db or load_settings().tracker_db_url)
+    print(f"对话库索引：新建 {len(added)} 个" + (f"（{'、'.join(added)}）" if added else ""))
+    return 0
+
+
 def _positive_days(value: str) -> int:
     days = int(value)
     if days < 1:
@@ -285,6 +293,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace, sessionmaker], int]] = {
     "retention": cmd_retention,
     "undo-import": cmd_undo_import,
     "run-feeds": cmd_run_feeds,
+    "tracker-indexes": cmd_tracker_indexes,
 }
 
 
@@ -319,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     retention.add_argument("--days", type=_positive_days,
                            help="anonymise what is older than this (default: PERSONAL_DATA_RETENTION_DAYS)")
     retention.add_argument("--tracker-db", help="Rasa's tracker store (default: TRACKER_DB_URL)")
+    sub["tracker-indexes"].add_argument("--tracker-db", help="Rasa's tracker store (default: TRACKER_DB_URL)")
     return parser
 
 

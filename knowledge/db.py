@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar, cast
 
-from sqlalchemy import Table, create_engine, event
+from sqlalchemy import Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -151,3 +151,20 @@ def count_changed_rows(session: Session, statement: Executable) -> int:
 def insert_or_ignore(session: Session, table: Table, values: Dict[str, Any], key_columns: List[str]) -> bool:
     """INSERT one row unless one with the same unique key exists; True when inserted."""
     return insert_or_ignore_many(session, table, [values], key_columns) == 1
+
+
+def create_database_if_missing(url: str) -> bool:
+    """Create the PostgreSQL database `url` names unless it exists (`make run-scaled`); True when created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return False
+    admin = create_engine(parsed.set(database="postgres"), future=True, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                       {"name": parsed.database})
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+            return not exists
+    finally:
+        admin.dispose()

@@ -458,7 +458,7 @@ class Push(Base):
     __tablename__ = "push"
     __table_args__ = (Index("ix_push_status_next_attempt_at", "status", "next_attempt_at"),)
 
-    KINDS = ("price_alert", "daily_digest", "handoff_answer")
+    KINDS = ("price_alert", "daily_digest", "handoff_answer", "deferred_answer")
     # pending: waiting to be sent (or, for the web chat, fetched); sending: claimed by one gateway
     # process; sent: delivered; failed: given up after retries, or the chat is gone.
     STATUSES = ("pending", "sending", "sent", "failed")
@@ -488,6 +488,38 @@ class Push(Base):
     farmer: Mapped[Farmer] = relationship("Farmer")
     subscription: Mapped[Optional[Subscription]] = relationship("Subscription")
     handoff_ticket: Mapped[Optional[HandoffTicket]] = relationship("HandoffTicket")
+
+
+class DeferredMessage(Base):
+    """A farmer's message the gateway could not answer in time: kept here until Rasa has capacity again.
+
+    The farmer was told it will be answered shortly; the gateway's drain (bot/deferred_drain.py) sends it to
+    Rasa when capacity returns, oldest first and one at a time per farmer, and puts the answer in the push
+    outbox (`push_key` "deferred:<id>"), in the same transaction that marks the row answered. Its text is
+    cleared then: the conversation itself is in Rasa's tracker store.
+    """
+
+    __tablename__ = "deferred_message"
+    __table_args__ = (Index("ix_deferred_message_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    # waiting: to be sent to Rasa; answering: sent (or being sent) by `claimed_by`, whose lease may expire;
+    # answered: the answer is in the outbox; failed: Rasa answered with an error, and the farmer was told so.
+    STATUSES = ("waiting", "answering", "answered", "failed")
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    farmer_id: Mapped[int] = Column(Integer, ForeignKey("farmer.id", ondelete="CASCADE"), nullable=False, index=True)
+    sender_id: Mapped[str] = Column(String(128), nullable=False, index=True)
+    text: Mapped[str] = Column(Text, nullable=False)
+    # The metadata sent to Rasa with the message (channel, chat id, region), as JSON.
+    message_metadata: Mapped[str] = Column(Text, nullable=False, default="{}")
+    status: Mapped[str] = Column(String(16), nullable=False, default="waiting")
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+    claimed_by: Mapped[Optional[str]] = Column(String(64), nullable=True)
+    claimed_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    received_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+    answered_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    last_error: Mapped[Optional[str]] = Column(String(256), nullable=True)
 
 
 class PushCursor(Base):

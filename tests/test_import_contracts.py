@@ -14,10 +14,11 @@ from typing import Iterator, List, Tuple
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROJECT_MODULES = {"actions", "bench", "bot", "console", "forwarded", "knowledge", "logs", "nlu", "rasa_extensions",
+PROJECT_MODULES = {"actions", "bench", "bot", "console", "forwarded", "knowledge", "logs", "metrics", "nlu",
+                   "rasa_extensions",
                    "scripts", "settings", "tests", "wording"}
 FRONT_ENDS = ("bot", "actions", "console")
-SHARED_LEAVES = ("wording", "forwarded")
+SHARED_LEAVES = ("wording", "forwarded", "metrics")
 SHARED = {"knowledge", "settings", "logs", *SHARED_LEAVES}
 
 

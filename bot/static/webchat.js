@@ -43,6 +43,8 @@
       waiting.remove();
       if (data.error) { show(data.error, "bot"); return; }
       data.replies.forEach(function (reply) { show(reply.text, "bot", reply.buttons); });
+      // The message was kept to answer later: look for the answer every few seconds for a while.
+      if (data.deferred) { soonUntil = Date.now() + SOON_FOR_MS; pollSoon(); }
     }).catch(function () {
       waiting.remove();
       show("网络不通，请稍后再试。", "bot");
@@ -88,7 +90,17 @@
   // Pushes (an information officer's answer, price alerts) wait on the server until the page asks, and
   // count as delivered only once the page says it showed them; unacknowledged ones come again.
   var POLL_MS = 30000;
+  var SOON_MS = 4000;
+  var SOON_FOR_MS = 180000;
+  var soonUntil = 0;
+  var pollTimer = null;
+  var polling = false;
   var shown = {};
+  function nextPoll() {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(poll, Date.now() < soonUntil ? SOON_MS : POLL_MS);
+  }
+  function pollSoon() { if (!polling) { nextPoll(); } }
   function acknowledge(ids) {
     if (!ids.length) { return Promise.resolve(); }
     return fetch("/api/messages/delivered", {
@@ -99,6 +111,7 @@
     });
   }
   function poll() {
+    polling = true;
     fetch("/api/messages/pending", { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
       .then(function (data) {
@@ -111,7 +124,7 @@
         return acknowledge(ids);
       })
       .catch(function () { /* offline for now: the next poll asks again */ })
-      .then(function () { setTimeout(poll, POLL_MS); });
+      .then(function () { polling = false; nextPoll(); });
   }
 
   show("您好！我是乡信。可以问我农产品价格、惠农政策、养老和医保。", "bot");

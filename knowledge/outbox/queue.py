@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from knowledge.db import count_changed_rows, insert_or_ignore, insert_or_ignore_many
@@ -223,3 +223,9 @@ def acknowledge_webchat_pushes(session: Session, sender_id: str, push_ids: List[
         mark_sent(session, push_id, now)
     return len(shown)
 
+
+
+def push_counts(session: Session) -> Dict[Tuple[str, str], int]:
+    """How many pushes there are of each (kind, status), for monitoring."""
+    rows = session.execute(select(Push.kind, Push.status, func.count()).group_by(Push.kind, Push.status)).all()
+    return {(kind, status): count for kind, status, count in rows}

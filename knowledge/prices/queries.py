@@ -738,3 +738,12 @@ def compare_places(
         cheapest=ranked[0] if comparable else None,
         dearest=ranked[-1] if comparable else None,
     )
+
+
+def newest_report_dates(session: Session) -> Dict[str, dt.date]:
+    """The newest report date of each product that has prices, by product name (stale-price monitoring)."""
+    rows = session.execute(
+        select(Product.name, func.max(PriceRecord.report_date))
+        .join(PriceRecord, PriceRecord.product_id == Product.id).group_by(Product.name)
+    ).all()
+    return {name: newest for name, newest in rows if newest is not None}

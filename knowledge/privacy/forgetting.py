@@ -27,6 +27,7 @@ from knowledge.db import KnowledgeStore, count_changed_rows
 from knowledge.models import (
     ConversationErasure,
     ConversationReview,
+    DeferredMessage,
     Farmer,
     FarmerAttachment,
     Feedback,
@@ -95,6 +96,8 @@ def _forget_farmer_rows(session: Session, farmer: Farmer, new_sender_id: str, ac
     pushes = count_changed_rows(session, delete(Push).where(
         Push.farmer_id == farmer.id, Push.status.in_(("pending", "sending"))).execution_options(**quiet))
     session.execute(update(Push).where(Push.farmer_id == farmer.id).values(text=ERASED).execution_options(**quiet))
+    # Messages kept to answer later: nobody is left to answer, and their words must go.
+    session.execute(delete(DeferredMessage).where(DeferredMessage.farmer_id == farmer.id).execution_options(**quiet))
     subscriptions = count_changed_rows(session, delete(Subscription).where(Subscription.farmer_id == farmer.id)
                                     .execution_options(**quiet))
     attachments = count_changed_rows(session,

@@ -8,8 +8,8 @@ again with the farmer's next message). What stays: intents, times, counts, regio
 corrections (checked training data, exported with phone and 身份证 numbers masked).
 
 The run is due every day at RUN_HOUR in the push time zone. Whichever process first claims a due time runs it
-(`claim_run`, a conditional UPDATE of one `scheduled_run` row), so several gateways run it once; `python -m
-knowledge retention` runs it at once. The tracker store is walked only from where the last run stopped.
+(`claim_run`, a conditional UPDATE of one `scheduled_run` row: knowledge.scheduled), so several gateways run it
+once; `python -m knowledge retention` runs it at once. The tracker store is walked only from where the last run stopped.
 """
 from __future__ import annotations
 
@@ -19,15 +19,16 @@ import logging
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from knowledge.audit import record_change
-from knowledge.db import KnowledgeStore, count_changed_rows, insert_or_ignore
-from knowledge.models import Farmer, FarmerAttachment, Feedback, HandoffTicket, Push, ScheduledRun, utcnow
+from knowledge.db import KnowledgeStore, count_changed_rows
+from knowledge.models import Farmer, FarmerAttachment, Feedback, HandoffTicket, Push, utcnow
 from knowledge.privacy.audit_entries import rewrite_audited_fields
 from knowledge.privacy.events import ERASED
 from knowledge.privacy.tracker_writer import TrackerWriter
+from knowledge.scheduled import claim_due_run, due_daily, scheduled_run
 
 logger = logging.getLogger(__name__)
 
@@ -56,31 +57,14 @@ class RetentionReport:
         return {name: value for name, value in dataclasses.asdict(self).items() if name != "older_than"}
 
 
-def _run_row(session: Session, name: str) -> ScheduledRun:
-    insert_or_ignore(session, ScheduledRun.__table__, {"name": name}, ["name"])
-    run = session.get(ScheduledRun, name)
-    assert run is not None  # inserted just above when missing
-    return run
-
-
 def claim_run(session: Session, name: str, due_at: dt.datetime, worker: str, now: Optional[dt.datetime] = None) -> bool:
-    """True when this worker is the first to claim the run `name` for `due_at`; commit before running it."""
-    _run_row(session, name)
-    return count_changed_rows(session,
-        update(ScheduledRun)
-        .where(ScheduledRun.name == name, or_(ScheduledRun.due_at.is_(None), ScheduledRun.due_at < due_at))
-        .values(due_at=due_at, claimed_by=worker[:64], claimed_at=now or utcnow())
-        .execution_options(synchronize_session=False)
-    ) == 1
+    """True when this worker is the first to claim the run `name` for `due_at` (knowledge.scheduled)."""
+    return claim_due_run(session, name, due_at, worker, now)
 
 
 def last_due_time(now: dt.datetime, timezone: dt.tzinfo, hour: int = RUN_HOUR) -> dt.datetime:
     """The latest daily due time (`hour` o'clock in `timezone`) at or before `now`; both naive UTC."""
-    local = now.replace(tzinfo=dt.timezone.utc).astimezone(timezone)
-    due = local.replace(hour=hour, minute=0, second=0, microsecond=0)
-    if due > local:
-        due -= dt.timedelta(days=1)
-    return due.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return due_daily(now, timezone, hour)
 
 
 def _epoch(moment: dt.datetime) -> float:
@@ -136,7 +120,7 @@ def run_retention(store: KnowledgeStore, tracker: TrackerWriter, days: int, now:
     cutoff = now - dt.timedelta(days=days)
 
     def start(session: Session) -> Optional[dt.datetime]:
-        return _run_row(session, RETENTION_RUN).done_until
+        return scheduled_run(session, RETENTION_RUN).done_until
 
     done_until = store.run_blocking(start)
     since = _epoch(done_until - OVERLAP) if done_until is not None else None
@@ -145,7 +129,7 @@ def run_retention(store: KnowledgeStore, tracker: TrackerWriter, days: int, now:
     def finish(session: Session) -> None:
         for name, count in anonymise_knowledge_before(session, cutoff).items():
             setattr(report, name, count)
-        run = _run_row(session, RETENTION_RUN)
+        run = scheduled_run(session, RETENTION_RUN)
         run.finished_at = utcnow()
         if run.done_until is None or run.done_until < cutoff:
             run.done_until = cutoff

@@ -21,6 +21,8 @@ OK, FOUND, BAD, UNAUTHORIZED, FORBIDDEN, NOT_FOUND = 200, 302, 400, 401, 403, 40
 # Pages anyone may open, signed in or not: path → status signed out, then for (admin, officer, reviewer).
 PUBLIC_GET_ROUTES: Dict[str, Tuple[int, Tuple[int, int, int]]] = {
     "/healthz": (OK, (OK, OK, OK)),
+    # Counts only, nothing personal; METRICS_TOKEN (tests/gateway/test_metrics.py) closes it to all but Prometheus.
+    "/metrics": (OK, (OK, OK, OK)),
     "/login": (OK, (FOUND, FOUND, FOUND)),  # signed in: on to the dashboard
     "/static/console.css": (OK, (OK, OK, OK)),
 }

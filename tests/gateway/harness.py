@@ -83,7 +83,7 @@ async def start_gateway(fake_telegram: FakeTelegram, kb_url: str) -> AsyncIterat
     """
     clients: List[TestClient] = []
 
-    async def start(rasa_url: str, timeout: int = 2, webhook_url: str = "", secret: str = "",
+    async def start(rasa_url: str, timeout: int = 10, webhook_url: str = "", secret: str = "",
                     db_url: Optional[str] = None, tracker_url: Optional[str] = None) -> Gateway:
         tracker = {"tracker_db_url": tracker_url} if tracker_url else {}
         settings = Settings(

@@ -9,9 +9,12 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.conversation import APOLOGY, MAX_MESSAGE_CHARS, TOO_FAST, TOO_LONG
+from bot.app import DEFERRED_KEY, DRAIN_KEY
+from bot.conversation import APOLOGY, DEFERRED, MAX_MESSAGE_CHARS, TOO_FAST, TOO_LONG
 from bot.telegram_chat import DOCUMENT_REPLY, PHOTO_REPLY, STICKER_REPLY, VOICE_REPLY
 from bot.telegram_service import COMMANDS
+from bot.webchat import CONVERSATION_KEY
+from knowledge.outbox.deferred import deferred_counts
 from settings import Settings
 from tests.gateway import fake_telegram as tg
 from tests.gateway.harness import handled_so_far
@@ -99,39 +102,56 @@ async def test_photo_sticker_and_document_get_a_clear_reply(start_gateway, fake_
     assert fake_rasa.received == []
 
 
-async def test_rasa_down_apologises_logs_and_recovers(start_gateway, fake_telegram, aiohttp_server,
-                                                      unused_tcp_port, caplog) -> None:
+async def test_rasa_down_keeps_the_message_and_answers_it_when_rasa_returns(
+    start_gateway, fake_telegram, aiohttp_server, unused_tcp_port, store, caplog
+) -> None:
     from tests.gateway.harness import FakeRasa
 
-    await start_gateway(f"http://127.0.0.1:{unused_tcp_port}", timeout=4)
-    with caplog.at_level(logging.ERROR, logger="bot.conversation"):
+    gateway = await start_gateway(f"http://127.0.0.1:{unused_tcp_port}", timeout=4)
+    gateway.app[DEFERRED_KEY].retry_seconds = 0
+    with caplog.at_level(logging.INFO, logger="bot.conversation"):
         await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱，回电13812345678"))
         await fake_telegram.wait_for("sendMessage")
-    assert fake_telegram.sent_texts() == [APOLOGY]
-    # The message is logged for staff to follow up, the phone number masked.
-    logged = [record.getMessage() for record in caplog.records if "not answered" in record.getMessage()]
-    assert len(logged) == 1 and "玉米多少钱，回电138****5678" in logged[0]
+    # Told the truth: the message is kept (a row, written before this was said), and the answer will come.
+    assert fake_telegram.sent_texts() == [DEFERRED]
+    with store.session() as session:
+        kept = deferred_counts(session)
+    # Waiting, or already being tried again against the Rasa that is still down.
+    assert sum(kept.values()) == 1 and set(kept) <= {"waiting", "answering"}
     assert "13812345678" not in caplog.text
-    # Rasa comes back on the same address: the next message is answered, with no restart of the gateway.
+    # Rasa comes back on the same address: the kept message is answered and pushed, with no restart of the gateway.
     rasa = FakeRasa()
     await aiohttp_server(rasa.app(), port=unused_tcp_port)
+    await gateway.app[DRAIN_KEY].drain()
+    assert [message["message"] for message in rasa.received] == ["玉米多少钱，回电13812345678"]
+    assert await gateway.scheduler.run_once() == 1
+    late = fake_telegram.sent_texts()[-1]
+    assert late.startswith("您刚才问：“玉米多少钱，回电13812345678”") and late.endswith("玉米：1.00–1.05元/斤")
+    with store.session() as session:
+        assert deferred_counts(session) == {"answered": 1}
+    # The next message is answered at once again.
     await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱"))
-    await fake_telegram.wait_for("sendMessage", 2)
+    await fake_telegram.wait_for("sendMessage", 3)
     assert fake_telegram.sent_texts()[-1] == "玉米：1.00–1.05元/斤"
 
 
-async def test_slow_rasa_gets_an_apology_within_five_seconds_with_the_default_timeout(
+async def test_slow_rasa_gets_the_deferral_within_five_seconds_and_the_answer_later(
     start_gateway, fake_rasa, fake_telegram, monkeypatch
 ) -> None:
     monkeypatch.delenv("RASA_TIMEOUT_SECONDS", raising=False)
-    fake_rasa.delay = 10
-    await start_gateway(fake_rasa.url, timeout=Settings().rasa_timeout_seconds)
+    fake_rasa.delay = 6
+    gateway = await start_gateway(fake_rasa.url, timeout=Settings().rasa_timeout_seconds)
     started = time.monotonic()
     await fake_telegram.enqueue(tg.text(FARMER, "玉米多少钱"))
     await fake_telegram.wait_for("sendMessage")
     elapsed = time.monotonic() - started
-    assert fake_telegram.sent_texts() == [APOLOGY]
-    assert elapsed < 5.0, f"apology after {elapsed:.1f}s"
+    assert fake_telegram.sent_texts() == [DEFERRED]
+    assert elapsed < 5.0, f"deferral after {elapsed:.1f}s"
+    # Rasa keeps working on it, and the gateway keeps waiting for it: the answer is pushed, Rasa asked once.
+    await gateway.app[CONVERSATION_KEY].finish_late()
+    assert await gateway.scheduler.run_once() == 1
+    assert fake_telegram.sent_texts()[-1] == "您刚才问：“玉米多少钱”\n玉米：1.00–1.05元/斤"
+    assert len(fake_rasa.received) == 1
 
 
 async def test_action_server_down_gets_the_apology_and_the_message_is_logged(

@@ -5,16 +5,17 @@ import pytest
 from aiohttp import web
 
 from bot.app import create_app
-from bot.conversation import APOLOGY, MAX_MESSAGE_CHARS, TOO_FAST, TOO_LONG, RateLimiter
-from bot.webchat import CHAT_COOKIE
+from bot.conversation import APOLOGY, DEFERRED, MAX_MESSAGE_CHARS, TOO_FAST, TOO_LONG, RateLimiter
+from bot.webchat import CHAT_COOKIE, CONVERSATION_KEY
+from knowledge.outbox.deferred import deferred_counts
 from settings import Settings
 
 
-def _settings(db_url: str, rasa_url: str, timeout: int = 2) -> Settings:
+def _settings(db_url: str, rasa_url: str, timeout: int = 10) -> Settings:
     return Settings(rasa_url=rasa_url, rasa_timeout_seconds=timeout, knowledge_db_url=db_url, push_interval_seconds=0)
 
 
-async def _chat_client(aiohttp_client, rasa_url: str, db_url: str, timeout: int = 2):
+async def _chat_client(aiohttp_client, rasa_url: str, db_url: str, timeout: int = 10):
     client = await aiohttp_client(create_app(_settings(db_url, rasa_url, timeout)))
     page = await client.get("/")
     assert page.status == 200
@@ -28,6 +29,7 @@ async def test_message_goes_to_rasa_with_stable_sender_and_reply_comes_back(aioh
     second = await client.post("/api/messages", json={"message": "那小麦呢"})
     assert first.status == 200
     assert (await first.json())["replies"] == [{"text": "玉米：1.00–1.05元/斤", "buttons": []}]
+    assert (await first.json())["deferred"] is False
     assert second.status == 200
     senders = {message["sender"] for message in fake_rasa.received}
     assert len(senders) == 1 and senders.pop().startswith("web-")
@@ -49,17 +51,25 @@ async def test_consecutive_texts_are_joined_and_buttons_kept(aiohttp_client, fak
     assert replies[0]["buttons"] == [{"title": "小麦", "payload": '/ask_price{"product":"小麦"}'}]
 
 
-async def test_rasa_down_gives_an_apology(aiohttp_client, unused_tcp_port, kb_url) -> None:
+async def test_rasa_down_keeps_the_message_and_says_it_will_be_answered(aiohttp_client, unused_tcp_port, kb_url,
+                                                                        store) -> None:
     client = await _chat_client(aiohttp_client, f"http://127.0.0.1:{unused_tcp_port}", kb_url)
     response = await client.post("/api/messages", json={"message": "玉米多少钱"})
-    assert (await response.json())["replies"][0]["text"] == APOLOGY
+    body = await response.json()
+    assert body == {"replies": [{"text": DEFERRED, "buttons": []}], "deferred": True}
+    with store.session() as session:
+        assert deferred_counts(session) == {"waiting": 1}
 
 
-async def test_rasa_too_slow_gives_an_apology(aiohttp_client, fake_rasa, kb_url) -> None:
-    fake_rasa.delay = 3
+async def test_rasa_too_slow_defers_and_the_late_answer_reaches_the_page(aiohttp_client, fake_rasa, kb_url) -> None:
+    fake_rasa.delay = 2
     client = await _chat_client(aiohttp_client, fake_rasa.url, kb_url, timeout=1)
     response = await client.post("/api/messages", json={"message": "玉米多少钱"})
-    assert (await response.json())["replies"][0]["text"] == APOLOGY
+    assert (await response.json())["replies"][0]["text"] == DEFERRED
+    await client.app[CONVERSATION_KEY].finish_late()
+    pending = (await (await client.get("/api/messages/pending")).json())["messages"]
+    assert [message["text"] for message in pending] == ["您刚才问：“玉米多少钱”\n玉米：1.00–1.05元/斤"]
+    assert len(fake_rasa.received) == 1, "Rasa was asked once; the gateway waited for its answer"
 
 
 async def test_rasa_error_status_gives_an_apology(aiohttp_client, fake_rasa, kb_url) -> None:
