@@ -151,9 +151,13 @@ def land_file(store: KnowledgeStore, job: FeedJob, fetched: FetchedFile, today: 
                     # In the import's own transaction: a file that landed is never imported again.
                     _finish(session, job, report, fetched.sha256, started, utcnow())
                 else:
-                    report.reasons = [str(problem) for problem in imported.problems]
-                    report.english = [f"{len(imported.problems)} of {imported.rows} rows refused"] + [
-                        f"line {problem.line}: {'; '.join(problem.reasons)}" for problem in imported.problems]
+                    # Refused rows, or implausible prices (held: a feed never accepts them, an officer
+                    # imports such a file by hand after checking it).
+                    refused = imported.problems or imported.held
+                    what = "rows refused" if imported.problems else "rows held as implausible prices"
+                    report.reasons = [str(problem) for problem in refused]
+                    report.english = [f"{len(refused)} of {imported.rows} {what}"] + [
+                        f"line {problem.line}: {'; '.join(problem.reasons)}" for problem in refused]
             if report.outcome != "ok":
                 session.rollback()  # all or nothing: not one row of a refused file
     if report.outcome != "ok":

@@ -119,8 +119,8 @@ async def _upload_as(client, username: str, rows: str) -> int:
 
 async def test_an_uploaded_batch_is_undone_by_its_officer_and_restores_the_prices(client, knowledge) -> None:
     await _upload_as(client, "gaocheng", GOOD_ROWS)
-    typo = GOOD_ROWS.replace("1.10,1.15,1.20", "11.0,11.5,12.0")  # a typo'd file overwrites the corn price
-    await _upload_as(client, "gaocheng", typo)
+    later = GOOD_ROWS.replace("1.10,1.15,1.20", "1.20,1.25,1.30")  # a later file overwrites the corn price
+    await _upload_as(client, "gaocheng", later)
     with knowledge() as session:
         batches = list(session.scalars(select(ImportBatch).order_by(ImportBatch.id)))
         assert [(batch.kind, batch.source_name, batch.author) for batch in batches] == [

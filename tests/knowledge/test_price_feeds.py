@@ -293,12 +293,12 @@ async def test_undoing_a_feed_batch_restores_the_previous_prices(kb, store, feed
     feed_server.routes["/feeds/sjz.csv"] = (200, GOOD, {})
     add_feed(kb, policy, feed_server.base + "/feeds/sjz.csv")
     first = (await run(store, policy))[0]
-    feed_server.routes["/feeds/sjz.csv"] = (200, GOOD.replace("1.18", "11.8"), {})  # a typo'd feed
+    feed_server.routes["/feeds/sjz.csv"] = (200, GOOD.replace("1.18", "1.28"), {})  # a price that changed
     second = (await run(store, policy, now=NOW + dt.timedelta(hours=1)))[0]
     assert (first.outcome, second.outcome) == ("ok", "ok")
     today = dt.date(2026, 11, 22)
     with kb.scope() as session:
-        assert latest_price(session, "玉米", "石家庄", today=today).quote.avg_price == Decimal("11.8")
+        assert latest_price(session, "玉米", "石家庄", today=today).quote.avg_price == Decimal("1.28")
     with kb.scope() as session:
         report = undo_batch(session, second.batch_id, "admin")
     assert report.ok and (report.removed, report.restored) == (0, 2)
@@ -342,3 +342,15 @@ def test_only_public_addresses_unless_allowed(address, allowed):
     if not allowed and address in ("10.1.2.3", "::ffff:127.0.0.1"):
         networks = (ipaddress.ip_network("10.1.2.0/24"), ipaddress.ip_network("127.0.0.1/32"))
         assert address_allowed(ipaddress.ip_address(address), FeedPolicy(allowed_networks=networks))
+
+
+async def test_a_typoed_price_in_a_feed_lands_nothing_and_says_why(kb, store, feed_server):
+    policy = http_policy(feed_server)
+    feed_server.routes["/feeds/sjz.csv"] = (200, GOOD, {})
+    add_feed(kb, policy, feed_server.base + "/feeds/sjz.csv")
+    await run(store, policy)
+    feed_server.routes["/feeds/sjz.csv"] = (200, GOOD.replace("1.18", "11.8"), {})  # ten times the market
+    report = (await run(store, policy, now=NOW + dt.timedelta(hours=1)))[0]
+    assert report.outcome == "failed" and "implausible" in report.english[0]
+    with kb.scope() as session:
+        assert latest_price(session, "玉米", "石家庄", today=dt.date(2026, 11, 22)).quote.avg_price == Decimal("1.18")
