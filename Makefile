@@ -83,8 +83,9 @@ stories: $(MODEL) ## rasa test core on tests/test_stories.yml; any wrong predict
 holdout: $(MODEL) ## Score the held-out NLU sentences of tests/nlu_holdout.yml; fails under 95% intent accuracy or product F1
 	$(PY) -m scripts.holdout_report --model $(MODEL) --nlu tests/nlu_holdout.yml --out var/results/holdout.json
 
-bench: setup ## Run the benchmarks; each prints a JSON report
-	$(PY) -m bench
+# `make bench BENCH=e2e_bench` runs one (bench/e2e_bench.py: our stack against stock Rasa, a few minutes).
+bench: setup ## Run the benchmarks (BENCH=name… for some); each prints a JSON report
+	$(PY) -m bench $(BENCH)
 
 shell: setup ## Talk to the bot in this terminal (starts the action server alongside)
 	@$(PY) -m scripts.local_env var/local.env
