@@ -134,6 +134,13 @@ class Stack:
     def cpu(self) -> Dict[str, float]:
         return {name: server.cpu_seconds() for name, server in self.servers.items()}
 
+    def check_alive(self) -> None:
+        """Raise when a process of the stack has exited: figures without it would be meaningless."""
+        for name, server in self.servers.items():
+            if server.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} {name} exited with {server.popen.returncode} during the bench: "
+                                   f"{server.log.read_text(errors='replace')[-2000:]}")
+
     def stop(self) -> None:
         for server in self.servers.values():
             if server.popen.poll() is None:
@@ -410,12 +417,14 @@ async def measure(stack: Stack, channel: str, run: Callable[[Phase, aiohttp.Clie
                   description: Dict[str, Any]) -> Dict[str, Any]:
     """Run one phase and summarise latency, throughput and the CPU each process spent per message."""
     phase = Phase()
+    stack.check_alive()
     cpu_before, busy_before = stack.cpu(), _machine_busy_seconds()
     client_before = sum(psutil.Process().cpu_times()[:2])
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=300)) as session:
         extra = await run(phase, session)
     cpu_after, busy_after = stack.cpu(), _machine_busy_seconds()
+    stack.check_alive()
     client_cpu = sum(psutil.Process().cpu_times()[:2]) - client_before
     answered = len(phase.latencies)
     elapsed = (phase.last_done - phase.first_sent) if phase.first_sent and phase.last_done else None

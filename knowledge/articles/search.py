@@ -30,10 +30,10 @@ import cn2an
 from sqlalchemy import func, select, text, true
 from sqlalchemy.orm import Session, joinedload
 
+from knowledge.articles.index_table import SEARCH_INDEX_TABLE
 from knowledge.articles.ranking import Wording, blended, wording_scores
 from knowledge.articles.years import prefer_asked_year
 from knowledge.catalog.snapshot import catalog
-from knowledge.migrate import SEARCH_INDEX_TABLE
 from knowledge.models import Article, Region, TopicAlias
 from nlu.simplified import to_simplified
 
