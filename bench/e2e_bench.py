@@ -497,8 +497,15 @@ _PLUMBING = ("asyncio/", "sanic/", "uvloop", "threading.py", "concurrent/futures
              "selectors.py", "sanic_routing", "rasa_sdk/endpoint.py", "worker_threads.py")
 
 
+# Leaves where a thread waits for work (uvloop's loop inside Sanic's serve, idle pool threads): py-spy
+# samples some of them as active; they are left out, so percentages are of the time a process works.
+_IDLE_LEAVES = ("serve (sanic/server/runners.py", "_worker (concurrent/futures/thread.py", "select (selectors.py",
+                "wait (threading.py", "_wait_for_tstate_lock", "get (queue.py")
+
+
 def summarise_profile(raw: Path, top: int = 12) -> Dict[str, Any]:
-    """Top functions of a py-spy raw (collapsed stacks) profile: by own samples and by samples they are in."""
+    """Top functions of a py-spy raw (collapsed stacks) profile, idle waits left out: by own samples and by
+    samples they are in."""
     own: Dict[str, int] = collections.Counter()
     inside: Dict[str, int] = collections.Counter()
     total = 0
@@ -511,7 +518,7 @@ def summarise_profile(raw: Path, top: int = 12) -> Dict[str, Any]:
         count = int(count_text)
         frames = [frame for frame in stack_text.split(";") if frame and not frame.startswith("process ")
                   and not frame.startswith("thread ")]
-        if not frames:
+        if not frames or frames[-1].startswith(_IDLE_LEAVES):
             continue
         total += count
         own[frames[-1]] += count
@@ -526,7 +533,7 @@ def summarise_profile(raw: Path, top: int = 12) -> Dict[str, Any]:
     return {"samples": total, "own": share(own), "inclusive": share(inside)}
 
 
-async def profile(stack: Stack, farmers: int, seconds: float) -> Dict[str, Any]:
+async def profile(stack: Stack, farmers: int, seconds: float, label: str = "after") -> Dict[str, Any]:
     """py-spy record every process of the stack while `farmers` farmers talk over REST."""
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if not py_spy:
@@ -551,6 +558,10 @@ async def profile(stack: Stack, farmers: int, seconds: float) -> Dict[str, Any]:
             recorder.kill()
             stderr = b"timed out"
         summaries[name] = summarise_profile(out)
+        kept = PROJECT_ROOT / "var" / "bench" / "profiles" / out.name.replace("profile-", f"{label}-{stack.name}-")
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists():
+            shutil.copy(out, kept)  # for a closer look (py-spy's raw format: collapsed stacks)
         if recorder.returncode:
             summaries[name]["py_spy"] = stderr.decode(errors="replace")[-500:]
     return {"load": {key: load[key] for key in ("farmers", "messages", "p50_ms", "messages_per_second")},
@@ -654,7 +665,9 @@ def markdown(report: Dict[str, Any]) -> str:
               "| bot | p50 ms | p95 ms |", "|---|---|---|"]
     for bot, figures in report["parse"].items():
         lines.append(f"| {bot} | {_cell(figures.get('p50_ms'))} | {_cell(figures.get('p95_ms'))} |")
-    lines += ["", f"## Where the time goes (py-spy, {report['profile_farmers']} farmers over REST)", ""]
+    lines += ["", f"## Where the time goes (py-spy, {report['profile_farmers']} farmers over REST)", "",
+              "Samples while the process works (idle waits left out); left: functions with the share of samples in "
+              "them or what they call (event-loop plumbing left out), right: where the samples are themselves.", ""]
     for bot, result in report["profiles"].items():
         for name, summary in result.get("processes", {}).items():
             lines.append(f"### {bot} {name} ({summary.get('samples', 0)} samples)")
@@ -716,7 +729,7 @@ async def run_bench(project: Path, model: Path, seconds: float, rate: float, lab
                 phases.append(await open_loop(stack, "rest", rate, seconds))
             phases.append(await open_loop(ours, "webchat", rate, seconds))
             for stack in (ours, stock):
-                profiles[stack.name] = await profile(stack, profile_farmers, profile_seconds)
+                profiles[stack.name] = await profile(stack, profile_farmers, profile_seconds, label)
             for stack in (ours, stock):
                 processes[stack.name] = {name: {"ready_seconds": server.ready_seconds, "rss_mb": server.rss_mb()}
                                          for name, server in stack.servers.items()}
