@@ -16,23 +16,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
-from sqlalchemy.pool import QueuePool
+
+from knowledge.db import make_engine, make_session_factory
 
 logger = logging.getLogger(__name__)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    # The gateway anonymises old conversations in the same file now and then: wait for it, never fail.
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
 
 
 class WalSQLTrackerStore(SQLTrackerStore):
@@ -40,16 +28,14 @@ class WalSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Rasa sets the attribute in a way mypy cannot type.
-        rasa_s_engine: Engine = self.engine  # type: ignore[has-type]
+        rasa_s_engine = self.engine  # type: ignore[has-type]  # set by Rasa in a way mypy cannot type
         url = rasa_s_engine.url
         if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
             return
         rasa_s_engine.dispose()
-        # Rasa uses the store from its event loop's thread; check_same_thread is off only so that the pool may
-        # hand a connection to whichever thread asks.
-        self.engine = sa.create_engine(url, poolclass=QueuePool, pool_size=2, max_overflow=2,
-                                       connect_args={"check_same_thread": False})
-        event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.sessionmaker = sessionmaker(bind=self.engine)
+        # The knowledge DB's engine for SQLite files (knowledge/db.py): pooled connections, each in WAL mode with
+        # synchronous=NORMAL and a busy timeout (the gateway anonymises old conversations in the same file now
+        # and then: Rasa waits for it rather than fail). Rasa uses the store from its event loop's thread.
+        self.engine = make_engine(str(url), pool_size=2)
+        self.sessionmaker = make_session_factory(self.engine)
         logger.debug("Tracker store on SQLite in WAL mode with pooled connections")
