@@ -52,3 +52,15 @@ def test_the_model_parses_exactly_as_when_rasa_loads_it(monkeypatch: pytest.Monk
     ours = _parses(Agent.load(str(MODEL)))
     assert ours == rasa_s
     assert {parsed["intent"]["name"] for parsed in ours} >= {"greet", "ask_price", "ask_policy", "ask_pension"}
+
+
+def test_the_command_line_launcher_installs_the_fixes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    from rasa_extensions import cli, fast_action_validation
+
+    monkeypatch.setattr(RasaModel, "load", classmethod(fast_model_load.ORIGINAL_LOAD))
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", fast_action_validation.ORIGINAL_VALIDATE_ACTION_RESULT)
+    cli.install_fixes()
+    assert RasaModel.load.__func__ is fast_model_load._load  # type: ignore[attr-defined]
+    assert RemoteAction._validate_action_result is fast_action_validation._validate_action_result
