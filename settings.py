@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     rasa_port: int = Field(5005, ge=_PORT_MIN, le=_PORT_MAX)
     actions_host: str = "127.0.0.1"
     actions_port: int = Field(5055, ge=_PORT_MIN, le=_PORT_MAX)
+    # Actions the action server runs at once, each on its own worker thread with its own knowledge DB
+    # connection (actions/worker_threads.py), so a slow query never stalls the others.
+    actions_concurrency: int = Field(8, ge=1)
     rasa_endpoints: str = "endpoints.yml"
     rasa_url: str = ""
     # Read by Rasa itself from endpoints.yml (`make run` exports it), hence the Rasa-style name.

@@ -8,6 +8,7 @@ import os
 from rasa_sdk.endpoint import run
 from rasa_sdk.utils import update_sanic_log_level
 
+from actions import worker_threads
 from logs import configure_logging
 from settings import load_settings
 
@@ -18,6 +19,7 @@ def main() -> None:
     configure_logging(settings)
     update_sanic_log_level()
     os.environ["SANIC_HOST"] = settings.actions_host  # the only way to tell Rasa SDK where to listen
+    worker_threads.install()  # actions run on worker threads, off the server's event loop
     run("actions", port=settings.actions_port)
 
 

@@ -6,11 +6,13 @@ from functools import lru_cache
 from typing import Iterator
 
 from knowledge.db import KnowledgeStore, Session, open_store
+from settings import load_settings
 
 
 @lru_cache(maxsize=1)
 def _store() -> KnowledgeStore:
-    return open_store()
+    # One connection for each worker thread that runs actions (actions/worker_threads.py).
+    return open_store(pool_size=load_settings().actions_concurrency)
 
 
 @contextmanager

@@ -39,17 +39,24 @@ def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: Optional[str] = None) -> Engine:
-    """Create an engine for the knowledge DB; the URL defaults to KNOWLEDGE_DB_URL."""
+def make_engine(url: Optional[str] = None, pool_size: Optional[int] = None) -> Engine:
+    """Create an engine for the knowledge DB; the URL defaults to KNOWLEDGE_DB_URL.
+
+    `pool_size`: connections kept open, as many as the threads that query at once (the action server's
+    ACTIONS_CONCURRENCY); by default SQLAlchemy's 5. As many again may open beyond it for a burst, closed after.
+    """
     url = url or load_settings().knowledge_db_url
     parsed = make_url(url)
+    sizing: Dict[str, Any] = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # SQLAlchemy 1.4 opens a new SQLite connection per checkout by default (NullPool); each new
         # connection also re-runs the pragmas below. A pool, as SQLAlchemy 2.0 uses for files,
         # saves that on every action request.
-        pool: Dict[str, Any] = {"poolclass": QueuePool} if parsed.database and parsed.database != ":memory:" else {}
+        pool: Dict[str, Any] = (
+            {"poolclass": QueuePool, **sizing} if parsed.database and parsed.database != ":memory:" else {}
+        )
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _enable_sqlite_pragmas)
     else:
@@ -58,7 +65,7 @@ def make_engine(url: Optional[str] = None) -> Engine:
         )
         # Batched executemany (psycopg2's execute_values/execute_batch) for inserts and updates
         # alike: an import updating ten thousand prices would otherwise make ten thousand round trips.
-        engine = create_engine(url, future=True, pool_pre_ping=True, **options)
+        engine = create_engine(url, future=True, pool_pre_ping=True, **options, **sizing)
     logger.debug("Knowledge DB engine created for backend %s", parsed.get_backend_name())
     return engine
 
@@ -119,9 +126,9 @@ class KnowledgeStore:
         self._factory.kw["bind"].dispose()
 
 
-def open_store(url: Optional[str] = None) -> KnowledgeStore:
-    """A store on the knowledge DB at `url` (default: KNOWLEDGE_DB_URL)."""
-    return KnowledgeStore(make_session_factory(make_engine(url)))
+def open_store(url: Optional[str] = None, pool_size: Optional[int] = None) -> KnowledgeStore:
+    """A store on the knowledge DB at `url` (default: KNOWLEDGE_DB_URL), `pool_size` connections kept open."""
+    return KnowledgeStore(make_session_factory(make_engine(url, pool_size=pool_size)))
 
 
 # SQLite has no decimal type; prices are stored to 4 places, well within a double's precision.

@@ -12,15 +12,13 @@ from alembic.migration import MigrationContext
 from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 from sqlalchemy.engine import Engine
 
+from knowledge.articles.index_table import SEARCH_INDEX_TABLE
 from knowledge.models import Base
 
 logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-# The article search index is built by hand in migration 0002 (an FTS5 virtual table with its
-# shadow tables on SQLite, a tsvector table on PostgreSQL) and has no ORM model on purpose:
+# The article search index (SEARCH_INDEX_TABLE, knowledge/articles/index_table.py) has no ORM model on purpose:
 # autogenerate and the agreement check must not propose to drop it.
-SEARCH_INDEX_TABLE = "article_fts"
 
 
 def include_name(name: Optional[str], type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:

@@ -74,6 +74,9 @@ def _parse_all(model: Path, texts: List[str]) -> List[Dict]:
     """Parse results of the full pipeline for each text, the model loaded in this process."""
     from rasa.core.agent import Agent
 
+    from rasa_extensions import fast_model_load
+
+    fast_model_load.install()  # the same predictions, without Rasa's throwaway training step at load (a minute here)
     cwd = os.getcwd()
     os.chdir(PROJECT_ROOT)  # the pipeline's jieba dictionary path is relative to the project
     try:

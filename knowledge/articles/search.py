@@ -31,11 +31,11 @@ from pypinyin import lazy_pinyin
 from sqlalchemy import func, select, text, true
 from sqlalchemy.orm import Session, joinedload
 
+from knowledge.articles.index_table import SEARCH_INDEX_TABLE
 from knowledge.articles.ranking import Wording, blended, wording_scores
 from knowledge.articles.years import fact_of, prefer_asked_year
 from knowledge.catalog.snapshot import catalog
 from knowledge.local_time import local_today
-from knowledge.migrate import SEARCH_INDEX_TABLE
 from knowledge.models import Article, Region, TopicAlias
 from nlu.simplified import to_simplified
 

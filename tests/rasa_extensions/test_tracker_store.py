@@ -1,0 +1,83 @@
+"""The tracker store endpoints.yml names (rasa_extensions/tracker_store.py): Rasa builds it from the file, it keeps
+conversations as Rasa's SQL store does, in a WAL-mode SQLite file the console still reads read-only."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import yaml
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from knowledge.conversations.tracker import ConversationFilter, TrackerReader
+from rasa_extensions.tracker_store import WalSQLTrackerStore
+from settings import PROJECT_ROOT
+
+DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+
+
+def _store_from_endpoints(db: Path) -> TrackerStore:
+    """The tracker store Rasa makes from endpoints.yml's tracker_store section, on the file `db`."""
+    config = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))["tracker_store"]
+    config["db"] = str(db)
+    return TrackerStore.create(EndpointConfig.from_dict(config), domain=DOMAIN)
+
+
+def _conversation(sender: str) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events(sender, [
+        ActionExecuted("action_listen"),
+        UserUttered("玉米多少钱一斤", {"name": "ask_price", "confidence": 0.98}),
+        SlotSet("product", "玉米"),
+        ActionExecuted("action_answer_price"),
+        BotUttered("玉米 2.80 元/斤"),
+        ActionExecuted("action_listen"),
+    ], slots=DOMAIN.slots)
+
+
+async def test_endpoints_yml_gives_rasa_the_wal_store_not_its_in_memory_fallback(tmp_path: Path) -> None:
+    # Rasa falls back to an in-memory store, with only a warning, when a custom type does not import.
+    store = _store_from_endpoints(tmp_path / "tracker.db")
+    assert isinstance(store, WalSQLTrackerStore)
+    store.engine.dispose()
+
+
+async def test_conversations_are_kept_as_by_rasa_s_own_store_in_a_wal_file(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.db"
+    store = _store_from_endpoints(db)
+    tracker = _conversation("web-1")
+    await store.save(tracker)
+    tracker.update(UserUttered("谢谢", {"name": "thank", "confidence": 0.99}))
+    await store.save(tracker)  # only the new event is added
+    ours = await store.retrieve("web-1")
+    store.engine.dispose()
+
+    rasa_s_own = SQLTrackerStore(dialect="sqlite", db=str(db), domain=DOMAIN)
+    theirs = await rasa_s_own.retrieve("web-1")
+    rasa_s_own.engine.dispose()
+    assert ours is not None and theirs is not None
+    assert [event.as_dict() for event in ours.events] == [event.as_dict() for event in tracker.events]
+    assert [event.as_dict() for event in theirs.events] == [event.as_dict() for event in tracker.events]
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_the_console_reads_it_read_only_while_rasa_writes(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.db"
+    store = _store_from_endpoints(db)
+    await store.save(_conversation("tg-1"))
+    reader = TrackerReader(f"sqlite:///{db}")
+    try:
+        assert [summary.sender_id for summary in reader.conversations(ConversationFilter())] == ["tg-1"]
+        await store.save(_conversation("tg-2"))
+        assert {summary.sender_id for summary in reader.conversations(ConversationFilter())} == {"tg-1", "tg-2"}
+    finally:
+        reader.close()
+        store.engine.dispose()
+    reader = TrackerReader(f"sqlite:///{db}")  # and after Rasa stopped (the WAL file checkpointed away)
+    try:
+        assert len(reader.conversations(ConversationFilter())) == 2
+    finally:
+        reader.close()
