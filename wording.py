@@ -9,12 +9,13 @@ bot/, actions/ or console/.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Dict
+from typing import Any, Dict, Sequence
 
 import yaml
 
 from knowledge.catalog.units import format_price
 from knowledge.outbox.price_alerts import THRESHOLD_RULES, DuePriceMessage
+from knowledge.prices.by_place import PlaceChoice
 from knowledge.prices.queries import LatestPrice, PriceQuote
 from settings import PROJECT_ROOT
 
@@ -79,6 +80,11 @@ def region_fallback_values(answer: LatestPrice) -> Dict[str, str]:
     """The values of utter_price_region_fallback: the region asked about and the wider one that answered."""
     return {"region": answer.requested_region or "", "product": answer.quote.product,
             "scope_name": answer.answered_region or "全国"}
+
+
+def which_place_values(words: str, choices: Sequence[PlaceChoice]) -> Dict[str, str]:
+    """The values of utter_which_place: the name the farmer typed and the places it may mean."""
+    return {"place": words, "places": "、".join(choice.label for choice in choices)}
 
 
 def price_push_text(message: DuePriceMessage, stale_after_days: int) -> str:

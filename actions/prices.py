@@ -21,9 +21,10 @@ from actions.knowledge_access import knowledge_session
 from knowledge.catalog.lookup import find_product
 from knowledge.catalog.near_names import near_products
 from knowledge.catalog.units import unit_asked_in
-from knowledge.prices.queries import LatestPrice, latest_price, products_with_prices
+from knowledge.prices.by_place import places_named, price_in_place
+from knowledge.prices.queries import LatestPrice, products_with_prices
 from settings import load_settings
-from wording import price_answer_values, region_fallback_values
+from wording import price_answer_values, region_fallback_values, which_place_values
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,17 @@ def say_no_data(dispatcher: CollectingDispatcher, session: Any, product_name: st
                                  suggestions="、".join(suggestions))
     else:
         dispatcher.utter_message(response="utter_price_no_data_alone", product=product_name)
+
+
+def ask_which_place(dispatcher: CollectingDispatcher, session: Any, words: str, product_name: str) -> bool:
+    """"朝阳有好几个地方…" with a button per place when `words` names several; False when it names one or none."""
+    choices = places_named(session, words)
+    if len(choices) < 2:
+        return False
+    buttons = [{"title": choice.label, "payload": "/ask_price" + json.dumps(
+        {"product": product_name, "region": choice.label}, ensure_ascii=False)} for choice in choices]
+    dispatcher.utter_message(response="utter_which_place", **which_place_values(words, choices), buttons=buttons)
+    return True
 
 
 def _is_fresh_price_request(tracker: Tracker) -> bool:
@@ -140,9 +152,11 @@ class ActionAnswerPrice(Action):
         date_words = latest_entity(tracker, "date")
         as_of = as_of_date(date_words, today)
         with knowledge_session() as session:
+            if region_name and ask_which_place(dispatcher, session, region_name, product_name):
+                return []
             answer: Optional[LatestPrice] = None
             if as_of is not None:
-                answer = latest_price(session, product_name, region_name, unit=unit, today=today, as_of=as_of)
+                answer = price_in_place(session, product_name, region_name, unit=unit, today=today, as_of=as_of)
                 if answer is None:
                     dispatcher.utter_message(response="utter_price_none_before", as_of=as_of.isoformat(),
                                              product=product_name)
@@ -151,7 +165,7 @@ class ActionAnswerPrice(Action):
                     dispatcher.utter_message(response="utter_price_as_of", words=date_words,
                                              as_of=as_of.isoformat())
             if answer is None:
-                answer = latest_price(session, product_name, region_name, unit=unit, today=today)
+                answer = price_in_place(session, product_name, region_name, unit=unit, today=today)
             if answer is None:
                 say_no_data(dispatcher, session, product_name)
                 return []

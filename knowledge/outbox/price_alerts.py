@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from knowledge.models import Market, PriceRecord, Product, Push, PushCursor, Region, Subscription, utcnow
 from knowledge.outbox.queue import enqueue_push_rows
-from knowledge.prices.queries import LatestPrice, latest_price, representative_price
+from knowledge.prices.by_place import price_in_place
+from knowledge.prices.queries import LatestPrice, representative_price
 
 PRICE_LOOKBACK = dt.timedelta(minutes=15)
 PRICE_CURSOR = "price_record"
@@ -109,7 +110,8 @@ class _Answers:
     def answer(self, product: str, region: Optional[str]) -> Optional[LatestPrice]:
         """The price a farmer asking about `product` in `region` would get now."""
         if (product, region) not in self._answers:
-            self._answers[(product, region)] = latest_price(self._session, product, region, today=self._today)
+            # As the farmer's question is answered (knowledge.prices.by_place), fallback wording included.
+            self._answers[(product, region)] = price_in_place(self._session, product, region, today=self._today)
         return self._answers[(product, region)]
 
     def written_at(self, product: str, region: Optional[str]) -> Optional[dt.datetime]:
