@@ -74,7 +74,7 @@ class ActionRequestHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         with knowledge_session() as session:
-            farmer = farmer_for(session, tracker, tracker.get_slot("region"))
+            farmer = farmer_for(session, tracker)
             # Voice messages and photos the gateway noted reach Rasa only as "转给信息员"; the ticket takes them along.
             media = recent_unhanded(session, farmer.id)
             ticket = hand_over(session, farmer, question_to_hand_over(tracker, media), tracker.sender_id,

@@ -99,7 +99,7 @@ class ActionSubscribePriceAlert(Action):
                 )
                 return []
             region = find_region(session, region_name) if region_name else None
-            farmer = farmer_for(session, tracker, region_name)
+            farmer = farmer_for(session, tracker)
             subscription, created = subscribe(session, farmer, product, region, rule, threshold, hour)
             dispatcher.utter_message(
                 response="utter_subscribed" if created else "utter_subscription_exists",
