@@ -139,6 +139,8 @@ class HomeRegion:
 
     stored: Optional[str]
     region_id: Optional[int] = None
+    # The region's own name (藁城区), for "已记下您在…"; `stored` is its label (河北省石家庄市藁城区).
+    name: Optional[str] = None
     # Labels of the places a shared name may mean ("北京市朝阳区", …): ask the farmer which, store nothing yet.
     choices: Tuple[Tuple[int, str], ...] = ()
 
@@ -174,4 +176,4 @@ def set_home_region_id(
     if region is None:
         return HomeRegion(None)
     set_farmer_region(session, remember_farmer(session, sender_id, channel, chat_id), region)
-    return HomeRegion(region_label(session, region), region.id)
+    return HomeRegion(region_label(session, region), region.id, region.name)
