@@ -15,6 +15,7 @@ import logging
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from knowledge.db import count_changed_rows
 from knowledge.handoff.tickets import officer_for
 from knowledge.models import HandoffTicket, Region
 
@@ -45,12 +46,10 @@ def escalate_overdue(session: Session, now: dt.datetime, after_hours: int) -> in
                          HandoffTicket.status == "open",
                          HandoffTicket.escalated_at.is_(None) if escalated_at is None
                          else HandoffTicket.escalated_at == escalated_at)
-        result = session.execute(
-            update(HandoffTicket).where(unchanged).values(
-                region_id=parent.id, escalated_from_id=region_id, escalated_at=now,
-                assignee_id=officer.id if officer is not None else None)
-            .execution_options(synchronize_session=False))
-        if result.rowcount:
+        changed = count_changed_rows(session, update(HandoffTicket).where(unchanged).values(
+            region_id=parent.id, escalated_from_id=region_id, escalated_at=now,
+            assignee_id=officer.id if officer is not None else None).execution_options(synchronize_session=False))
+        if changed:
             moved += 1
             logger.info("Handoff ticket %s unanswered for %dh: moved up to region %s", ticket_id, after_hours,
                         parent.id)
