@@ -94,7 +94,8 @@ class Catalog:
             for form in {region.name, region.short_name, *forms_of.get(region.id, ())}:
                 if form:
                     self._regions_by_form.setdefault(form, []).append(region)
-        self._region_by_label: Dict[str, RegionEntry] = {}
+        # Built on the first name that is not a region's own (most questions never need it).
+        self._region_by_label: Optional[Dict[str, RegionEntry]] = None
         self._markets = sorted(markets, key=lambda market: market.name)
         self._markets_by_name = {market.name: market for market in markets}
         self._children: Dict[int, List[int]] = {}
@@ -106,8 +107,6 @@ class Catalog:
             self._markets_in_region.setdefault(market.region_id, []).append(market.id)
         # Filled on first use per region; a snapshot never changes, so neither does the answer.
         self._market_ids_below: Dict[int, List[int]] = {}
-        for region in regions:
-            self._region_by_label.setdefault(self.label(region), region)
 
     def product_aliases(self) -> Tuple[Tuple[str, str], ...]:
         """Every (product alias, canonical name it stands for) pair, sorted (麦子 → 小麦)."""
@@ -140,11 +139,11 @@ class Catalog:
         name = (name or "").strip()
         if not name:
             return []
-        labelled = self._region_by_label.get(name)
-        if labelled is not None:
-            return [labelled]
         found = list(self._regions_by_form.get(name, ()))
         if not found:
+            labelled = self._labels().get(name)
+            if labelled is not None:
+                return [labelled]
             seen = set()
             for form in place_forms(name)[1:]:
                 for region in self._regions_by_form.get(form, ()):
@@ -161,6 +160,14 @@ class Catalog:
         if all(widest.id in {scope.id for scope in self.region_chain(region)} for region in found):
             return [widest]
         return found
+
+    def _labels(self) -> Dict[str, RegionEntry]:
+        if self._region_by_label is None:
+            labels: Dict[str, RegionEntry] = {}
+            for region in sorted(self._regions.values(), key=_region_order):
+                labels.setdefault(self.label(region), region)
+            self._region_by_label = labels
+        return self._region_by_label
 
     def label(self, region: RegionEntry) -> str:
         """The region's full names from its province down ("河北省石家庄市藁城区"): unique where names are not."""

@@ -131,3 +131,22 @@ def test_the_fallback_says_which_places_had_no_data_and_which_answers(kb, today)
         heshan = price_in_place(session, "小麦", "广东省江门市鹤山市", today=today)
         assert heshan.requested_region == "广东省江门市鹤山市、江门和广东"
         assert [c.label for c in places_named(session, "鹤山")] == ["河南省鹤壁市鹤山区", "广东省江门市鹤山市"]
+
+
+def test_an_alert_for_one_of_several_places_of_a_name_is_answered_for_that_place(kb, today):
+    from knowledge.models import Farmer, Subscription
+    from knowledge.outbox.price_alerts import _subscribers
+
+    with kb.scope() as session:
+        _add_wheat(session, today)
+        nanjing_gulou = next(r for r in session.scalars(select(Region).where(Region.name == "鼓楼区"))
+                             if r.parent.name == "南京市")
+        gaocheng = session.scalars(select(Region).where(Region.name == "藁城区")).one()
+        wheat = session.scalars(select(Product).where(Product.name == "小麦")).one()
+        farmer = Farmer(sender_id="tg-5", channel="telegram", chat_id="5")
+        session.add_all([farmer, Subscription(farmer=farmer, product_id=wheat.id, region_id=nanjing_gulou.id),
+                         Subscription(farmer=farmer, product_id=wheat.id, region_id=gaocheng.id)])
+    with kb.scope() as session:
+        assert [s.region for s in _subscribers(session)] == ["江苏省南京市鼓楼区", "藁城区"]
+        answer = price_in_place(session, "小麦", "江苏省南京市鼓楼区", today=today)
+        assert answer.requested_region == "江苏省南京市鼓楼区、南京和江苏"
