@@ -91,7 +91,11 @@ class Catalog:
         for alias, region_id in region_aliases:
             forms_of.setdefault(region_id, []).append(alias)
         for region in sorted(regions, key=_region_order):
-            for form in {region.name, region.short_name, *forms_of.get(region.id, ())}:
+            forms = {region.name, region.short_name, *forms_of.get(region.id, ())}
+            if region.short_name is None and region.level in ("township", "village"):
+                # Officers' townships and villages: the name without 镇/乡/村 too (岗上镇 → 岗上).
+                forms.update(place_forms(region.name)[1:])
+            for form in forms:
                 if form:
                     self._regions_by_form.setdefault(form, []).append(region)
         # Built on the first name that is not a region's own (most questions never need it).

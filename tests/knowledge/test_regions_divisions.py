@@ -134,3 +134,14 @@ def test_a_shared_location_is_placed_in_its_county(kb):
         assert names.nearest_county(34.760, 113.010).name == "巩义市"
         assert names.nearest_county(38.025, 114.845).name == "藁城区"
         assert names.nearest_county(25.60, 100.25).name == "大理市"
+
+
+def test_a_township_an_officer_adds_is_resolved_in_knowledge_but_not_given_to_the_nlu(kb):
+    with kb.scope() as session:
+        gaocheng = session.scalars(select(Region).where(Region.name == "藁城区")).one()
+        session.add(Region(name="岗上镇", level="township", parent=gaocheng))
+    with kb.scope() as session:
+        [township] = catalog(session).regions_named("岗上")
+        assert [scope.name for scope in catalog(session).region_chain(township)][:2] == ["岗上镇", "藁城区"]
+        places = set(read_vocabulary(session).regions)
+        assert "岗上镇" not in places and "岗上" not in places
