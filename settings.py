@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     # A new price more than this many times above or below its product's recent median is held for a
     # person to confirm (knowledge.prices.plausibility).
     price_outlier_factor: Decimal = Field(Decimal(3), gt=1, le=100)
+    # The county or city this installation serves (a name or label the region table knows, e.g. 藁城 or
+    # 河北省石家庄市藁城区): tickets of farmers whose home is unknown go to its officers. Empty: to no region.
+    deployment_region: str = ""
+    # A handoff ticket nobody answered for this many hours moves one region up (county → city → province),
+    # again after as many hours at each level; 0 never escalates.
+    handoff_escalate_after_hours: int = Field(24, ge=0)
     # Farmers' conversations, tickets, attachments and names older than this are anonymised (knowledge.privacy);
     # 180 days is the least China's Cybersecurity Law asks logs to be kept.
     personal_data_retention_days: int = Field(180, ge=1)

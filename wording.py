@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
 from knowledge.catalog.units import format_price
 from knowledge.local_time import local_today
 from knowledge.outbox.price_alerts import THRESHOLD_RULES, DuePriceMessage
+from knowledge.prices.by_place import PlaceChoice
 from knowledge.prices.queries import (
     LOCAL,
     NATIONAL,
@@ -278,6 +279,11 @@ def alert_change_values(previous: PriceQuote, quote: PriceQuote) -> Dict[str, st
         change = f"{'涨了' if now > before else '跌了'}{format_price(abs(now - before))}元"
     return {"previous_date": previous.report_date.isoformat(), "previous_price": describe_price(previous),
             "date": quote.report_date.isoformat(), "change": change}
+
+
+def which_place_values(words: str, choices: Sequence[PlaceChoice]) -> Dict[str, str]:
+    """The values of utter_which_place: the name the farmer typed and the places it may mean."""
+    return {"place": words, "places": "、".join(choice.label for choice in choices)}
 
 
 def price_push_text(message: DuePriceMessage, stale_after_days: int) -> str:

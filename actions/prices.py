@@ -23,9 +23,10 @@ from knowledge.catalog.lookup import find_product
 from knowledge.catalog.near_names import near_products
 from knowledge.catalog.units import DEFAULT_ASKED_UNIT, unit_named_in
 from knowledge.local_time import local_today
-from knowledge.prices.queries import LOCAL, SEVERAL, LatestPrice, latest_price, products_with_prices
+from knowledge.prices.by_place import places_named, price_in_place
+from knowledge.prices.queries import LOCAL, SEVERAL, LatestPrice, products_with_prices
 from settings import load_settings
-from wording import price_answer_values, region_fallback_values
+from wording import price_answer_values, region_fallback_values, which_place_values
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,17 @@ def priced_non_product(session: Any, text: str) -> Optional[str]:
             continue
         return thing + "价"
     return None
+
+
+def ask_which_place(dispatcher: CollectingDispatcher, session: Any, words: str, product_name: str) -> bool:
+    """"朝阳有好几个地方…" with a button per place when `words` names several; False when it names one or none."""
+    choices = places_named(session, words)
+    if len(choices) < 2:
+        return False
+    buttons = [{"title": choice.label, "payload": "/ask_price" + json.dumps(
+        {"product": product_name, "region": choice.label}, ensure_ascii=False)} for choice in choices]
+    dispatcher.utter_message(response="utter_which_place", **which_place_values(words, choices), buttons=buttons)
+    return True
 
 
 def _is_fresh_price_request(tracker: Tracker) -> bool:
@@ -206,9 +218,11 @@ class ActionAnswerPrice(Action):
         # What this answer leaves for a follow-up: the place, unit and date it was for.
         remembered = remember(topic="price", place=region_name, unit=unit, date=date_words)
         with knowledge_session() as session:
+            if region_name and ask_which_place(dispatcher, session, region_name, product_name):
+                return []
             answer: Optional[LatestPrice] = None
             if as_of is not None:
-                answer = latest_price(session, product_name, region_name, unit=unit, today=today, as_of=as_of)
+                answer = price_in_place(session, product_name, region_name, unit=unit, today=today, as_of=as_of)
                 if answer is None:
                     dispatcher.utter_message(response="utter_price_none_before", as_of=as_of.isoformat(),
                                              product=product_name)
@@ -217,7 +231,7 @@ class ActionAnswerPrice(Action):
                     dispatcher.utter_message(response="utter_price_as_of", words=date_words,
                                              as_of=as_of.isoformat())
             if answer is None:
-                answer = latest_price(session, product_name, region_name, unit=unit, today=today)
+                answer = price_in_place(session, product_name, region_name, unit=unit, today=today)
             if answer is None:
                 say_no_data(dispatcher, session, product_name)
                 return remembered

@@ -107,7 +107,8 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
             app[STORE_KEY] = store
             app[FORGETTING_KEY] = forgetting
             timezone = local_zone(settings.timezone)  # settings refused an unknown zone at start
-            scheduler = PushScheduler(store, settings.push_interval_seconds, timezone, settings.stale_after_days)
+            scheduler = PushScheduler(store, settings.push_interval_seconds, timezone, settings.stale_after_days,
+                                      escalate_after_hours=settings.handoff_escalate_after_hours)
             scheduler.metrics = metrics
             app[SCHEDULER_KEY] = scheduler
             # A late answer in the outbox goes to Telegram at once rather than at the scheduler's next round.

@@ -6,7 +6,14 @@ from typing import Optional, Tuple
 
 from knowledge.db import KnowledgeStore
 from knowledge.outbox.deferred import has_unfinished
-from knowledge.people.farmers import region_near, remember_farmer, set_farmer_region, set_farmer_region_by_name
+from knowledge.people.farmers import (
+    HomeRegion,
+    region_label,
+    region_near,
+    remember_farmer,
+    set_home_region,
+    set_home_region_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,26 +46,19 @@ class FarmerDirectory:
 
         return await self._store.run(work)
 
-    async def set_region_by_name(self, sender: str, channel: str, chat_id: Optional[str], name: str) -> Optional[str]:
-        """Store the region the farmer typed; returns its full name, or None when the place is unknown."""
+    async def set_region_by_name(self, sender: str, channel: str, chat_id: Optional[str], name: str) -> HomeRegion:
+        """The farmer says where they live: stored when the name means one place, else the places to choose from."""
+        return await self._store.run(lambda session: set_home_region(session, sender, channel, name, chat_id))
 
-        def work(session) -> Optional[str]:
-            farmer = remember_farmer(session, sender, channel, chat_id)
-            region = set_farmer_region_by_name(session, farmer, name)
-            return region.name if region is not None else None
+    async def set_region_id(self, sender: str, channel: str, chat_id: Optional[str], region_id: int) -> HomeRegion:
+        """Store the place the farmer chose with a button (one of several, or their confirmed location)."""
+        return await self._store.run(lambda session: set_home_region_id(session, sender, channel, region_id, chat_id))
 
-        return await self._store.run(work)
+    async def place_near(self, latitude: float, longitude: float) -> Optional[Tuple[int, str]]:
+        """(id, label) of the county a shared location lies in, to ask the farmer; nothing is stored."""
 
-    async def set_region_near(
-        self, sender: str, channel: str, chat_id: Optional[str], latitude: float, longitude: float
-    ) -> Optional[str]:
-        """Store the region a shared location lies in; returns its name, or None when no region is near."""
-
-        def work(session) -> Optional[str]:
+        def work(session) -> Optional[Tuple[int, str]]:
             region = region_near(session, latitude, longitude)
-            if region is None:
-                return None
-            set_farmer_region(session, remember_farmer(session, sender, channel, chat_id), region)
-            return region.name
+            return (region.id, region_label(session, region)) if region is not None else None
 
         return await self._store.run(work)

@@ -22,6 +22,7 @@ from bot.telegram_render import split_text
 from bot.telegram_send import is_permanent, retry_after_seconds
 from knowledge.callback_store import forget_expired
 from knowledge.db import KnowledgeStore
+from knowledge.handoff.escalation import escalate_overdue
 from knowledge.models import utcnow
 from knowledge.outbox.handoff_answers import enqueue_handoff_answers
 from knowledge.outbox.price_alerts import enqueue_daily_digests, enqueue_price_alerts
@@ -48,8 +49,11 @@ class PushScheduler:
         stale_after_days: int,
         bot: Optional[Bot] = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        escalate_after_hours: int = 0,
     ) -> None:
         self._store = store
+        # Unanswered handoff tickets move one region up after this many hours (0: never), checked every round.
+        self._escalate_after_hours = escalate_after_hours
         self._interval = interval_seconds
         self._timezone = timezone
         self._write = functools.partial(price_push_text, stale_after_days=stale_after_days)
@@ -72,6 +76,7 @@ class PushScheduler:
         def work(session) -> int:
             # Old button meanings go with the round: an indexed delete that usually finds nothing.
             forget_expired(session)
+            escalate_overdue(session, now, self._escalate_after_hours)
             return (enqueue_handoff_answers(session, now)
                     + enqueue_price_alerts(session, today, self._write, now)
                     + enqueue_daily_digests(session, local_now, today, self._write, now))

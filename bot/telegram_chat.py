@@ -39,6 +39,7 @@ from bot.replies import Button, Reply
 from bot.telegram_render import (
     FORGET_CANCEL_PREFIX,
     FORGET_CONFIRM_PREFIX,
+    HOME_REGION_PREFIX,
     STORED_PAYLOAD_PREFIX,
     inline_keyboard,
     split_text,
@@ -81,7 +82,11 @@ STICKER_REPLY = "收到😊 有问题请直接打字问我，比如：玉米多�
 DOCUMENT_REPLY = "我暂时不能处理文件。请直接打字提问，或发 /human 把文件转给信息员；信息员录入价格表请用管理后台。"
 UNKNOWN_PLACE = "没找到“{name}”这个地方。请换个写法（写县名或乡镇名），或者点“发送我的位置”。"
 PLACE_STORED = "好的，已记下您在{region}。以后查价格会先看{region}附近的市场。想改的话，发 /start 重新设置。"
-LOCATION_STORED = "根据您发的位置，您在{region}附近，已经记下。不对的话，请直接回复所在县或乡镇的名字。"
+LOCATION_CONFIRM = ("根据您发的位置，您在{region}附近。是这里吗？是的话点下面的按钮；"
+                    "不对的话，请直接回复所在县或乡镇的名字。")
+LOCATION_YES = "是，记下这里"
+WHICH_PLACE = "叫“{name}”的地方有好几个，您在哪一个？"
+
 LOCATION_UNKNOWN = "这个位置附近没有我们收录的地区。请直接回复所在县或乡镇的名字。"
 HANDOFF_BUTTONS = [Button("转给信息员", "/request_human"), Button("不用了", "/deny")]
 SEND_LOCATION = "发送我的位置"
@@ -240,15 +245,36 @@ class TelegramChat:
         if user is None or chat is None:
             return False
         name = name.strip()[:32]
-        region = await self._farmers.set_region_by_name(sender_id(user), CHANNEL, private_chat_id(chat), name) \
+        home = await self._farmers.set_region_by_name(sender_id(user), CHANNEL, private_chat_id(chat), name) \
             if name else None
-        if region is None:
+        if home is not None and home.choices:
+            buttons = [[InlineKeyboardButton(label, callback_data=f"{HOME_REGION_PREFIX}{region_id}")]
+                       for region_id, label in home.choices]
+            await say(context.bot, chat.id, WHICH_PLACE.format(name=name), markup=InlineKeyboardMarkup(buttons))
+            return True
+        if home is None or home.stored is None:
             if not insist:
                 return False
             await say(context.bot, chat.id, UNKNOWN_PLACE.format(name=name))
             return True
-        await say(context.bot, chat.id, PLACE_STORED.format(region=region), markup=ReplyKeyboardRemove())
+        _user_data(context).pop(AWAITING_REGION, None)
+        await say(context.bot, chat.id, PLACE_STORED.format(region=home.name), markup=ReplyKeyboardRemove())
         return True
+
+    async def on_home_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The farmer chose their place (one of several of that name, or their shared location): store it."""
+        query, chat = update.callback_query, update.effective_chat
+        if query is None or chat is None:
+            return
+        await send_with_retry("answer to a button", lambda: query.answer())
+        try:
+            region_id = int((query.data or "")[len(HOME_REGION_PREFIX):])
+        except ValueError:
+            return
+        home = await self._farmers.set_region_id(sender_id(query.from_user), CHANNEL, private_chat_id(chat), region_id)
+        if home.stored is not None:
+            _user_data(context).pop(AWAITING_REGION, None)
+            await say(context.bot, chat.id, PLACE_STORED.format(region=home.name), markup=ReplyKeyboardRemove())
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start: welcome, and ask once where the farmer lives (a private chat offers to share the location)."""
@@ -383,18 +409,18 @@ class TelegramChat:
         await self.send_replies(context, chat, [Reply(text, list(buttons))], reply_to=message)
 
     async def on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A shared location sets the farmer's region (the nearest known one, said back to them)."""
+        """A shared location: the county it lies in, asked back to the farmer, who confirms with a button."""
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
         if message is None or user is None or chat is None or message.location is None:
             return
         if chat.type != Chat.PRIVATE and self.addressed_text(message, context.bot.username, context.bot.id) is None:
             return
-        region = await self._farmers.set_region_near(
-            sender_id(user), CHANNEL, private_chat_id(chat), message.location.latitude, message.location.longitude
-        )
-        _user_data(context).pop(AWAITING_REGION, None)
-        if region is None:
-            _user_data(context)[AWAITING_REGION] = True
+        # Nearest county seat: near a border it can be the neighbour, so the farmer confirms before it is stored.
+        place = await self._farmers.place_near(message.location.latitude, message.location.longitude)
+        _user_data(context)[AWAITING_REGION] = True
+        if place is None:
             await say(context.bot, chat.id, LOCATION_UNKNOWN, markup=ReplyKeyboardRemove())
             return
-        await say(context.bot, chat.id, LOCATION_STORED.format(region=region), markup=ReplyKeyboardRemove())
+        region_id, label = place
+        await say(context.bot, chat.id, LOCATION_CONFIRM.format(region=label), markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton(LOCATION_YES, callback_data=f"{HOME_REGION_PREFIX}{region_id}")]]))

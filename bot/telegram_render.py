@@ -17,6 +17,8 @@ SETPRICE_CANCEL_PREFIX = "sp:no:"
 # /forget's buttons, followed by the Telegram user id of the farmer who asked (only they may press them).
 FORGET_CONFIRM_PREFIX = "fg:ok:"
 FORGET_CANCEL_PREFIX = "fg:no:"
+# A button that stores the farmer's home region (one of several places of a name, or a shared location): + region id.
+HOME_REGION_PREFIX = "home:"
 BUTTONS_PER_ROW = 2
 
 

@@ -27,6 +27,7 @@ from bot.telegram_chat import HELP, TelegramChat
 from bot.telegram_render import (
     FORGET_CANCEL_PREFIX,
     FORGET_CONFIRM_PREFIX,
+    HOME_REGION_PREFIX,
     SETPRICE_CANCEL_PREFIX,
     SETPRICE_CONFIRM_PREFIX,
 )
@@ -86,6 +87,7 @@ def build_application(settings: Settings, chat: TelegramChat, officers: OfficerC
     application.add_handler(CallbackQueryHandler(
         chat.on_forget_button, pattern=f"^({FORGET_CONFIRM_PREFIX}|{FORGET_CANCEL_PREFIX})"
     ))
+    application.add_handler(CallbackQueryHandler(chat.on_home_button, pattern=f"^{HOME_REGION_PREFIX}"))
     application.add_handler(CallbackQueryHandler(chat.on_button))
     application.add_handler(MessageHandler(private_or_group_message & filters.TEXT & ~filters.COMMAND, chat.on_text))
     application.add_handler(MessageHandler(private_or_group_message & (filters.VOICE | filters.AUDIO), chat.on_voice))

@@ -17,7 +17,7 @@ from forwarded import client_address as forwarded_client_address
 from knowledge.db import KnowledgeStore
 from knowledge.masking import mask_sender_id
 from knowledge.outbox.queue import acknowledge_webchat_pushes, offer_webchat_pushes
-from knowledge.people.farmers import move_farmer
+from knowledge.people.farmers import move_farmer, set_home_region, set_home_region_id
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +176,36 @@ async def forget_me(request: web.Request) -> web.Response:
     return response
 
 
+async def set_region(request: web.Request) -> web.Response:
+    """The farmer says where they live (the page's 我的地区): `{"place": "藁城"}`, or `{"region_id": 12}` for one
+    of several places the name means. Stored only this way (or as a Telegram farmer's confirmed location)."""
+    sender = _sender_id(request)
+    if not sender:
+        return json_response({"error": "请先刷新页面。"}, status=400)
+    if request.content_type != "application/json":
+        return json_response({"error": "unsupported content type"}, status=415)
+    try:
+        body = await request.json()
+        place = str(body.get("place") or "").strip()[:32]
+        region_id = body.get("region_id")
+    except (ValueError, AttributeError):
+        return json_response({"error": "格式不对。"}, status=400)
+    store = request.app[STORE_KEY]
+    if type(region_id) is int:
+        home = await store.run(lambda session: set_home_region_id(session, sender, "webchat", region_id))
+    elif place:
+        home = await store.run(lambda session: set_home_region(session, sender, "webchat", place))
+    else:
+        return json_response({"error": "请写上县、乡镇的名字。"}, status=400)
+    if home.choices:
+        return json_response({"message": f"叫“{place}”的地方有好几个，您在哪一个？",
+                              "choices": [{"id": rid, "label": label} for rid, label in home.choices]})
+    if home.stored is None:
+        return json_response({"error": f"没找到“{place}”这个地方，请换个写法（写县名或乡镇名）。"}, status=404)
+    return json_response({"stored": home.stored,
+                          "message": f"好的，已记下您在{home.stored}。以后查价格、转人工都会先找这里。"})
+
+
 async def health(_request: web.Request) -> web.Response:
     """Readiness probe for the process runner."""
     return json_response({"status": "ok"})
@@ -188,5 +218,6 @@ def add_webchat_routes(app: web.Application) -> None:
     app.router.add_get("/api/messages/pending", pending_messages, name="webchat_pending")
     app.router.add_post("/api/messages/delivered", delivered_messages, name="webchat_delivered")
     app.router.add_post("/api/forget", forget_me, name="webchat_forget")
+    app.router.add_post("/api/region", set_region, name="webchat_region")
     app.router.add_get("/healthz", health, name="health")
     app.router.add_static("/static/", STATIC_DIR, name="static")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -73,10 +74,37 @@ class Region(Base, Timestamped):
         Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=True, index=True
     )
 
+    # The national division code (GB/T 2260, 12 digits as the Ministry of Civil Affairs lists it) of regions
+    # loaded from the packaged data set (knowledge/catalog/divisions.py); None for villages officers add.
+    code: Mapped[Optional[str]] = Column(String(12), nullable=True, index=True, unique=True)
+    # Where the region's seat lies (WGS84 degrees, from the data set): a shared location goes to the nearest.
+    latitude: Mapped[Optional[float]] = Column(Float, nullable=True)
+    longitude: Mapped[Optional[float]] = Column(Float, nullable=True)
+
     parent: Mapped[Optional[Region]] = relationship("Region", remote_side=[id], backref="children")
+    aliases: Mapped[List[RegionAlias]] = relationship(
+        "RegionAlias", back_populates="region", cascade="all, delete-orphan"
+    )
 
     def __repr__(self) -> str:
         return f"<Region {self.name} ({self.level})>"
+
+
+class RegionAlias(Base):
+    """Another name farmers use for a region: the name without 县/市/区 (巩义), a former name (襄樊)."""
+
+    __tablename__ = "region_alias"
+    __table_args__ = (UniqueConstraint("region_id", "alias", name="uq_region_alias_region_id"),)
+
+    KINDS = ("short", "former")
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    region_id: Mapped[int] = Column(Integer, ForeignKey("region.id", ondelete="CASCADE"), nullable=False)
+    # Not unique: 鼓楼 names four districts, and the farmer is asked which.
+    alias: Mapped[str] = Column(String(64), nullable=False, index=True)
+    kind: Mapped[str] = Column(String(16), nullable=False, default="short")
+
+    region: Mapped[Region] = relationship("Region", back_populates="aliases")
 
 
 class Product(Base, Timestamped):
@@ -356,9 +384,16 @@ class HandoffTicket(Base, Timestamped):
     answer: Mapped[Optional[str]] = Column(Text, nullable=True)
     answered_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
     delivered_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    # Set when the ticket went unanswered for HANDOFF_ESCALATE_AFTER_HOURS and moved one region up
+    # (knowledge/handoff/escalation.py): the inbox shows where it came from and when.
+    escalated_at: Mapped[Optional[dt.datetime]] = Column(DateTime, nullable=True)
+    escalated_from_id: Mapped[Optional[int]] = Column(
+        Integer, ForeignKey("region.id", ondelete="SET NULL"), nullable=True
+    )
 
     farmer: Mapped[Farmer] = relationship("Farmer")
-    region: Mapped[Optional[Region]] = relationship("Region")
+    region: Mapped[Optional[Region]] = relationship("Region", foreign_keys=[region_id])
+    escalated_from: Mapped[Optional[Region]] = relationship("Region", foreign_keys=[escalated_from_id])
     assignee: Mapped[Optional[Account]] = relationship("Account")
     attachments: Mapped[List[FarmerAttachment]] = relationship(
         "FarmerAttachment", back_populates="handoff_ticket", order_by="FarmerAttachment.created_at"

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.articles.entry import article_input, check_article, save_article
+from knowledge.catalog.divisions import load_divisions
 from knowledge.catalog.lookup import find_region
 from knowledge.local_time import local_today
 from knowledge.models import Article, Market, PriceRecord, Product, ProductAlias, Region, TopicAlias
@@ -37,6 +38,7 @@ class SeedReport:
     """How many rows of each kind the seed added."""
 
     regions: int = 0
+    divisions: int = 0
     products: int = 0
     aliases: int = 0
     markets: int = 0
@@ -158,8 +160,11 @@ def _seed_articles(session: Session, report: SeedReport, today: dt.date) -> None
 def seed(session: Session, today: Optional[dt.date] = None) -> SeedReport:
     """Add every missing seed row; the caller commits."""
     report = SeedReport()
-    _seed_region(session, _load("regions.yml"), None, report)
+    # Products first: no place alias may be a product name. The national divisions before regions.yml, so a
+    # region an older seed placed elsewhere (寿光市 directly under 山东省) is moved by its code, not duplicated.
     _seed_products(session, report)
+    report.divisions = load_divisions(session).added
+    _seed_region(session, _load("regions.yml"), None, report)
     _seed_markets(session, report)
     today = today or local_today()
     _seed_prices(session, report, today)

@@ -74,6 +74,27 @@
     ]);
   }
 
+  // 我的地区: the farmer's own place, the only way the web chat sets it (a place in a question never does).
+  function setRegion(body) {
+    fetch("/api/region", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (r) { return r.json(); }).then(function (data) {
+      var choices = (data.choices || []).map(function (c) {
+        return { title: c.label, action: function () { setRegion({ region_id: c.id }); } };
+      });
+      show(data.message || data.error, "bot", choices);
+    }).catch(function () { show("网络不太好，请稍后再试。", "bot"); });
+  }
+
+  document.getElementById("region").addEventListener("click", function (event) {
+    event.preventDefault();
+    var place = window.prompt("您在哪个县、乡镇？（例如：藁城）");
+    if (place) { setRegion({ place: place }); }
+  });
+
   document.getElementById("forget").addEventListener("click", function (event) {
     event.preventDefault();
     askToForget();

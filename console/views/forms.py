@@ -8,8 +8,9 @@ from knowledge.db import Session
 
 
 def region_choices(db: Session) -> List[Tuple[int, str]]:
-    """Every region as (id, name indented by depth), in tree order, for a select box."""
-    return [(region.id, "　" * depth + region.name) for region, depth in region_tree(db)]
+    """The regions a filter can narrow to (provinces, and those with markets, accounts, farmers or tickets, with the
+    regions above them) as (id, name indented by depth), in tree order, for a select box."""
+    return [(region.id, "　" * depth + region.name) for region, depth in region_tree(db, in_use_only=True)]
 
 
 def checkbox(form, name: str) -> bool:

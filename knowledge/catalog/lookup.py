@@ -31,14 +31,15 @@ def place_forms(name: str) -> List[str]:
 
 
 def find_region(session: Session, name: str) -> Optional[Region]:
-    """The region called `name`, by full or short name, preferring the widest match (省 before 村)."""
-    name = (name or "").strip()
-    if not name:
-        return None
-    candidates = session.scalars(_REGION_BY_NAME, {"forms": place_forms(name)}).all()
-    if not candidates:
-        return None
-    return min(candidates, key=lambda region: Region.LEVELS.index(region.level))
+    """The region called `name`, by full or short name, alias or label, preferring the widest match (省 before 村).
+
+    Resolved by the catalog snapshot (knowledge.catalog.snapshot.Catalog.regions_named), so questions and
+    write paths agree; a name several places share gives the first of them: use regions_named to ask which.
+    """
+    from knowledge.catalog.snapshot import catalog  # the snapshot imports this module
+
+    entry = catalog(session).region(name)
+    return session.get(Region, entry.id) if entry is not None else None
 
 
 def find_market(session: Session, name: str) -> Optional[Market]:
@@ -90,9 +91,6 @@ def _market_by_name_statement():
 # time than the query takes in the database.
 _PRODUCT_BY_NAME_OR_ALIAS = _product_by_name_or_alias_statement()
 _MARKET_BY_NAME = _market_by_name_statement()
-_REGION_BY_NAME = select(Region).where(
-    or_(Region.name.in_(bindparam("forms", expanding=True)), Region.short_name.in_(bindparam("forms", expanding=True)))
-)
 
 
 def region_chain(region: Region) -> List[Region]:

@@ -14,16 +14,17 @@ they can attach to; this module returns plain, read-only entries.
 """
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.catalog.lookup import place_forms
-from knowledge.models import CatalogVersion, Market, Product, ProductAlias, Region
+from knowledge.models import CatalogVersion, Market, Product, ProductAlias, Region, RegionAlias
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class RegionEntry:
     short_name: Optional[str]
     level: str
     parent_id: Optional[int]
+    # The national division code and the seat's coordinates, for regions of the packaged data set.
+    code: Optional[str] = None
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class Catalog:
         aliases: List[Tuple[str, int]],
         regions: List[RegionEntry],
         markets: List[MarketEntry],
+        region_aliases: Sequence[Tuple[str, int]] = (),
     ) -> None:
         self.token = token
         by_id = {product.id: product for product in products}
@@ -80,12 +86,21 @@ class Catalog:
         self._alias_names = tuple(sorted((alias, product.name) for alias, product in self._aliases.items()
                                          if alias != product.name))
         self._regions = {region.id: region for region in regions}
-        # Each full or short name → the widest region so called (省 before 村), then the oldest.
-        self._region_by_form: Dict[str, RegionEntry] = {}
-        for region in sorted(regions, key=lambda r: (_level_rank(r.level), r.id)):
-            for form in (region.name, region.short_name):
-                if form is not None:
-                    self._region_by_form.setdefault(form, region)
+        # Each full name, short name and alias → every region so called, widest (省 before 村) and oldest first.
+        self._regions_by_form: Dict[str, List[RegionEntry]] = {}
+        forms_of: Dict[int, List[str]] = {}
+        for alias, region_id in region_aliases:
+            forms_of.setdefault(region_id, []).append(alias)
+        for region in sorted(regions, key=_region_order):
+            forms = {region.name, region.short_name, *forms_of.get(region.id, ())}
+            if region.short_name is None and region.level in ("township", "village"):
+                # Officers' townships and villages: the name without 镇/乡/村 too (岗上镇 → 岗上).
+                forms.update(place_forms(region.name)[1:])
+            for form in forms:
+                if form:
+                    self._regions_by_form.setdefault(form, []).append(region)
+        # Built on the first name that is not a region's own (most questions never need it).
+        self._region_by_label: Optional[Dict[str, RegionEntry]] = None
         self._markets = sorted(markets, key=lambda market: market.name)
         self._markets_by_name = {market.name: market for market in markets}
         self._markets_by_id = {market.id: market for market in markets}
@@ -115,12 +130,77 @@ class Catalog:
         return names
 
     def region(self, name: str) -> Optional[RegionEntry]:
-        """The region called `name`, by full or short name, preferring the widest match."""
+        """The region called `name`: the only one, or the first of regions_named (the widest, then the oldest)."""
+        found = self.regions_named(name)
+        return found[0] if found else None
+
+    def regions_named(self, name: str) -> List[RegionEntry]:
+        """Every region `name` may mean, by full name, short name, alias or label ("吉林省长春市朝阳区").
+
+        One region when the name is clear: a label; a province over anything else so called (海南, 吉林);
+        the widest of places that contain one another (大理 → 大理白族自治州, not its 大理市). Several when
+        the farmer must be asked which (朝阳: 朝阳市, 北京市朝阳区, 长春市朝阳区, 朝阳县), widest first.
+        A full name typed exactly (大理市) is preferred to a form with its suffix taken off.
+        """
         name = (name or "").strip()
         if not name:
-            return None
-        found = [self._region_by_form[form] for form in place_forms(name) if form in self._region_by_form]
-        return min(found, key=lambda r: (_level_rank(r.level), r.id)) if found else None
+            return []
+        found = list(self._regions_by_form.get(name, ()))
+        if not found:
+            labelled = self._labels().get(name)
+            if labelled is not None:
+                return [labelled]
+            seen = set()
+            for form in place_forms(name)[1:]:
+                for region in self._regions_by_form.get(form, ()):
+                    if region.id not in seen:
+                        seen.add(region.id)
+                        found.append(region)
+        if len(found) <= 1:
+            return found
+        found.sort(key=_region_order)
+        provinces = [region for region in found if region.level in ("country", "province")]
+        if provinces:
+            return provinces[:1]
+        widest = found[0]
+        if all(widest.id in {scope.id for scope in self.region_chain(region)} for region in found):
+            return [widest]
+        return found
+
+    def _labels(self) -> Dict[str, RegionEntry]:
+        if self._region_by_label is None:
+            labels: Dict[str, RegionEntry] = {}
+            for region in sorted(self._regions.values(), key=_region_order):
+                labels.setdefault(self.label(region), region)
+            self._region_by_label = labels
+        return self._region_by_label
+
+    def label(self, region: RegionEntry) -> str:
+        """The region's full names from its province down ("河北省石家庄市藁城区"): unique where names are not."""
+        chain = [scope.name for scope in self.region_chain(region) if scope.parent_id is not None]
+        return "".join(reversed(chain)) or region.name
+
+    def regions_below(self, region_id: Optional[int]) -> List[RegionEntry]:
+        """The regions directly below this one (None: the provinces), by division code then name."""
+        if region_id is None:
+            roots = [r for r in self._regions.values() if r.parent_id is None]
+            region_id = roots[0].id if len(roots) == 1 else None
+            if region_id is None:
+                return sorted(roots, key=lambda r: (r.code or "~", r.name))
+        children = [self._regions[child] for child in self._children.get(region_id, ())]
+        return sorted(children, key=lambda r: (r.code or "~", r.name))
+
+    def nearest_county(self, latitude: float, longitude: float) -> Optional[RegionEntry]:
+        """The county (县级) whose seat is nearest the point: a shared location placed without any network."""
+        best: Optional[RegionEntry] = None
+        best_distance = float("inf")
+        for region in self._regions.values():
+            if region.level != "county" or region.latitude is None or region.longitude is None:
+                continue
+            distance = distance_km((latitude, longitude), (region.latitude, region.longitude))
+            if distance < best_distance:
+                best, best_distance = region, distance
+        return best
 
     def region_with_id(self, region_id: int) -> Optional[RegionEntry]:
         """The region with this id, if it exists."""
@@ -183,16 +263,30 @@ def _level_rank(level: str) -> int:
     return Region.LEVELS.index(level) if level in Region.LEVELS else len(Region.LEVELS)
 
 
+def _region_order(region: RegionEntry) -> Tuple[int, int]:
+    return _level_rank(region.level), region.id
+
+
+def distance_km(a: Tuple[float, float], b: Tuple[float, float]) -> float:
+    """Great-circle distance between two (latitude, longitude) points in kilometres."""
+    lat1, lng1, lat2, lng2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
+
+
 def _load(session: Session, token: Optional[int]) -> Catalog:
     products = [ProductEntry(*row) for row in session.execute(
         select(Product.id, Product.name, Product.category, Product.unit))]
     aliases = [(alias, product_id) for alias, product_id in session.execute(
         select(ProductAlias.alias, ProductAlias.product_id))]
     regions = [RegionEntry(*row) for row in session.execute(
-        select(Region.id, Region.name, Region.short_name, Region.level, Region.parent_id))]
+        select(Region.id, Region.name, Region.short_name, Region.level, Region.parent_id, Region.code,
+               Region.latitude, Region.longitude))]
+    region_aliases = [(alias, region_id) for alias, region_id in session.execute(
+        select(RegionAlias.alias, RegionAlias.region_id))]
     markets = [MarketEntry(*row) for row in session.execute(
         select(Market.id, Market.name, Market.kind, Market.region_id, Market.scope))]
-    return Catalog(token, products, aliases, regions, markets)
+    return Catalog(token, products, aliases, regions, markets, region_aliases)
 
 
 # One snapshot per engine (tests and benchmarks open several databases in one process); an engine

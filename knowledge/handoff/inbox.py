@@ -30,6 +30,7 @@ def inbox_tickets(
     """
     statement = (select(HandoffTicket).options(joinedload(HandoffTicket.farmer), joinedload(HandoffTicket.region),
                                                joinedload(HandoffTicket.assignee),
+                                               joinedload(HandoffTicket.escalated_from),
                                                selectinload(HandoffTicket.attachments))
                  .where(HandoffTicket.status.in_(list(statuses))))
     if region_ids is not None:

@@ -6,15 +6,19 @@ for an answer rather than opening another, so a flood of requests cannot fill th
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.catalog.lookup import region_chain
+from knowledge.catalog.lookup import find_region, region_chain
 from knowledge.handoff.attachments import attach_to_ticket
 from knowledge.models import Account, Farmer, FarmerAttachment, HandoffTicket, Region, Role
+from settings import load_settings
+
+logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 FURTHER_QUESTION = "补充："
@@ -48,6 +52,16 @@ def officer_for(session: Session, region: Optional[Region]) -> Optional[Account]
     return None
 
 
+def deployment_region(session: Session, words: str) -> Optional[Region]:
+    """The region DEPLOYMENT_REGION names (None when unset or unknown: logged, the ticket then has no region)."""
+    if not words:
+        return None
+    region = find_region(session, words)
+    if region is None:
+        logger.warning("DEPLOYMENT_REGION %r names no region of the knowledge base", words)
+    return region
+
+
 def open_ticket_of(session: Session, farmer_id: int) -> Optional[HandoffTicket]:
     """The farmer's ticket no officer has answered yet, if any."""
     return session.scalars(
@@ -75,15 +89,18 @@ def hand_over(
     session: Session, farmer: Farmer, question: str, conversation_id: str, placeholder: str,
     attachments: Sequence[FarmerAttachment] = (),
 ) -> HandedOver:
-    """Add the question to the farmer's open ticket, or open one for their region's nearest officer; the caller commits.
+    """Add the question to the farmer's open ticket, or open one for their region's nearest officer (the
+    deployment's region when the farmer's home is unknown); the caller commits.
 
     `placeholder` is the text a ticket carries when the farmer asked nothing in particular.
     """
     ticket = open_ticket_of(session, farmer.id)
     added = ticket is not None
     if ticket is None:
+        # A farmer who never said where they live is the installation's own (DEPLOYMENT_REGION).
+        region = farmer.region or deployment_region(session, load_settings().deployment_region)
         ticket = HandoffTicket(farmer=farmer, question=question[:MAX_QUESTION_CHARS], conversation_id=conversation_id,
-                               region=farmer.region, assignee=officer_for(session, farmer.region))
+                               region=region, assignee=officer_for(session, region))
         session.add(ticket)
         session.flush()
     else:

@@ -17,9 +17,11 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from knowledge.models import Market, PriceRecord, Product, Push, PushCursor, Region, Subscription, utcnow
+from knowledge.catalog.snapshot import Catalog, catalog
+from knowledge.models import Market, PriceRecord, Product, Push, PushCursor, Subscription, utcnow
 from knowledge.outbox.queue import enqueue_push_rows
-from knowledge.prices.queries import LatestPrice, PriceQuote, latest_price, previous_quote, representative_price
+from knowledge.prices.by_place import price_in_place
+from knowledge.prices.queries import LatestPrice, PriceQuote, previous_quote, representative_price
 
 PRICE_LOOKBACK = dt.timedelta(minutes=15)
 PRICE_CURSOR = "price_record"
@@ -90,14 +92,23 @@ class _Subscriber:
 
 def _subscribers(session: Session, *conditions) -> List[_Subscriber]:
     rows = session.execute(
-        select(Subscription.id, Subscription.farmer_id, Product.name, Region.name, Subscription.rule,
+        select(Subscription.id, Subscription.farmer_id, Product.name, Subscription.region_id, Subscription.rule,
                Subscription.threshold, Subscription.daily_hour, Subscription.created_at)
         .join(Product, Product.id == Subscription.product_id)
-        .outerjoin(Region, Region.id == Subscription.region_id)
         .where(Subscription.active.is_(True), *conditions)
         .order_by(Subscription.id)
     ).all()
-    return [_Subscriber(*row) for row in rows]
+    names = catalog(session)
+    return [_Subscriber(row[0], row[1], row[2], _region_words(names, row[3]), *row[4:]) for row in rows]
+
+
+def _region_words(names: Catalog, region_id: Optional[int]) -> Optional[str]:
+    """The subscription's region as a question would name it: its name, or its label when places share the name
+    (four 鼓楼区: "福建省福州市鼓楼区"), so the alert answers for that one place."""
+    region = names.region_with_id(region_id) if region_id is not None else None
+    if region is None:
+        return None
+    return region.name if len(names.regions_named(region.name)) == 1 else names.label(region)
 
 
 class _Answers:
@@ -112,7 +123,8 @@ class _Answers:
     def answer(self, product: str, region: Optional[str]) -> Optional[LatestPrice]:
         """The price a farmer asking about `product` in `region` would get now."""
         if (product, region) not in self._answers:
-            self._answers[(product, region)] = latest_price(self._session, product, region, today=self._today)
+            # As the farmer's question is answered (knowledge.prices.by_place), fallback wording included.
+            self._answers[(product, region)] = price_in_place(self._session, product, region, today=self._today)
         return self._answers[(product, region)]
 
     def previous(self, product: str, region: Optional[str]) -> Optional[PriceQuote]:

@@ -6,25 +6,18 @@ Rasa actions (subscriptions, handoff), so both agree on who a farmer is.
 from __future__ import annotations
 
 import logging
-import math
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Dict, Iterable, Optional, Tuple
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.audit import record_change
 from knowledge.catalog.lookup import find_region
+from knowledge.catalog.snapshot import catalog, distance_km
 from knowledge.models import Farmer, Region
 
 logger = logging.getLogger(__name__)
-
-REGION_SEATS_FILE = Path(__file__).resolve().parents[1] / "data" / "region_seats.yml"
-# A shared location within this distance of a city's seat places the farmer in that city.
-CITY_RADIUS_KM = 60.0
-_EARTH_RADIUS_KM = 6371.0
 
 
 def find_farmer(session: Session, sender_id: str) -> Optional[Farmer]:
@@ -114,36 +107,73 @@ def set_farmer_region_by_name(session: Session, farmer: Farmer, region_name: str
     return region
 
 
-@lru_cache(maxsize=1)
-def _region_seats() -> Dict[str, Tuple[float, float]]:
-    data = yaml.safe_load(REGION_SEATS_FILE.read_text(encoding="utf-8")) or {}
-    return {str(name): (float(point[0]), float(point[1])) for name, point in data.items()}
-
-
-def distance_km(a: Tuple[float, float], b: Tuple[float, float]) -> float:
-    """Great-circle distance between two (latitude, longitude) points."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+# A shared location farther than this from every county seat is not in China (or not on land we know).
+MAX_COUNTY_DISTANCE_KM = 150.0
 
 
 def region_near(session: Session, latitude: float, longitude: float) -> Optional[Region]:
-    """The region a shared location most likely lies in: a city within CITY_RADIUS_KM, else the nearest province.
+    """The county a shared location lies in: the one whose seat is nearest (the data set's coordinates, offline).
 
-    None when the point is not in or near China (farther than 800 km from every provincial seat).
+    None when the point is farther than MAX_COUNTY_DISTANCE_KM from every county seat (not in China). Near a
+    border the nearest seat can be the neighbour's, so the farmer confirms before it is stored.
     """
-    here = (latitude, longitude)
-    seats = _region_seats()
-    regions = session.scalars(select(Region).where(Region.name.in_(list(seats)))).all()
-    if not regions:
+    names = catalog(session)
+    county = names.nearest_county(latitude, longitude)
+    if county is None or county.latitude is None or county.longitude is None:
         return None
-    by_distance = sorted(regions, key=lambda region: distance_km(here, seats[region.name]))
-    for region in by_distance:
-        if region.level in ("city", "county", "township", "village"):
-            if distance_km(here, seats[region.name]) <= CITY_RADIUS_KM:
-                return region
-            break
-    provinces = [region for region in by_distance if region.level == "province"]
-    if not provinces or distance_km(here, seats[provinces[0].name]) > 800:
+    if distance_km((latitude, longitude), (county.latitude, county.longitude)) > MAX_COUNTY_DISTANCE_KM:
         return None
-    return provinces[0]
+    return session.get(Region, county.id)
+
+
+def region_label(session: Session, region: Region) -> str:
+    """The region's names from its province down ("河北省石家庄市藁城区"), as farmers see it when asked to confirm."""
+    names = catalog(session)
+    entry = names.region_with_id(region.id)
+    return names.label(entry) if entry is not None else region.name
+
+
+@dataclass(frozen=True)
+class HomeRegion:
+    """What set_home_region did: the region stored (its label), or the places to choose from, or neither."""
+
+    stored: Optional[str]
+    region_id: Optional[int] = None
+    # The region's own name (藁城区), for "已记下您在…"; `stored` is its label (河北省石家庄市藁城区).
+    name: Optional[str] = None
+    # Labels of the places a shared name may mean ("北京市朝阳区", …): ask the farmer which, store nothing yet.
+    choices: Tuple[Tuple[int, str], ...] = ()
+
+    @property
+    def unknown(self) -> bool:
+        """True when the words named no place we know."""
+        return self.stored is None and not self.choices
+
+
+def set_home_region(
+    session: Session, sender_id: str, channel: str, words: str, chat_id: Optional[str] = None
+) -> HomeRegion:
+    """The farmer says where they live ("我是藁城的", /start 藁城, the web chat's region, a confirmed location):
+    store it when the words name one place; list the places when several share the name; the caller commits.
+
+    The only way a farmer's home region changes besides a shared location they confirm (set_home_region_id):
+    a place named in a question is never the farmer's home.
+    """
+    names = catalog(session)
+    found = names.regions_named(words)
+    if len(found) > 1:
+        return HomeRegion(None, choices=tuple((region.id, names.label(region)) for region in found))
+    if not found:
+        return HomeRegion(None)
+    return set_home_region_id(session, sender_id, channel, found[0].id, chat_id)
+
+
+def set_home_region_id(
+    session: Session, sender_id: str, channel: str, region_id: int, chat_id: Optional[str] = None
+) -> HomeRegion:
+    """Store the region the farmer chose (a button: one of several places, or their confirmed location)."""
+    region = session.get(Region, region_id)
+    if region is None:
+        return HomeRegion(None)
+    set_farmer_region(session, remember_farmer(session, sender_id, channel, chat_id), region)
+    return HomeRegion(region_label(session, region), region.id, region.name)

@@ -6,7 +6,7 @@ import datetime as dt
 from actions.prices import ActionAnswerPrice
 from knowledge.db import session_scope
 from knowledge.outbox.price_alerts import DuePriceMessage
-from knowledge.prices.queries import latest_price
+from knowledge.prices.by_place import price_in_place
 from tests.actions.conftest import make_tracker, message, run_action
 from wording import price_push_text, response_text
 
@@ -21,7 +21,8 @@ async def _answer_and_alert(knowledge_factory, product: str, region: str = None)
     entities = [("region", region)] if region else []
     dispatcher, _ = await run_action(ActionAnswerPrice(), make_tracker(entities=entities, slots=slots))
     with session_scope(knowledge_factory) as session:
-        latest = latest_price(session, product, region, today=dt.date.today())
+        # The query the alerts ask (knowledge.outbox.price_alerts), as the price action does.
+        latest = price_in_place(session, product, region, today=dt.date.today())
     alert = price_push_text(DuePriceMessage("price_alert", product, "any_change", None, latest), stale_after_days=7)
     return dispatcher, alert
 
@@ -38,6 +39,6 @@ async def test_a_wider_region_is_named_alike_in_the_answer_and_the_alert(knowled
     dispatcher, alert = await _answer_and_alert(knowledge_factory, "大白菜", "郑州")
     fallback = _answered(dispatcher, "utter_price_region_fallback")
     answer = _answered(dispatcher, "utter_price_local")
-    # One Beijing market is not the national price.
-    assert fallback == "郑州暂时没有大白菜的价格，下面是其他地区的数据。"
+    # One Beijing market is not the national price; every place without data is named.
+    assert fallback.startswith("郑州和河南暂时没有大白菜的价格")
     assert alert.startswith("【价格提醒】" + fallback + answer)

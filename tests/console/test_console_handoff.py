@@ -171,3 +171,18 @@ async def test_editing_an_answer_keeps_the_contact_number_the_officer_wrote(clie
     assert "138****5678" in page and "13812345678" not in page  # the farmer's own number stays masked
     await client.post("/handoff/1/answer", data={"csrf_token": token, "answer": draft})
     assert "13800001111" in _push(knowledge, 1).text
+
+
+async def test_an_escalated_ticket_shows_where_it_came_from(client, knowledge) -> None:
+    from knowledge.handoff.escalation import escalate_overdue
+
+    opened = dt.datetime(2026, 11, 1, 9, 0)
+    ticket_id = _add_ticket(knowledge, "没人回答的补贴问题", "藁城区", opened)
+    with knowledge() as session:
+        assert escalate_overdue(session, opened + dt.timedelta(hours=30), 24) >= 1
+        session.commit()
+        assert session.get(HandoffTicket, ticket_id).region.name == "石家庄市"
+    await sign_in(client, "admin")
+    page = await (await client.get("/handoff")).text()
+    row = page[page.index("没人回答的补贴问题"):]
+    assert "超时未答" in row[:1500] and "从藁城区转到这里" in row[:1500]

@@ -147,17 +147,25 @@ async def test_a_question_instead_of_a_place_goes_to_rasa(start_gateway, fake_ra
     assert fake_telegram.sent_texts()[-1] == "玉米：1.00–1.05元/斤"
 
 
-async def test_shared_location_sets_the_region(start_gateway, fake_rasa, fake_telegram, store) -> None:
+async def test_shared_location_is_confirmed_before_it_sets_the_region(start_gateway, fake_rasa, fake_telegram,
+                                                                      store) -> None:
     farmer = FARMER_TG + 11
     await start_gateway(fake_rasa.url)
-    await fake_telegram.enqueue(tg.message(farmer, location={"latitude": 38.05, "longitude": 114.48}))
-    await fake_telegram.wait_for("sendMessage")
-    assert "石家庄市" in fake_telegram.sent_texts()[-1]
+    # A point in 藁城: its county is asked back, nothing is stored yet.
+    await fake_telegram.enqueue(tg.message(farmer, location={"latitude": 38.03, "longitude": 114.85}))
+    [question] = await fake_telegram.wait_for("sendMessage")
+    assert "河北省石家庄市藁城区" in question.params["text"] and "是这里吗" in question.params["text"]
+    [[button]] = question.params["reply_markup"]["inline_keyboard"]
     with store._factory() as session:
-        assert find_farmer(session, f"tg-{farmer}").region.name == "石家庄市"
+        assert find_farmer(session, f"tg-{farmer}") is None or find_farmer(session, f"tg-{farmer}").region is None
+    await fake_telegram.enqueue(tg.button_press(farmer, button["callback_data"]))
+    await fake_telegram.wait_for("sendMessage", 2)
+    assert "已记下您在藁城区" in fake_telegram.sent_texts()[-1]
+    with store._factory() as session:
+        assert find_farmer(session, f"tg-{farmer}").region.name == "藁城区"
     # Far out at sea: no region is guessed.
     await fake_telegram.enqueue(tg.message(farmer, location={"latitude": 0.0, "longitude": 160.0}))
-    await fake_telegram.wait_for("sendMessage", 2)
+    await fake_telegram.wait_for("sendMessage", 3)
     assert "没有我们收录的地区" in fake_telegram.sent_texts()[-1]
 
 
@@ -181,6 +189,24 @@ async def test_an_implausible_setprice_is_warned_before_confirm_and_audited_when
     with store._factory() as session:
         accepted = session.scalars(select(AuditLog).where(AuditLog.action == "accept_outlier")).all()
     assert [(entry.actor, '"via": "/setprice"' in entry.after) for entry in accepted] == [("zhao_gc", True)]
+
+
+async def test_start_with_a_shared_name_asks_which_place(start_gateway, fake_rasa, fake_telegram, store) -> None:
+    farmer = FARMER_TG + 12
+    await start_gateway(fake_rasa.url)
+    await fake_telegram.enqueue(tg.text(farmer, "/start 鼓楼"))
+    calls = await fake_telegram.wait_for("sendMessage", 2)
+    which = calls[-1].params
+    assert "好几个" in which["text"]
+    labels = {row[0]["text"]: row[0]["callback_data"] for row in which["reply_markup"]["inline_keyboard"]}
+    assert "江苏省南京市鼓楼区" in labels and len(labels) == 4
+    await fake_telegram.enqueue(tg.button_press(farmer, labels["江苏省南京市鼓楼区"]))
+    await fake_telegram.wait_for("sendMessage", 3)
+    with store._factory() as session:
+        region = find_farmer(session, f"tg-{farmer}").region
+        assert (region.name, region.parent.name) == ("鼓楼区", "南京市")
+    # A question naming a place never changes it (actions/farmers.py no longer sets the region).
+    assert fake_rasa.received == []
 
 
 def _subscribe(store: KnowledgeStore, sender: str, chat_id: int, rule: str = "any_change", **values) -> int:

@@ -147,3 +147,34 @@ async def test_rate_limit_reply(aiohttp_client, fake_rasa, kb_url) -> None:
         texts.append((await response.json())["replies"][0]["text"])
     assert texts[-1] == TOO_FAST
     assert len(fake_rasa.received) == 20
+
+
+async def test_my_region_is_set_only_by_the_farmer_and_a_shared_name_asks_which(aiohttp_client, fake_rasa,
+                                                                                 kb_url) -> None:
+    from knowledge.db import make_engine, make_session_factory
+    from knowledge.people.farmers import find_farmer
+
+    client = await _chat_client(aiohttp_client, fake_rasa.url, kb_url)
+    # A question naming a place leaves the farmer without a home region.
+    await client.post("/api/messages", json={"message": "帮我买张去北京的火车票"})
+    sender = fake_rasa.received[-1]["sender"]
+    engine = make_engine(kb_url)
+    factory = make_session_factory(engine)
+    try:
+        with factory() as session:
+            farmer = find_farmer(session, sender)
+            assert farmer is None or farmer.region is None
+        shared = await client.post("/api/region", json={"place": "朝阳"})
+        choices = (await shared.json())["choices"]
+        assert shared.status == 200 and "北京市朝阳区" in {choice["label"] for choice in choices}
+        chosen = next(choice for choice in choices if choice["label"] == "北京市朝阳区")
+        stored = await client.post("/api/region", json={"region_id": chosen["id"]})
+        assert (await stored.json())["stored"] == "北京市朝阳区"
+        with factory() as session:
+            assert find_farmer(session, sender).region.name == "朝阳区"
+        unknown = await client.post("/api/region", json={"place": "火星"})
+        assert unknown.status == 404
+        as_form = await client.post("/api/region", data={"place": "藁城"})
+        assert as_form.status == 415
+    finally:
+        engine.dispose()

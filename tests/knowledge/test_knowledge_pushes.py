@@ -23,7 +23,7 @@ from knowledge.outbox.queue import (
     mark_sent,
     offer_webchat_pushes,
 )
-from knowledge.people.farmers import region_near, remember_farmer, set_farmer_region_by_name
+from knowledge.people.farmers import remember_farmer, set_farmer_region_by_name
 from knowledge.prices.saving import save_price
 from knowledge.prices.validation import PriceInput, check_price
 from wording import price_push_text
@@ -233,13 +233,4 @@ def test_farmer_is_remembered_and_a_group_does_not_move_their_chat(kb):
         assert audit == '{"region": "藁城区"}'
 
 
-@pytest.mark.parametrize(("point", "region"), [
-    ((38.05, 114.48), "石家庄市"),   # in Shijiazhuang
-    ((39.0, 116.0), "保定市"),       # rural Baoding, within the city radius
-    ((37.3, 115.6), "河北省"),       # Hebei countryside far from a seeded city: the nearest capital's province
-    ((0.0, 160.0), None),            # the Pacific
-])
-def test_region_near_a_shared_location(kb, point, region):
-    with kb.scope() as session:
-        found = region_near(session, *point)
-        assert (found.name if found else None) == region
+# A shared location's county: tests/knowledge/test_home_region.py.
