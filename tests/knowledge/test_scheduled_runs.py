@@ -7,11 +7,14 @@ import datetime as dt
 from collections import Counter
 from typing import List
 
-from bot.push_scheduler import CHINA_STANDARD_TIME, PushScheduler
+from bot.push_scheduler import PushScheduler
 from bot.scheduled_job import ScheduledJob
 from knowledge.db import open_store
+from knowledge.local_time import local_zone
 from knowledge.models import ScheduledRun
 from knowledge.scheduled import due_daily, due_every
+
+CHINA = local_zone("Asia/Shanghai")
 
 START = dt.datetime(2026, 11, 30, 6, 0, 7)
 
@@ -21,7 +24,7 @@ def test_due_times() -> None:
     assert due_every(START, 30) == dt.datetime(2026, 11, 30, 6, 0, 0)
     assert due_every(START + dt.timedelta(seconds=25), 30) == dt.datetime(2026, 11, 30, 6, 0, 30)
     # 03:00 in UTC+8 is 19:00 UTC the day before.
-    assert due_daily(START, CHINA_STANDARD_TIME, 3) == dt.datetime(2026, 11, 29, 19, 0)
+    assert due_daily(START, CHINA, 3) == dt.datetime(2026, 11, 29, 19, 0)
 
 
 async def test_two_schedulers_run_a_job_once_per_due_time(kb) -> None:
@@ -56,7 +59,7 @@ async def test_two_schedulers_run_a_job_once_per_due_time(kb) -> None:
 async def test_two_push_schedulers_notice_once_per_round_and_each_sends_only_what_it_claims(kb) -> None:
     clock = [START]
     stores = [open_store(kb.url), open_store(kb.url)]
-    schedulers = [PushScheduler(store, 30, CHINA_STANDARD_TIME, 7, clock=lambda: clock[0]) for store in stores]
+    schedulers = [PushScheduler(store, 30, CHINA, 7, clock=lambda: clock[0]) for store in stores]
     try:
         noticed = []
         for step in range(6):  # every 10 s for a minute: two rounds of 30 s
