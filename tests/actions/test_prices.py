@@ -286,7 +286,7 @@ async def test_the_price_of_something_that_is_no_farm_product_is_not_found(knowl
     assert responses(dispatcher) == ["utter_unknown_product"]
 
 
-@pytest.mark.parametrize("text", ["最近价格涨了没", "今天的价钱多少"])
+@pytest.mark.parametrize("text", ["最近价格涨了没", "今天的价钱多少", "查个价格", "帮我问下价"])
 async def test_a_price_question_without_a_thing_still_asks_which_product(knowledge_factory, text) -> None:
     dispatcher, _ = await run_action(ActionAnswerPriceTrend(), make_tracker("ask_price_trend", text=text))
     assert responses(dispatcher) == ["utter_ask_trend_product"]

@@ -333,7 +333,7 @@ async def test_daily_digest_at_the_farmers_hour_once_a_day(start_gateway, fake_r
     assert await scheduler(9).run_once() == 0
     digest = fake_telegram.sent_texts(farmer)
     assert len(digest) == 1
-    assert digest[0].startswith("【每日价格】藁城区暂时没有玉米的价格，下面是全国的数据。玉米（全国）")
+    assert digest[0].startswith("【每日价格】藁城区、石家庄和河北暂时没有玉米的价格，下面是全国的数据。玉米（全国）")
 
 
 async def test_officer_answer_reaches_telegram_and_web_chat_farmers(start_gateway, fake_rasa, fake_telegram,
