@@ -12,6 +12,7 @@ from actions.subscriptions import (
 )
 from knowledge.db import session_scope
 from knowledge.models import Feedback, HandoffTicket, Subscription
+from knowledge.people.farmers import find_farmer, set_home_region
 from tests.actions.conftest import make_tracker, message, responses, run_action
 
 
@@ -87,10 +88,13 @@ async def test_subscribe_needs_a_known_product(knowledge_factory, entities, slot
     assert responses(dispatcher) == [expected]
 
 
-async def test_request_human_opens_a_ticket_for_the_region(knowledge_factory) -> None:
+async def test_request_human_opens_a_ticket_for_the_farmers_home_not_a_place_in_the_question(knowledge_factory) -> None:
+    with session_scope(knowledge_factory) as session:
+        assert set_home_region(session, "farmer-1", "rest", "石家庄").stored == "河北省石家庄市"
     earlier = [{"event": "user", "text": "宅基地怎么批",
                 "parse_data": {"intent": {"name": "nlu_fallback"}}, "timestamp": 0.5}]
-    tracker = make_tracker("request_human", slots={"region": "石家庄"}, text="转人工", events=earlier)
+    # "帮我买张去北京的火车票" left 北京 in the region slot: it is not where the farmer lives.
+    tracker = make_tracker("request_human", slots={"region": "北京"}, text="转人工", events=earlier)
     dispatcher, events = await run_action(ActionRequestHuman(), tracker)
     created = message(dispatcher, "utter_handoff_created")
     assert "石家庄" in created["who"] and created["question"] == "宅基地怎么批" and created["when"]
@@ -98,6 +102,7 @@ async def test_request_human_opens_a_ticket_for_the_region(knowledge_factory) ->
         ticket = session.scalars(select(HandoffTicket)).one()
         assert ticket.region.name.startswith("石家庄") and ticket.status == "open"
         assert ticket.conversation_id == "farmer-1"
+        assert find_farmer(session, "farmer-1").region.name == "石家庄市"
 
 
 @pytest.mark.parametrize(("misses_before", "expected"), [(0, "utter_default"), (1, "utter_offer_human")])
