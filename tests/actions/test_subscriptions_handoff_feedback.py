@@ -14,7 +14,7 @@ from actions.subscriptions import (
 )
 from knowledge.db import session_scope
 from knowledge.models import Feedback, HandoffTicket, Subscription
-from knowledge.people.farmers import remember_farmer, set_farmer_region_by_name
+from knowledge.people.farmers import find_farmer, set_home_region
 from tests.actions.conftest import make_tracker, message, responses, run_action
 
 
@@ -130,11 +130,12 @@ async def test_subscribe_needs_a_known_product(knowledge_factory, entities, slot
     assert responses(dispatcher) == [expected]
 
 
-async def test_request_human_opens_a_ticket_for_the_region(knowledge_factory) -> None:
+async def test_request_human_opens_a_ticket_for_the_farmers_home_not_a_place_in_the_question(knowledge_factory) -> None:
+    with session_scope(knowledge_factory) as session:
+        assert set_home_region(session, "farmer-1", "rest", "石家庄").stored == "河北省石家庄市"
     earlier = [{"event": "user", "text": "宅基地怎么批",
                 "parse_data": {"intent": {"name": "nlu_fallback"}}, "timestamp": 0.5}]
-    with session_scope(knowledge_factory) as session:  # the farmer said 石家庄 is home (their record)
-        set_farmer_region_by_name(session, remember_farmer(session, "farmer-1", "rest"), "石家庄")
+    # "帮我买张去北京的火车票" left 北京 in the place slot: it is not where the farmer lives.
     tracker = make_tracker("request_human", slots={"place": "北京"}, text="转人工", events=earlier)
     dispatcher, events = await run_action(ActionRequestHuman(), tracker)
     created = message(dispatcher, "utter_handoff_created")
@@ -144,6 +145,7 @@ async def test_request_human_opens_a_ticket_for_the_region(knowledge_factory) ->
         # The officers of the farmer's home answer, not those of 北京, which the farmer only asked about.
         assert ticket.region.name.startswith("石家庄") and ticket.status == "open"
         assert ticket.conversation_id == "farmer-1"
+        assert find_farmer(session, "farmer-1").region.name == "石家庄市"
 
 
 @pytest.mark.parametrize(("misses_before", "expected"), [(0, "utter_default"), (1, "utter_offer_human")])
