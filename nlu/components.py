@@ -23,7 +23,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.focus import focus_span
-from nlu.follow_ups import is_bare_how_much, is_follow_up, is_reply, what_changes
+from nlu.follow_ups import is_bare_how_much, is_follow_up, is_reply, names_a_change, what_changes
 from nlu.noise import is_noise
 from nlu.text_normalizer import normalise
 
@@ -210,6 +210,9 @@ class NoiseDetector(_IntentRelabeller):
 _NEVER_FOLLOW_UPS = frozenset({"feedback", "request_human", "subscribe_price_alert", "unsubscribe_price_alert",
                                "list_subscriptions", "bot_challenge", "help", "out_of_scope"})
 _PRICE_INTENTS = frozenset({"ask_price", "inform", "nlu_fallback"})
+# The intents an elliptical message is most often mistaken for.
+_QUESTION_INTENTS = frozenset({"ask_price", "ask_price_trend", "ask_policy", "ask_pension", "calc_pension",
+                               "ask_medical_insurance", "inform", "nlu_fallback"})
 # Where the NLU says what a follow-up changes ("那早籼稻的呢" → "早籼稻"), for the actions.
 FOLLOW_UP_CHANGE = "follow_up_change"
 
@@ -227,7 +230,9 @@ class FollowUpDetector(_IntentRelabeller):
         if intent in _NEVER_FOLLOW_UPS:
             return False
         if is_follow_up(text):
-            return not is_reply(text)
+            # Where DIET read a greeting, thanks, yes or no, only a message naming what changes is a
+            # follow-up ("全国平均呢"); "那先拜拜了", "对着呢", "那算了吧" are what DIET said.
+            return not is_reply(text) and (intent in _QUESTION_INTENTS or bool(entities) or names_a_change(text))
         names_a_topic = any(entity.get("entity") == "policy_topic" for entity in entities)
         return intent in _PRICE_INTENTS and not names_a_topic and is_bare_how_much(text)
 

@@ -12,8 +12,10 @@ import re
 
 # At most this long: a longer message carries a question of its own.
 MAX_LENGTH = 16
+# 按/论 lead a unit ("按斤算呢", "论公斤"), not any sentence ("按200交15年…" is a question of its own).
 _LEADING = re.compile(
-    r"^(?:那|那么|那要是|那如果|要是|如果|假如|假设|换成|换算成|改成|改为|换|改|按|论|折成|折合|只|光|再|还有)"
+    r"^(?:那|那么|那要是|那如果|要是|如果|假如|假设|换成|换算成|改成|改为|换|改|折成|折合|只|光|还有"
+    r"|(?:按|论)(?=斤|公斤|千克|吨|市斤|重量|每斤|一斤|一公斤))"
 )
 _TRAILING = re.compile(r"(?:呢|的话|呐|咧|的呢|嘞)$")
 _WHOLE_PRICE_QUESTION = re.compile(r"多少钱|价格|行情")
@@ -70,3 +72,13 @@ def what_changes(text: str) -> str:
 def is_reply(text: str) -> bool:
     """A reply in a follow-up's shape ("好的呢", "那算了"): nothing in it changes the question before."""
     return what_changes(text) in REPLY_WORDS or not what_changes(text)
+
+
+# What a follow-up may change: a unit, a year or month, an amount, the country as a whole, a tier.
+_CHANGE_WORDS = re.compile(r"\d|斤|公斤|千克|吨|全国|年|月|档|块|元|万|千|百")
+
+
+def names_a_change(text: str) -> bool:
+    """Whether a message in a follow-up's shape names something a question can change ("全国平均呢",
+    "要是一千克呢"), which a reply in the same shape ("那先拜拜了", "对着呢", "那算了吧") does not."""
+    return bool(_CHANGE_WORDS.search(what_changes(text)))

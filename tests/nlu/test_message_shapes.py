@@ -73,3 +73,19 @@ def test_noise_detector_overrules_diet_and_says_so() -> None:
 def test_follow_up_detector(text: str, diet: str, entities, expected: str) -> None:
     message = FollowUpDetector().process([_parsed(text, diet, entities)])[0]
     assert message.get("intent")["name"] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "diet", "expected"),
+    [
+        ("那先走了", "goodbye", "goodbye"),  # a reply in a follow-up's shape stays what DIET read
+        ("是着呢", "affirm", "affirm"),
+        ("那就这样吧", "deny", "deny"),
+        ("全国的呢", "affirm", "inform"),  # names what changes: a follow-up DIET mistook for a reply
+        ("要是论吨呢", "thank", "inform"),
+        ("按300交20年每月能有多少", "calc_pension", "calc_pension"),  # 按 before an amount: its own question
+    ],
+)
+def test_replies_stay_replies_and_changes_are_follow_ups(text: str, diet: str, expected: str) -> None:
+    message = FollowUpDetector().process([_parsed(text, diet)])[0]
+    assert message.get("intent")["name"] == expected
