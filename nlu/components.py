@@ -23,7 +23,14 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.focus import focus_span
-from nlu.follow_ups import is_bare_how_much, is_follow_up, is_reply, names_a_change, what_changes
+from nlu.follow_ups import (
+    is_bare_how_much,
+    is_follow_up,
+    is_reply,
+    is_whole_question,
+    names_a_change,
+    what_changes,
+)
 from nlu.noise import is_noise
 from nlu.text_normalizer import normalise
 
@@ -229,7 +236,7 @@ class FollowUpDetector(_IntentRelabeller):
         """A follow-up's shape that changes something (not "好的呢"); a bare "X是多少" where DIET saw a price."""
         if intent in _NEVER_FOLLOW_UPS:
             return False
-        if is_follow_up(text):
+        if is_follow_up(text) and not is_whole_question(text, intent):
             # Where DIET read a greeting, thanks, yes or no, only a message naming what changes is a
             # follow-up ("全国平均呢"); "那先拜拜了", "对着呢", "那算了吧" are what DIET said.
             return not is_reply(text) and (intent in _QUESTION_INTENTS or bool(entities) or names_a_change(text))

@@ -34,8 +34,10 @@ def is_follow_up(text: str) -> bool:
     return not _WHOLE_PRICE_QUESTION.search(stripped) or len(stripped) <= 6
 
 
-# "粳稻是多少", "公斤价是多少": a short "how much" with no word for money after a thing or a unit.
+# "粳稻是多少": a short "how much" after a thing, with no word for money or a unit ("小麦价格多少",
+# "鲫鱼一斤多少" ask a price as a whole question).
 _BARE_HOW_MUCH = re.compile(r"^.{1,5}?(?:是|的|要|能)?多少$")
+_MONEY_OR_UNIT = re.compile(r"价|钱|块|元|斤|公斤|千克|吨|收购")
 
 
 def is_bare_how_much(text: str) -> bool:
@@ -45,7 +47,7 @@ def is_bare_how_much(text: str) -> bool:
     price question and found no policy topic in it: after a price that is the same price question,
     and after a minimum purchase price it is that question for another grain."""
     stripped = _PUNCTUATION.sub("", (text or "").strip())
-    return bool(_BARE_HOW_MUCH.match(stripped))
+    return bool(_BARE_HOW_MUCH.match(stripped)) and not _MONEY_OR_UNIT.search(stripped)
 
 
 # Words that only mark a message as a follow-up, or ask nothing of their own; what remains of a
@@ -82,3 +84,18 @@ def names_a_change(text: str) -> bool:
     """Whether a message in a follow-up's shape names something a question can change ("全国平均呢",
     "要是一千克呢"), which a reply in the same shape ("那先拜拜了", "对着呢", "那算了吧") does not."""
     return bool(_CHANGE_WORDS.search(what_changes(text)))
+
+
+# A pension calculation that names both a yearly amount and the years ("如果交400交20年…") is a whole
+# question; a trend question that compares ("…跟现在比呢") is one too.
+_WHOLE_CALCULATION = re.compile(r"\d{3,}.*\d+\s*年|\d+\s*年.*\d{3,}")
+_COMPARES = re.compile(r"涨|跌|比")
+
+
+def is_whole_question(text: str, intent: str) -> bool:
+    """A message in a follow-up's shape that is still a question of its own for the intent DIET read."""
+    if intent == "calc_pension":
+        return bool(_WHOLE_CALCULATION.search(text))
+    if intent == "ask_price_trend":
+        return bool(_COMPARES.search(text))
+    return False

@@ -42,7 +42,8 @@ def test_questions_of_their_own_are_not_follow_ups(text: str) -> None:
 
 
 def test_a_bare_how_much_is_recognised_but_only_short() -> None:
-    assert is_bare_how_much("籼稻是多少") and is_bare_how_much("公斤价多少")
+    assert is_bare_how_much("籼稻是多少") and is_bare_how_much("晚稻的多少")
+    assert not is_bare_how_much("公斤价多少")  # a price question: the price answer knows the unit follows up
     assert not is_bare_how_much("今年国家定的稻谷最低收购价是多少") and not is_bare_how_much("多少钱")
 
 
@@ -84,6 +85,9 @@ def test_follow_up_detector(text: str, diet: str, entities, expected: str) -> No
         ("全国的呢", "affirm", "inform"),  # names what changes: a follow-up DIET mistook for a reply
         ("要是论吨呢", "thank", "inform"),
         ("按300交20年每月能有多少", "calc_pension", "calc_pension"),  # 按 before an amount: its own question
+        ("要是交300交20年呢", "calc_pension", "calc_pension"),  # both inputs named: a whole calculation
+        ("前年这会儿牛肉跟现在比呢", "ask_price_trend", "ask_price_trend"),  # a comparison of its own
+        ("牛肉价格多少", "ask_price", "ask_price"),  # a price question, not a bare "how much"
     ],
 )
 def test_replies_stay_replies_and_changes_are_follow_ups(text: str, diet: str, expected: str) -> None:
