@@ -56,10 +56,10 @@ async def test_price_form_asks_for_a_product_and_follow_ups_keep_context(aiohttp
     assert [button["title"] for button in replies[0]["buttons"]][:2] == ["玉米", "小麦"]
     # The farmer types a folk name instead of pressing a button; the form takes it as 玉米.
     assert "1.00–1.05元/斤" in await ask(client, "苞米")
-    # 猪肉 per 公斤; then "as of 2024" keeps the product, in 元/斤 as the new question names no unit.
+    # 猪肉 per 公斤; then "as of 2024" is a follow-up: the product and the unit stay (issue 14).
     assert "20.71元/公斤" in await ask(client, "猪肉一公斤多少钱")
     as_of = await ask(client, "2024年的呢")
-    assert "2024-10-31" in as_of and "12.32元/斤" in as_of
+    assert "2024-10-31" in as_of and "24.63元/公斤" in as_of
 
 
 
