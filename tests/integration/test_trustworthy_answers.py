@@ -85,3 +85,18 @@ async def test_a_place_asked_about_never_becomes_the_farmers_home(web_chat, rasa
 async def test_a_county_of_china_is_understood_as_a_place(web_chat) -> None:
     answer = await ask(web_chat, "巩义小麦多少钱一斤")
     assert "巩义" in answer and "小麦" in answer, answer
+
+
+async def test_comparisons_and_trends_answer_the_places_asked(web_chat) -> None:
+    # "郑州和石家庄哪里的白菜便宜" showed Beijing's 新发地 as both the highest and the lowest.
+    compared = await ask(web_chat, "郑州和石家庄哪里的白菜便宜")
+    assert "新发地" not in compared, compared
+    # "石家庄生猪最近涨了没" listed province prices and never said up or down.
+    trend = await ask(web_chat, "石家庄生猪最近涨了没")
+    assert any(word in trend for word in ("涨了", "跌了", "持平")), trend
+
+
+async def test_the_newest_years_policy_answers(web_chat) -> None:
+    # "稻谷最低收购价" gave the 2024 prices in November 2026 although 2025's are in the knowledge base.
+    answer = await ask(web_chat, "稻谷最低收购价")
+    assert "2025" in answer, answer
