@@ -24,7 +24,8 @@ _COMPARISON_WORDS = ("比较", "对比", "哪里", "哪儿", "哪个市场", "�
 
 def is_comparison(text: str, regions: List[str]) -> bool:
     """True when the farmer compares places ("郑州和石家庄哪里贵") rather than asking for a trend."""
-    return len(regions) > 1 or any(word in text for word in _COMPARISON_WORDS)
+    # Two extractors may both find one place ("石家庄" twice): it is two places only if they differ.
+    return len(set(regions)) > 1 or any(word in text for word in _COMPARISON_WORDS)
 
 
 class ActionAnswerPriceTrend(Action):

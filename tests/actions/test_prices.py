@@ -302,3 +302,12 @@ async def test_where_is_corn_cheapest_with_only_national_figures_ranks_nothing(k
     assert comparison["extremes"] == "还没有各地市场的数据，比不出哪里高哪里低。"
     assert comparison["reference"] == "全国参考：1.02元/斤（玉米主产区批发市场）。"
     assert comparison["coverage"] == "只有全国数据"
+
+
+async def test_one_place_found_twice_is_a_trend_not_a_comparison(knowledge_factory) -> None:
+    # The NLU's two extractors may both tag 石家庄: "石家庄生猪最近涨了没" still asks whether it went up or down.
+    found_twice = [("product", "生猪"), ("region", "石家庄"), ("region", "石家庄")]
+    tracker = make_tracker("ask_price_trend", entities=found_twice,
+                           slots={"product": "生猪", "place": "石家庄"}, text="石家庄生猪最近涨了没")
+    dispatcher, _ = await run_action(ActionAnswerPriceTrend(), tracker)
+    assert "utter_price_comparison" not in responses(dispatcher)
