@@ -35,11 +35,8 @@ from nlu.noise import is_noise
 from nlu.text_normalizer import normalise
 
 
-# Registered as a featurizer so the recipe runs it in order, before the tokenizer, at training and
-# at inference, for NLU and for end-to-end features alike.
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class ChineseTextNormalizer(GraphComponent):
-    """Rewrites a message's text into normalised form and moves annotated entity spans with it."""
+class _StatelessComponent(GraphComponent):
+    """A component with nothing to train, save or load: created bare, and training data passes through."""
 
     @classmethod
     def create(
@@ -48,9 +45,20 @@ class ChineseTextNormalizer(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "ChineseTextNormalizer":
+    ) -> GraphComponent:
         """Create the component (it has no state to train or load)."""
         return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Training examples pass through unchanged unless a component says otherwise."""
+        return training_data
+
+
+# Registered as a featurizer so the recipe runs it in order, before the tokenizer, at training and
+# at inference, for NLU and for end-to-end features alike.
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class ChineseTextNormalizer(_StatelessComponent):
+    """Rewrites a message's text into normalised form and moves annotated entity spans with it."""
 
     @staticmethod
     def _normalise_message(message: Message) -> None:
@@ -91,27 +99,13 @@ QUESTION_FOCUS = "question_focus"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class QuestionFocus(GraphComponent):
+class QuestionFocus(_StatelessComponent):
     """Lets the NLU read only the question at the end of a long message (nlu/focus.py).
 
     Right after the normaliser. The whole text is kept, and FullTextRestorer puts it back after the
     classifiers, so the actions and the tracker see what the farmer wrote, and the question as
-    `question_focus` in the parse data."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "QuestionFocus":
-        """Create the component (it has no state to train or load)."""
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Training examples are read whole: their entity spans are annotated on the whole text."""
-        return training_data
+    `question_focus` in the parse data. Training examples are read whole (their entity spans are
+    annotated on the whole text)."""
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Read the question of each long message."""
@@ -126,23 +120,8 @@ class QuestionFocus(GraphComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class FullTextRestorer(GraphComponent):
+class FullTextRestorer(_StatelessComponent):
     """Puts a long message's whole text back after the classifiers (see QuestionFocus). Last in the pipeline."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "FullTextRestorer":
-        """Create the component (it has no state to train or load)."""
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Nothing to do at training."""
-        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Restore the whole text of every focused message, and move its entities' spans onto it."""
@@ -161,24 +140,13 @@ class FullTextRestorer(GraphComponent):
         return messages
 
 
-class _IntentRelabeller(GraphComponent):
+class _IntentRelabeller(_StatelessComponent):
     """A rule that runs after DIET and the FallbackClassifier and may overrule their intent.
 
     It keeps DIET's ranking, so the console's review still shows what DIET thought, and says in the
     parse data which rule decided (`relabelled_by`)."""
 
     relabelled_to: str = ""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "_IntentRelabeller":
-        """Create the component (it has no state to train or load)."""
-        return cls()
 
     def applies(self, text: str, intent: str, entities: List[Dict[str, Any]]) -> bool:  # pragma: no cover
         """Whether the rule overrules `intent` for this text and these entities."""
@@ -195,9 +163,6 @@ class _IntentRelabeller(GraphComponent):
                 message.set("relabelled_by", type(self).__name__, add_to_output=True)
         return messages
 
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Nothing to learn."""
-        return training_data
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
