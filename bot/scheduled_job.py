@@ -3,8 +3,6 @@ knowledge DB: knowledge.scheduled). For jobs that must not run twice for one due
 feed or escalating tickets nobody answered: every process runs the loop, one wins each due time."""
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import functools
 import logging
@@ -12,6 +10,7 @@ import os
 import socket
 from typing import Any, Awaitable, Callable, Optional
 
+from bot.background_rounds import BackgroundRounds
 from knowledge.db import KnowledgeStore
 from knowledge.models import utcnow
 from knowledge.scheduled import claim_due_run, due_every, finish_run
@@ -19,52 +18,30 @@ from knowledge.scheduled import claim_due_run, due_every, finish_run
 logger = logging.getLogger(__name__)
 
 
-class ScheduledJob:
+class ScheduledJob(BackgroundRounds):
     """Runs `work()` every `every_seconds`, in whichever process claims each due time first."""
 
     def __init__(self, store: KnowledgeStore, name: str, every_seconds: float, work: Callable[[], Awaitable[Any]],
                  clock: Callable[[], dt.datetime] = utcnow, check_seconds: Optional[float] = None) -> None:
+        super().__init__()
         self._store = store
-        self.name = name
+        self.job = name
+        self.name = f"scheduled-{name}"
         self._every = every_seconds
         self._work = work
         self._clock = clock
         # Look more often than the job is due, so a due time is taken up soon after it comes.
-        self._check = check_seconds if check_seconds is not None else max(1.0, min(60.0, every_seconds / 4))
+        self.check_seconds = check_seconds if check_seconds is not None else max(1.0, min(60.0, every_seconds / 4))
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self._task: Optional[asyncio.Task] = None
 
     async def run_once(self) -> bool:
         """Run the job if its current due time is unclaimed; True when this process ran it."""
         now = self._clock()
         due = due_every(now, self._every)
-        won = await self._store.run(functools.partial(claim_due_run, name=self.name, due_at=due, worker=self.worker,
+        won = await self._store.run(functools.partial(claim_due_run, name=self.job, due_at=due, worker=self.worker,
                                                       now=now))
         if not won:
             return False
         await self._work()
-        await self._store.run(functools.partial(finish_run, name=self.name))
+        await self._store.run(functools.partial(finish_run, name=self.job))
         return True
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the due time is claimed and lost; the next one runs again
-                logger.exception("Scheduled job %s failed", self.name)
-            await asyncio.sleep(self._check)
-
-    def start(self) -> None:
-        """Run the loop in the background until `stop`."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name=f"scheduled-{self.name}")
-
-    async def stop(self) -> None:
-        """Stop the loop (a run in progress is cancelled)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

@@ -1,0 +1,57 @@
+"""A gateway job that runs in rounds in the background: the loop, its start and its stop, written once.
+
+Each round runs shielded: its work may be in a worker thread, which cannot be cancelled, so `stop` waits for the
+round in progress instead of closing the databases under it. A failed round is logged and the next one comes.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+from typing import Any, Optional
+
+logger = logging.getLogger(__name__)
+
+
+class BackgroundRounds(ABC):
+    """Calls `run_once` every `check_seconds` until `stop`; subclasses say what a round does."""
+
+    name: str = "rounds"
+    check_seconds: float = 60.0
+
+    def __init__(self) -> None:
+        self._task: Optional[asyncio.Task] = None
+        self._round_task: Optional[asyncio.Future] = None
+
+    @abstractmethod
+    async def run_once(self) -> Any:
+        """One round (tests call it directly too)."""
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                self._round_task = asyncio.ensure_future(self.run_once())
+                await asyncio.shield(self._round_task)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database restarting must not end the job for good
+                logger.exception("%s round failed; trying again in %.0fs", self.name, self.check_seconds)
+            await asyncio.sleep(self.check_seconds)
+
+    def start(self) -> None:
+        """Run the loop in the background until `stop`."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name=self.name)
+
+    async def stop(self) -> None:
+        """Stop the loop, after the round in progress (if any) has finished."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._round_task is not None:
+            with contextlib.suppress(Exception):  # its failure was the loop's to log
+                await self._round_task
+            self._round_task = None
