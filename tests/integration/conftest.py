@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Dict, Iterator
 
@@ -16,31 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from settings import PROJECT_ROOT
 from tests.conftest import copy_database
-
-MODEL = PROJECT_ROOT / "models" / "xiangxin.tar.gz"
-# A deadline for readiness, not a speed check: Rasa loads its model in ~40 s on a quiet machine, but took
-# over ten minutes on this two-core machine shared with several trainings, and CI must not flake on that.
-START_TIMEOUT_SECONDS = 900
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited early with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(1)
-    raise RuntimeError(f"{url} not ready after {START_TIMEOUT_SECONDS}s:\n{log.read_text()[-3000:]}")
+from tests.servers import MODEL, free_port, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +23,7 @@ def rasa_stack(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) 
         pytest.fail(f"{MODEL} is missing: run `make train` (make test trains it first).")
     workdir = tmp_path_factory.mktemp("rasa_stack")
     knowledge_url = copy_database(seeded_template, workdir / "knowledge.db")
-    rasa_port, actions_port = _free_port(), _free_port()
+    rasa_port, actions_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
@@ -77,8 +50,8 @@ def rasa_stack(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) 
             log = workdir / f"{name}.log"
             processes[name] = (subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log.open("w"),
                                                 stderr=subprocess.STDOUT), log)
-        _wait_for(f"http://127.0.0.1:{actions_port}/health", *processes["actions"])
-        _wait_for(f"http://127.0.0.1:{rasa_port}/", *processes["rasa"])
+        wait_for(f"http://127.0.0.1:{actions_port}/health", *processes["actions"])
+        wait_for(f"http://127.0.0.1:{rasa_port}/", *processes["rasa"])
         yield {"rasa_url": f"http://127.0.0.1:{rasa_port}", "tracker_db": str(workdir / "tracker.db"),
                "knowledge_db_url": knowledge_url}
     finally:

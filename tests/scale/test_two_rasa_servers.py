@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Dict, Iterator, List
 
@@ -38,35 +37,13 @@ from scripts.demo_knowledge import build_knowledge_db
 from scripts.scaled_stack import nginx_conf
 from settings import PROJECT_ROOT, Settings
 from tests.postgres import PostgresServer
+from tests.servers import MODEL, free_port, wait_for
 from tests.unavailable import unavailable
 
 pytestmark = [pytest.mark.scale, pytest.mark.postgres]
 
-MODEL = PROJECT_ROOT / "models" / "xiangxin.tar.gz"
-# A deadline for readiness on a busy two-core machine, not a speed check.
-START_TIMEOUT_SECONDS = 900
 FARMERS = 100
 QUESTIONS = ("玉米多少钱一斤", "那小麦呢", "郑州的呢", "鸡蛋价格")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited early with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(1)
-    raise RuntimeError(f"{url} not ready after {START_TIMEOUT_SECONDS}s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +65,9 @@ def two_rasa_servers(postgres_server: PostgresServer, tmp_path_factory: pytest.T
                    TRACKER_DB_PORT=str(base.port or 5432), TRACKER_DB_NAME=tracker_url.rsplit("/", 1)[1],
                    TRACKER_DB_USER=base.username or "postgres", TRACKER_DB_PASSWORD=base.password or "",
                    REDIS_HOST="127.0.0.1", REDIS_PORT="6379")
-        actions_ports = [_free_port(), _free_port()]
-        rasa_ports = [_free_port(), _free_port()]
-        balancer = {"rasa": _free_port(), "actions": _free_port(), "gateway": _free_port()}
+        actions_ports = [free_port(), free_port()]
+        rasa_ports = [free_port(), free_port()]
+        balancer = {"rasa": free_port(), "actions": free_port(), "gateway": free_port()}
         processes = {}
         try:
             for number, port in enumerate(actions_ports):
@@ -111,7 +88,7 @@ def two_rasa_servers(postgres_server: PostgresServer, tmp_path_factory: pytest.T
                                                   stderr=subprocess.STDOUT), log)
             yield {"workdir": workdir, "nginx": nginx, "rasa_ports": rasa_ports, "actions_ports": actions_ports,
                    "balancer": balancer, "tracker_url": tracker_url, "secret": webhook_secret,
-                   "wait": lambda: [_wait_for(url, *started[name]) for name, (_c, _e, url) in processes.items()]}
+                   "wait": lambda: [wait_for(url, *started[name]) for name, (_c, _e, url) in processes.items()]}
         finally:
             for process, _log in started.values():
                 process.terminate()
@@ -129,7 +106,7 @@ def _start_nginx(stack: Dict, affinity: bool) -> subprocess.Popen:
     settings = Settings(rasa_port=stack["balancer"]["rasa"], actions_port=stack["balancer"]["actions"],
                         gateway_port=stack["balancer"]["gateway"])
     # The processes behind nginx run on the free ports the fixture chose.
-    behind = {"rasa": stack["rasa_ports"], "actions": stack["actions_ports"], "gateway": [_free_port()]}
+    behind = {"rasa": stack["rasa_ports"], "actions": stack["actions_ports"], "gateway": [free_port()]}
     conf = nginx_conf(settings, folder, affinity=affinity, behind=behind)
     (folder / "nginx.conf").write_text(conf, encoding="utf-8")
     process = subprocess.Popen([stack["nginx"], "-p", str(folder), "-c", str(folder / "nginx.conf")],
