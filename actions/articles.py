@@ -121,8 +121,6 @@ class ArticleAnswer(Action, ABC):
     would otherwise register this one under the policy action's name too.
     """
 
-    intent: str
-
     @property
     @abstractmethod
     def category(self) -> str:
@@ -181,21 +179,18 @@ class ActionAnswerPolicy(ArticleAnswer):
     """Agricultural policy and subsidies (最低收购价, 粮补, 农机补贴 …)."""
 
     category = "policy"
-    intent = "ask_policy"
 
 
 class ActionAnswerPension(ArticleAnswer):
     """城乡居民基本养老保险 (新农保, 老年金)."""
 
     category = "pension"
-    intent = "ask_pension"
 
 
 class ActionAnswerMedicalInsurance(ArticleAnswer):
     """城乡居民基本医疗保险 (新农合, 合作医疗)."""
 
     category = "medical"
-    intent = "ask_medical_insurance"
 
     def name(self) -> str:
         return "action_answer_medical_insurance"

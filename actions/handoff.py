@@ -26,6 +26,11 @@ REPLY_TIME = "信息员一般在工作日8:00–18:00处理，通常1个工作�
 NO_QUESTION = "（农户请求人工帮助，未留下具体问题）"
 
 
+def is_noise(parse_data: Dict[str, Any]) -> bool:
+    """The message is noise (keyboard mash, interjections: nlu.components.NoiseDetector said so)."""
+    return parse_data.get("relabelled_by") == "NoiseDetector"
+
+
 def typed_question(tracker: Tracker, not_before: Optional[float] = None) -> Optional[str]:
     """The farmer's last real typed question (sent at `not_before` or later, a Unix time), if any."""
     for event in reversed(tracker.events):
@@ -34,9 +39,8 @@ def typed_question(tracker: Tracker, not_before: Optional[float] = None) -> Opti
         text = (event.get("text") or "").strip()
         parse_data = event.get("parse_data") or {}
         intent = (parse_data.get("intent") or {}).get("name")
-        # Noise ("呃呃呃", nlu.components.NoiseDetector) is never the question: the one before it is.
-        is_noise = parse_data.get("relabelled_by") == "NoiseDetector"
-        if text and not text.startswith("/") and intent not in _NOT_A_QUESTION and not is_noise:
+        # Noise ("呃呃呃") is never the question: the one before it is.
+        if text and not text.startswith("/") and intent not in _NOT_A_QUESTION and not is_noise(parse_data):
             recent = not_before is None or (event.get("timestamp") or 0) >= not_before
             return text if recent else None
     return None
@@ -112,11 +116,6 @@ def fallbacks_in_a_row(tracker: Tracker) -> int:
     return count
 
 
-def is_noise(tracker: Tracker) -> bool:
-    """The latest message is noise (keyboard mash, interjections: nlu.components.NoiseDetector)."""
-    return tracker.latest_message.get("relabelled_by") == "NoiseDetector"
-
-
 class ActionHandleFallback(Action):
     """Asks the farmer to rephrase; the second miss in a row offers a person instead. A question that plainly
     names one of our topics is answered from its article although the NLU did not place it."""
@@ -127,7 +126,7 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        if not is_noise(tracker):
+        if not is_noise(tracker.latest_message):
             answered = answer_by_search(dispatcher, tracker)
             if answered is not None:
                 return answered
