@@ -8,13 +8,14 @@ import os
 from typing import Iterator
 
 import pytest
-from rasa.core.lock_store import LockStore, RedisLockStore
+from rasa.core.lock_store import LockStore
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
+from rasa_extensions.lock_store import AtomicRedisLockStore
 from settings import PROJECT_ROOT
 from tests.postgres import PostgresServer
 
@@ -49,7 +50,7 @@ def test_rasa_builds_the_postgres_tracker_store_and_redis_lock_store(production_
     store = TrackerStore.create(tracker_config, Domain.empty())
     assert isinstance(store, SQLTrackerStore)
     lock_store = LockStore.create(lock_config)
-    assert isinstance(lock_store, RedisLockStore)
+    assert isinstance(lock_store, AtomicRedisLockStore)
     assert lock_store.key_prefix.startswith("xiangxin")
 
     async def round_trip() -> DialogueStateTracker:
