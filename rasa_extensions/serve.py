@@ -20,7 +20,9 @@ def rasa_arguments(arguments: List[str], token: str) -> List[str]:
     if not token:
         raise SystemExit("RASA_API_TOKEN is not set: Rasa's HTTP API would be open to anyone who reaches it "
                          "(make run generates one into var/local.env).")
-    return ["rasa", "run", *arguments, "--enable-api", "--auth-token", token]
+    # One argument, `--auth-token=…`: a generated token may begin with "-" (token_urlsafe's alphabet has it), and
+    # argparse takes a separate "-…" for an option and stops Rasa with "expected one argument".
+    return ["rasa", "run", *arguments, "--enable-api", f"--auth-token={token}"]
 
 
 def main() -> None:

@@ -52,6 +52,14 @@ def test_item14_the_launcher_adds_the_token_and_refuses_to_run_without_one() -> 
     from rasa_extensions.serve import rasa_arguments
 
     assert rasa_arguments(["--port", "5005"], "tok") == ["rasa", "run", "--port", "5005", "--enable-api",
-                                                         "--auth-token", "tok"]
+                                                         "--auth-token=tok"]
+    # A token that begins with "-" (one generated token in 64) reaches Rasa's own parser as the token.
+    import argparse
+
+    from rasa.cli.arguments.run import add_server_arguments
+
+    parser = argparse.ArgumentParser()
+    add_server_arguments(parser)
+    assert parser.parse_args(rasa_arguments([], "-Xy_z")[2:]).auth_token == "-Xy_z"
     with pytest.raises(SystemExit, match="RASA_API_TOKEN"):
         rasa_arguments([], "")
