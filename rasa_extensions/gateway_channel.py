@@ -18,16 +18,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa_extensions import fast_action_validation, fast_model_load
+from rasa_extensions.cli import install_fixes
 from settings import load_settings
 
 logger = logging.getLogger(__name__)
 
 # Every Rasa server of ours loads this module (credentials.yml names the channel) before it loads the model and
-# serves: the one place where the fixes of Rasa's per-call schema check (fast_action_validation.py) and of its
-# training step at model load (fast_model_load.py) reach all of them.
-fast_action_validation.install()
-fast_model_load.install()
+# serves: the one place where the fixes of Rasa's per-call schema check (fast_action_validation.py), of its
+# training step at model load (fast_model_load.py) and of its event class lookup (fast_event_types.py) reach
+# all of them.
+install_fixes()
 
 SECRET_HEADER = "X-Gateway-Secret"  # noqa: S105 (the header's name, not a secret)
 

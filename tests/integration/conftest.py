@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Dict, Iterator
 
 import pytest
+import yaml
 from aiohttp.test_utils import TestClient
 
 from settings import PROJECT_ROOT
@@ -25,11 +26,11 @@ def rasa_stack(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     knowledge_url = copy_database(seeded_template, workdir / "knowledge.db")
     rasa_port, actions_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
-        encoding="utf-8",
-    )
+    # The project's own endpoints.yml (its tracker store and action endpoint options), on this stack's port and file.
+    config = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    config["action_endpoint"]["url"] = f"http://127.0.0.1:{actions_port}/webhook"
+    config["tracker_store"]["db"] = str(workdir / "tracker.db")
+    endpoints.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     # As under `make run`, Rasa and the gateways of the tests share the webhook secret through the environment
     # (gateways read it when the tests build their Settings).
     webhook_secret = secrets.token_urlsafe(32)

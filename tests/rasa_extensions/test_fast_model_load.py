@@ -10,6 +10,7 @@ from typing import Any, Dict, List
 
 import pytest
 from rasa.core.agent import Agent
+from rasa.shared.core.events import Event
 from rasa.utils.tensorflow.models import RasaModel
 
 from rasa_extensions import fast_model_load
@@ -57,10 +58,11 @@ def test_the_model_parses_exactly_as_when_rasa_loads_it(monkeypatch: pytest.Monk
 def test_the_command_line_launcher_installs_the_fixes(monkeypatch: pytest.MonkeyPatch) -> None:
     from rasa.core.actions.action import RemoteAction
 
-    from rasa_extensions import cli, fast_action_validation
+    from rasa_extensions import cli, fast_action_validation, fast_event_types
 
     monkeypatch.setattr(RasaModel, "load", classmethod(fast_model_load.ORIGINAL_LOAD))
     monkeypatch.setattr(RemoteAction, "_validate_action_result", fast_action_validation.ORIGINAL_VALIDATE_ACTION_RESULT)
     cli.install_fixes()
     assert RasaModel.load.__func__ is fast_model_load._load  # type: ignore[attr-defined]
     assert RemoteAction._validate_action_result is fast_action_validation._validate_action_result
+    assert Event.resolve_by_type is fast_event_types.resolve_by_type

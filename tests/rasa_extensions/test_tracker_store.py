@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
@@ -81,3 +81,68 @@ async def test_the_console_reads_it_read_only_while_rasa_writes(tmp_path: Path) 
         assert len(reader.conversations(ConversationFilter())) == 2
     finally:
         reader.close()
+
+
+async def test_loading_and_saving_read_the_events_rasa_s_own_queries_read(tmp_path: Path) -> None:
+    store = _store_from_endpoints(tmp_path / "tracker.db")
+    assert isinstance(store, WalSQLTrackerStore)
+    no_session = _conversation("web-2")
+    with_sessions = DialogueStateTracker.from_events("web-3", [
+        ActionExecuted("action_session_start"), SessionStarted(timestamp=100.0), ActionExecuted("action_listen"),
+        UserUttered("你好", {"name": "greet", "confidence": 0.99}, timestamp=101.0),
+        ActionExecuted("action_session_start", timestamp=200.0), SessionStarted(timestamp=200.0),
+        ActionExecuted("action_listen", timestamp=200.5),
+    ], slots=DOMAIN.slots)
+    try:
+        await store.save(with_sessions)
+        latest_session = await store.retrieve("web-3")  # as Rasa loads it for the next message
+        assert latest_session is not None
+        for tracker in (no_session, latest_session):
+            await store.save(tracker)
+            tracker.update(UserUttered("谢谢", {"name": "thank", "confidence": 0.99}, timestamp=300.0))
+            with store.session_scope() as session:
+                ours = list(store._additional_events(session, tracker))
+                rasa_s = list(SQLTrackerStore._additional_events(store, session, tracker))
+            assert [event.as_dict() for event in ours] == [event.as_dict() for event in rasa_s]
+            assert [event.as_dict()["text"] for event in ours] == ["谢谢"]
+            await store.save(tracker)
+            with store.session_scope() as session:
+                assert list(store._additional_events(session, tracker)) == []
+        for sender in ("web-2", "web-3", "nobody"):
+            for every_session in (False, True):
+                ours_loaded = await store._retrieve(sender, every_session)
+                rasa_s_loaded = await SQLTrackerStore._retrieve(store, sender, every_session)
+                assert (ours_loaded is None) == (rasa_s_loaded is None) == (sender == "nobody")
+                if ours_loaded is not None and rasa_s_loaded is not None:
+                    assert ([e.as_dict() for e in ours_loaded.events]
+                            == [e.as_dict() for e in rasa_s_loaded.events])
+        retrieved = await store.retrieve("web-3")
+        assert retrieved is not None and [e.text for e in retrieved.events if isinstance(e, UserUttered)] == ["谢谢"]
+        full = await store.retrieve_full_tracker("web-3")
+        assert full is not None and [e.text for e in full.events if isinstance(e, UserUttered)] == ["你好", "谢谢"]
+    finally:
+        store.engine.dispose()
+
+
+async def test_saving_writes_the_rows_rasa_s_own_store_writes(tmp_path: Path) -> None:
+    ours = _store_from_endpoints(tmp_path / "ours.db")
+    rasa_s_own = SQLTrackerStore(dialect="sqlite", db=str(tmp_path / "rasa.db"), domain=DOMAIN)
+    tracker = _conversation("tg-9")
+    for store in (ours, rasa_s_own):
+        await store.save(tracker)
+    tracker.update(UserUttered("谢谢", {"name": "thank", "confidence": 0.99}, timestamp=300.0))
+    tracker.update(ActionExecuted("utter_thank", timestamp=300.5))
+    for store in (ours, rasa_s_own):
+        await store.save(tracker)
+        store.engine.dispose()
+    columns = "sender_id, type_name, timestamp, intent_name, action_name, data"
+    with sqlite3.connect(tmp_path / "ours.db") as first, sqlite3.connect(tmp_path / "rasa.db") as second:
+        written = [connection.execute(f"SELECT {columns} FROM events ORDER BY id").fetchall()  # noqa: S608
+                   for connection in (first, second)]
+    assert len(written[0]) == 8 and written[0] == written[1]
+
+
+def test_the_statements_name_rasa_s_session_start_event() -> None:
+    from knowledge.conversations.tracker_statements import SESSION_STARTED
+
+    assert SessionStarted.type_name == SESSION_STARTED
