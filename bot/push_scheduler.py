@@ -6,7 +6,6 @@ All state is in the database, so any number of gateway processes can run this lo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import functools
 import logging
@@ -17,6 +16,7 @@ from typing import Callable, Optional, Tuple
 from telegram import Bot
 from telegram.error import RetryAfter, TelegramError
 
+from bot.background_rounds import BackgroundRounds
 from bot.metrics import GatewayMetrics
 from bot.telegram_render import split_text
 from bot.telegram_send import is_permanent, retry_after_seconds
@@ -38,8 +38,11 @@ SECONDS_BETWEEN_PUSHES = 0.05
 NOTICE_RUN = "push_notice"
 
 
-class PushScheduler:
-    """Notices and sends pushes in a loop; `run_once` does one round (tests and the loop both use it)."""
+class PushScheduler(BackgroundRounds):
+    """Notices and sends pushes in a loop (`run_round`, every PUSH_INTERVAL_SECONDS or when woken); `run_once`
+    notices and sends without the lease (tests)."""
+
+    name = "push-scheduler"
 
     def __init__(
         self,
@@ -51,6 +54,8 @@ class PushScheduler:
         clock: Callable[[], dt.datetime] = utcnow,
         escalate_after_hours: int = 0,
     ) -> None:
+        super().__init__()
+        self.check_seconds = interval_seconds
         self._store = store
         # Unanswered handoff tickets move one region up after this many hours (0: never), checked every round.
         self._escalate_after_hours = escalate_after_hours
@@ -60,13 +65,7 @@ class PushScheduler:
         self.bot = bot
         self._clock = clock
         self._worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self._task: Optional[asyncio.Task] = None
-        self._wake = asyncio.Event()
         self.metrics: Optional[GatewayMetrics] = None
-
-    def wake(self) -> None:
-        """Start the next round now (a late answer has just been put in the outbox)."""
-        self._wake.set()
 
     def notice(self, now: dt.datetime) -> int:
         """Write every push that has become due (blocking; one transaction); returns how many were added."""
@@ -146,27 +145,6 @@ class PushScheduler:
                                                           worker=self._worker, now=now))
         return noticed, await self.run_once(notice=noticed)
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_round()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # one bad round (database restarting …) must not end the pushes for good
-                logger.exception("Push round failed; trying again in %.0fs", self._interval)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
-            self._wake.clear()
-
-    def start(self) -> None:
-        """Run the loop in the background until `stop`."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="push-scheduler")
-
-    async def stop(self) -> None:
-        """Stop the loop (a round in progress is cancelled; its claims expire and are retried)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def loop_round(self) -> Tuple[bool, int]:
+        """The loop's round: with the lease on noticing."""
+        return await self.run_round()

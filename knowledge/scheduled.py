@@ -3,9 +3,8 @@
 
 A process runs a job for a due time only after winning `claim_due_run`, a conditional UPDATE that moves the
 row's `due_at` forward to that due time; every other process (another gateway, a restarted one, cron) finds
-`due_at` already there and skips it. The daily retention run uses it (knowledge.privacy.retention), and so
-does every periodic job of the gateway (bot/scheduled_job.py): price feeds, ticket escalation, or anything
-else that must not run twice for the same due time.
+`due_at` already there and skips it. The daily retention run uses it (knowledge.privacy.retention), and so does
+the push scheduler's noticing round, which also escalates unanswered tickets (bot/push_scheduler.py).
 """
 from __future__ import annotations
 
