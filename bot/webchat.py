@@ -1,11 +1,12 @@
 """The web chat: the same gateway logic over HTTP, for people without Telegram."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from functools import partial
 from pathlib import Path
-from typing import FrozenSet
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, Tuple
 
 from aiohttp import web
 
@@ -93,19 +94,51 @@ async def chat_page(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def post_message(request: web.Request) -> web.Response:
-    """Take one message from the page and answer with the bot's replies as JSON."""
+class _Refused(Exception):
+    """A page's request answered with an error (400/415) before its handler does anything."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(error)
+        self.response = json_response({"error": error}, status=status)
+
+
+async def _farmer_json(request: web.Request, no_cookie: str = "请先刷新页面。") -> Tuple[str, Dict[str, Any]]:
+    """The farmer's sender id and the request's JSON object; _Refused without a chat cookie or such a body.
+
+    The cookie is SameSite=Lax and the body must be JSON, which a form on another site cannot send: that site
+    cannot post as this farmer."""
     sender = _sender_id(request)
     if not sender:
-        return json_response({"error": "请先刷新页面再发消息。"}, status=400)
-    # The cookie is SameSite=Lax and the body must be JSON, so another site cannot post as this user.
+        raise _Refused(400, no_cookie)
     if request.content_type != "application/json":
-        return json_response({"error": "unsupported content type"}, status=415)
+        raise _Refused(415, "unsupported content type")
     try:
         body = await request.json()
-        text = str(body.get("message", ""))
-    except (ValueError, AttributeError):
-        return json_response({"error": "消息格式不对。"}, status=400)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise _Refused(400, "格式不对。")
+    return sender, body
+
+
+def _answers_refusals(handler: Callable[[web.Request], Awaitable[web.Response]]
+                     ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The handler, with a _Refused request answered by its error response."""
+    @functools.wraps(handler)
+    async def handle(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except _Refused as refused:
+            return refused.response
+
+    return handle
+
+
+@_answers_refusals
+async def post_message(request: web.Request) -> web.Response:
+    """Take one message from the page and answer with the bot's replies as JSON."""
+    sender, body = await _farmer_json(request, no_cookie="请先刷新页面再发消息。")
+    text = str(body.get("message", ""))
     conversation = request.app[CONVERSATION_KEY]
 
     def gone() -> bool:
@@ -134,18 +167,11 @@ async def pending_messages(request: web.Request) -> web.Response:
     return json_response({"messages": [{"id": push_id, "text": text, "buttons": []} for push_id, text in offered]})
 
 
+@_answers_refusals
 async def delivered_messages(request: web.Request) -> web.Response:
     """The page showed these pushes (`{"ids": [...]}`): only now are they delivered (an answered ticket too)."""
-    sender = _sender_id(request)
-    if not sender:
-        return json_response({"error": "请先刷新页面。"}, status=400)
-    # As for messages: a JSON body, which another site cannot send with the farmer's cookie.
-    if request.content_type != "application/json":
-        return json_response({"error": "unsupported content type"}, status=415)
-    try:
-        ids = (await request.json()).get("ids")
-    except (ValueError, AttributeError):
-        ids = None
+    sender, body = await _farmer_json(request)
+    ids = body.get("ids")
     if not isinstance(ids, list) or len(ids) > MAX_ACKNOWLEDGED or not all(type(item) is int for item in ids):
         return json_response({"error": "格式不对。"}, status=400)
     count = await request.app[STORE_KEY].run(lambda session: acknowledge_webchat_pushes(session, sender, ids))
@@ -154,19 +180,11 @@ async def delivered_messages(request: web.Request) -> web.Response:
     return json_response({"delivered": count})
 
 
+@_answers_refusals
 async def forget_me(request: web.Request) -> web.Response:
     """“删除我的记录” (`{"confirm": true}`): forget this farmer and give the browser a new identity."""
-    sender = _sender_id(request)
-    if not sender:
-        return json_response({"error": "请先刷新页面。"}, status=400)
-    # As for messages: a JSON body, which another site cannot send with the farmer's cookie.
-    if request.content_type != "application/json":
-        return json_response({"error": "unsupported content type"}, status=415)
-    try:
-        confirmed = (await request.json()).get("confirm") is True
-    except (ValueError, AttributeError):
-        confirmed = False
-    if not confirmed:
+    sender, body = await _farmer_json(request)
+    if body.get("confirm") is not True:
         return json_response({"error": "请先确认要删除。"}, status=400)
     if await request.app[FORGETTING_KEY].forget(sender, via="webchat"):
         logger.info("A web chat farmer was forgotten at their request")
@@ -176,20 +194,13 @@ async def forget_me(request: web.Request) -> web.Response:
     return response
 
 
+@_answers_refusals
 async def set_region(request: web.Request) -> web.Response:
     """The farmer says where they live (the page's 我的地区): `{"place": "藁城"}`, or `{"region_id": 12}` for one
     of several places the name means. Stored only this way (or as a Telegram farmer's confirmed location)."""
-    sender = _sender_id(request)
-    if not sender:
-        return json_response({"error": "请先刷新页面。"}, status=400)
-    if request.content_type != "application/json":
-        return json_response({"error": "unsupported content type"}, status=415)
-    try:
-        body = await request.json()
-        place = str(body.get("place") or "").strip()[:32]
-        region_id = body.get("region_id")
-    except (ValueError, AttributeError):
-        return json_response({"error": "格式不对。"}, status=400)
+    sender, body = await _farmer_json(request)
+    place = str(body.get("place") or "").strip()[:32]
+    region_id = body.get("region_id")
     store = request.app[STORE_KEY]
     if type(region_id) is int:
         home = await store.run(lambda session: set_home_region_id(session, sender, "webchat", region_id))
