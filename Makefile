@@ -69,8 +69,13 @@ run-scaled: setup ## Start the scaled stack (nginx, 2 Rasa, 2 action servers, 2 
 test-scale: $(MODEL) ## Two Rasa servers on one PostgreSQL and Redis: 100 interleaved farmers, with and without affinity
 	$(PY) -m pytest -m scale tests/scale
 
-# Cheapest first, so a typo fails in seconds and nothing waits for a model until the train step.
-test: lint unit db dictionary validate integration stories holdout ## Everything CI runs, cheapest first: lint, unit tests, knowledge DB and dictionary, data validation, train if needed, integration tests, test stories, held-out NLU
+# Cheapest first, so a typo fails in seconds. The unit tests (one core, no model) run while the model trains
+# (when it must): on two cores that saves most of the unit tests' minutes on a fresh clone. --output-sync keeps
+# each one's output together.
+test: lint ## Everything CI runs, cheapest first: lint; knowledge DB, dictionary and data validation; unit tests while the model trains (if needed); integration tests, test stories, held-out NLU
+	@$(MAKE) --no-print-directory db dictionary validate
+	@$(MAKE) --no-print-directory -j2 --output-sync=target unit $(MODEL)
+	@$(MAKE) --no-print-directory integration stories holdout
 
 lint: venv ## Ruff over the whole tree, then mypy over our packages (pyproject.toml lists them)
 	$(VENV)/bin/ruff check .
