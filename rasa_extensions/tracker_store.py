@@ -1,4 +1,5 @@
-"""Rasa's SQL tracker store, with SQLite connections pooled and in WAL mode (endpoints.yml names it).
+"""Rasa's SQL tracker store, faster: statements built once and, on SQLite, pooled WAL-mode connections (endpoints.yml
+and endpoints.production.yml name it).
 
 Why: Rasa loads and saves the tracker of every message on its event loop, synchronously. On SQLite, Rasa's
 SQLTrackerStore opens a new connection for each of those (SQLAlchemy 1.4's NullPool for files) and commits
@@ -6,7 +7,7 @@ in SQLite's default rollback-journal mode with synchronous=FULL: several fsyncs 
 the event loop serves nobody. Saving alone was a quarter of the Rasa server's time in issue 16's profile.
 With write-ahead logging and synchronous=NORMAL a commit appends to the log and syncs only at checkpoints;
 the database stays consistent after a crash, and at worst the last moments of conversations are lost on a
-power cut (production uses PostgreSQL, which this class leaves exactly as Rasa makes it).
+power cut. On PostgreSQL (production) the engine stays exactly as Rasa makes it.
 
 A supported extension point (a custom tracker store named by module path in endpoints.yml), no patch. The
 console's read-only connection (`mode=ro`) reads a WAL database as before.
@@ -36,8 +37,9 @@ from knowledge.db import make_engine, make_session_factory
 logger = logging.getLogger(__name__)
 
 
-class WalSQLTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore; on an SQLite file, a pool of WAL-mode connections instead of one per load and save."""
+class FastSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore with statements built once; on an SQLite file, a pool of WAL-mode connections instead of one
+    per load and save."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Iterator
 
+import pytest
 import yaml
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
@@ -13,7 +15,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from knowledge.conversations.tracker import ConversationFilter, TrackerReader
-from rasa_extensions.tracker_store import WalSQLTrackerStore
+from rasa_extensions.tracker_store import FastSQLTrackerStore
 from settings import PROJECT_ROOT
 
 DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
@@ -40,7 +42,7 @@ def _conversation(sender: str) -> DialogueStateTracker:
 async def test_endpoints_yml_gives_rasa_the_wal_store_not_its_in_memory_fallback(tmp_path: Path) -> None:
     # Rasa falls back to an in-memory store, with only a warning, when a custom type does not import.
     store = _store_from_endpoints(tmp_path / "tracker.db")
-    assert isinstance(store, WalSQLTrackerStore)
+    assert isinstance(store, FastSQLTrackerStore)
     store.engine.dispose()
 
 
@@ -83,9 +85,26 @@ async def test_the_console_reads_it_read_only_while_rasa_writes(tmp_path: Path) 
         reader.close()
 
 
-async def test_loading_and_saving_read_the_events_rasa_s_own_queries_read(tmp_path: Path) -> None:
-    store = _store_from_endpoints(tmp_path / "tracker.db")
-    assert isinstance(store, WalSQLTrackerStore)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FastSQLTrackerStore]:
+    """Our store as endpoints.yml (SQLite) and endpoints.production.yml (PostgreSQL) make it."""
+    if request.param == "sqlite":
+        made = _store_from_endpoints(tmp_path / "tracker.db")
+        assert isinstance(made, FastSQLTrackerStore)
+        yield made
+        made.engine.dispose()
+        return
+    server = request.getfixturevalue("postgres_server")
+    with server.throwaway("xx_tracker_store") as url:
+        base = server.base_url
+        made = FastSQLTrackerStore(dialect="postgresql", host=base.host or "127.0.0.1", port=base.port or 5432,
+                                  db=url.rsplit("/", 1)[1], username=base.username or "postgres",
+                                  password=base.password or "", domain=DOMAIN)
+        yield made
+        made.engine.dispose()
+
+
+async def test_loading_and_saving_read_the_events_rasa_s_own_queries_read(store: FastSQLTrackerStore) -> None:
     no_session = _conversation("web-2")
     with_sessions = DialogueStateTracker.from_events("web-3", [
         ActionExecuted("action_session_start"), SessionStarted(timestamp=100.0), ActionExecuted("action_listen"),
@@ -93,35 +112,32 @@ async def test_loading_and_saving_read_the_events_rasa_s_own_queries_read(tmp_pa
         ActionExecuted("action_session_start", timestamp=200.0), SessionStarted(timestamp=200.0),
         ActionExecuted("action_listen", timestamp=200.5),
     ], slots=DOMAIN.slots)
-    try:
-        await store.save(with_sessions)
-        latest_session = await store.retrieve("web-3")  # as Rasa loads it for the next message
-        assert latest_session is not None
-        for tracker in (no_session, latest_session):
-            await store.save(tracker)
-            tracker.update(UserUttered("谢谢", {"name": "thank", "confidence": 0.99}, timestamp=300.0))
-            with store.session_scope() as session:
-                ours = list(store._additional_events(session, tracker))
-                rasa_s = list(SQLTrackerStore._additional_events(store, session, tracker))
-            assert [event.as_dict() for event in ours] == [event.as_dict() for event in rasa_s]
-            assert [event.as_dict()["text"] for event in ours] == ["谢谢"]
-            await store.save(tracker)
-            with store.session_scope() as session:
-                assert list(store._additional_events(session, tracker)) == []
-        for sender in ("web-2", "web-3", "nobody"):
-            for every_session in (False, True):
-                ours_loaded = await store._retrieve(sender, every_session)
-                rasa_s_loaded = await SQLTrackerStore._retrieve(store, sender, every_session)
-                assert (ours_loaded is None) == (rasa_s_loaded is None) == (sender == "nobody")
-                if ours_loaded is not None and rasa_s_loaded is not None:
-                    assert ([e.as_dict() for e in ours_loaded.events]
-                            == [e.as_dict() for e in rasa_s_loaded.events])
-        retrieved = await store.retrieve("web-3")
-        assert retrieved is not None and [e.text for e in retrieved.events if isinstance(e, UserUttered)] == ["谢谢"]
-        full = await store.retrieve_full_tracker("web-3")
-        assert full is not None and [e.text for e in full.events if isinstance(e, UserUttered)] == ["你好", "谢谢"]
-    finally:
-        store.engine.dispose()
+    await store.save(with_sessions)
+    latest_session = await store.retrieve("web-3")  # as Rasa loads it for the next message
+    assert latest_session is not None
+    for tracker in (no_session, latest_session):
+        await store.save(tracker)
+        tracker.update(UserUttered("谢谢", {"name": "thank", "confidence": 0.99}, timestamp=300.0))
+        with store.session_scope() as session:
+            ours = list(store._additional_events(session, tracker))
+            rasa_s = list(SQLTrackerStore._additional_events(store, session, tracker))
+        assert [event.as_dict() for event in ours] == [event.as_dict() for event in rasa_s]
+        assert [event.as_dict()["text"] for event in ours] == ["谢谢"]
+        await store.save(tracker)
+        with store.session_scope() as session:
+            assert list(store._additional_events(session, tracker)) == []
+    for sender in ("web-2", "web-3", "nobody"):
+        for every_session in (False, True):
+            ours_loaded = await store._retrieve(sender, every_session)
+            rasa_s_loaded = await SQLTrackerStore._retrieve(store, sender, every_session)
+            assert (ours_loaded is None) == (rasa_s_loaded is None) == (sender == "nobody")
+            if ours_loaded is not None and rasa_s_loaded is not None:
+                assert ([e.as_dict() for e in ours_loaded.events]
+                        == [e.as_dict() for e in rasa_s_loaded.events])
+    retrieved = await store.retrieve("web-3")
+    assert retrieved is not None and [e.text for e in retrieved.events if isinstance(e, UserUttered)] == ["谢谢"]
+    full = await store.retrieve_full_tracker("web-3")
+    assert full is not None and [e.text for e in full.events if isinstance(e, UserUttered)] == ["你好", "谢谢"]
 
 
 async def test_saving_writes_the_rows_rasa_s_own_store_writes(tmp_path: Path) -> None:

@@ -9,13 +9,14 @@ from typing import Iterator
 
 import pytest
 from rasa.core.lock_store import LockStore
-from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
 from rasa_extensions.lock_store import AtomicRedisLockStore
+from rasa_extensions.tracker_store import FastSQLTrackerStore
 from settings import PROJECT_ROOT
 from tests.postgres import PostgresServer
 
@@ -48,7 +49,7 @@ def test_rasa_builds_the_postgres_tracker_store_and_redis_lock_store(production_
     assert str(tracker_config.kwargs["port"]) == os.environ["TRACKER_DB_PORT"]
     assert "${" not in repr(tracker_config.kwargs) + repr(lock_config.kwargs) + str(lock_config.url)
     store = TrackerStore.create(tracker_config, Domain.empty())
-    assert isinstance(store, SQLTrackerStore)
+    assert isinstance(store, FastSQLTrackerStore)
     lock_store = LockStore.create(lock_config)
     assert isinstance(lock_store, AtomicRedisLockStore)
     assert lock_store.key_prefix.startswith("xiangxin")
