@@ -88,13 +88,15 @@ _NOT_A_THING = frozenset({
 
 
 _ASKING_AROUND = re.compile(r"^(?:帮|给|我|想|查|问|看|打听|说|报)+|(?:一下|个|下|点)+$")
+# "汽油涨价了没", "化肥降价没": the change is asked about, the thing is what comes before it.
+_CHANGE_BEFORE_PRICE = re.compile(r"(?:涨|跌|降|调)+$")
 
 
 def priced_non_product(session: Any, text: str) -> Optional[str]:
     """"金价" in "金价最近涨了没": the price of a thing that is no product we know (or None)."""
     for match in _PRICE_OF.finditer(text or ""):
         # "查个价", "问下价钱", "帮我看看价": asking words, not a thing.
-        thing = _ASKING_AROUND.sub("", match.group(1))
+        thing = _CHANGE_BEFORE_PRICE.sub("", _ASKING_AROUND.sub("", match.group(1)))
         if not thing or thing in _NOT_A_THING or find_product(session, thing) or find_product(session, thing + "价"):
             continue
         return thing + "价"

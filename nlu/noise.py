@@ -15,10 +15,14 @@ INTERJECTIONS = frozenset(
     "啊阿呃额嗯恩哦噢喔哈呵嘿嘻呀咿哼嘀嗒吧啦呜唔诶欸唉哎嗨嘛呗咦哟哇嘞咯喽么呐嗷嚯吼哒滴叭咚唧叽咕噜嘟呱哗啪嘣嘎"
 )
 # Short replies that are words although made of those sounds: "嗯" and "哦" say yes, "哈哈" laughs
-# at something the bot said. A message of one of these is left to the NLU.
-MEANINGFUL_SOUNDS = frozenset({"嗯", "嗯嗯", "恩", "恩恩", "哦", "哦哦", "噢", "喔", "哈哈", "嗯呢", "好吧", "啊"})
+# at something the bot said, "嗨" and "哈喽" greet. A message of one of these is left to the NLU.
+MEANINGFUL_SOUNDS = frozenset({"嗯", "嗯嗯", "嗯嗯嗯", "恩", "恩恩", "哦", "哦哦", "噢", "喔", "哈哈", "嗯呢", "嗯呐",
+                               "嗯哪", "好吧", "啊", "嗨", "嗨嗨", "哈喽", "哈喽哈喽"})
 # Latin words farmers do type: greetings, yes/no, thanks, and "ok".
-LATIN_WORDS = frozenset({"ok", "okay", "yes", "no", "hi", "hello", "bye", "thanks", "thx", "help", "sorry", "hey"})
+LATIN_WORDS = frozenset({"ok", "okay", "yes", "no", "hi", "hello", "bye", "byebye", "thanks", "thx", "help", "sorry",
+                         "hey"})
+# Words said twice over ("谢谢谢谢", "拜拜拜拜", "好好好好"): a run of one of these characters is a reply.
+_DOUBLED_WORDS = frozenset("谢拜好对是行中要不")
 # A mobile number (a farmer leaving a way to be called back) is not noise.
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _TOKEN = re.compile(r"[A-Za-z]+|\d+|[^\sA-Za-z\d]+")
@@ -42,7 +46,7 @@ def _is_junk_token(token: str) -> bool:
     if all(char in INTERJECTIONS for char in letters):
         return True
     # One character typed over and over ("的的的的"): a finger on a key, not a word.
-    return len(letters) >= 4 and len(set(letters)) == 1
+    return len(letters) >= 4 and len(set(letters)) == 1 and letters[0] not in _DOUBLED_WORDS
 
 
 def is_noise(text: str) -> bool:

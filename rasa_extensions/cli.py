@@ -11,11 +11,12 @@ import sys
 
 def install_fixes() -> None:
     """Install every fix of Rasa in rasa_extensions in this process."""
-    from rasa_extensions import fast_action_validation, fast_event_types, fast_model_load
+    from rasa_extensions import fast_action_validation, fast_event_types, fast_model_load, fast_training
 
     fast_action_validation.install()
     fast_model_load.install()
     fast_event_types.install()
+    fast_training.install()
 
 
 def main() -> None:

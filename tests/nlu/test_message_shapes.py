@@ -9,7 +9,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from nlu.components import FollowUpDetector, NoiseDetector
 from nlu.follow_ups import is_bare_how_much, is_follow_up
-from nlu.noise import INTERJECTIONS, is_noise
+from nlu.noise import INTERJECTIONS, MEANINGFUL_SOUNDS, is_noise
 
 
 @pytest.mark.parametrize("text", ["jjjjjj", "zxcv bnm", "哦哦哦 嗯哈", "咦咦咦咦", "4567845678", "啦啦啦 abcabc",
@@ -24,9 +24,15 @@ def test_short_replies_numbers_and_questions_are_not_noise(text: str) -> None:
     assert not is_noise(text)
 
 
-@given(st.text(alphabet=sorted(INTERJECTIONS), min_size=3, max_size=12).filter(lambda t: len(set(t)) > 1))
+@given(st.text(alphabet=sorted(INTERJECTIONS), min_size=3, max_size=12)
+       .filter(lambda t: len(set(t)) > 1 and t not in MEANINGFUL_SOUNDS))
 def test_any_run_of_several_interjections_is_noise(text: str) -> None:
     assert is_noise(text)
+
+
+@pytest.mark.parametrize("text", ["嗨", "哈喽", "哈喽哈喽", "嗯呐", "嗯嗯嗯", "谢谢谢谢", "拜拜拜拜", "好好好好", "byebye"])
+def test_greetings_yes_and_thanks_spelt_with_sounds_or_said_twice_are_not_noise(text: str) -> None:
+    assert not is_noise(text)
 
 
 @pytest.mark.parametrize("text", ["那牛肉呢", "一吨呢", "换成斤", "要是交三十年呢", "2022年的呢", "那郑州的呢",
