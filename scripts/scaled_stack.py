@@ -101,6 +101,7 @@ http {{
     server {{
         listen {settings.actions_host}:{settings.actions_port};
         location / {{ proxy_pass http://actions; }}
+        location = /metrics {{ return 404; }}
     }}
     server {{
         listen {settings.gateway_host}:{settings.gateway_port};

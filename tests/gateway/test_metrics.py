@@ -66,14 +66,15 @@ async def test_console_serves_price_ages_pushes_and_its_own_requests(aiohttp_cli
 def test_alert_rules_name_only_metrics_that_are_served() -> None:
     import yaml
 
+    from actions.metrics import ActionMetrics
     from bot.metrics import GatewayMetrics
     from settings import PROJECT_ROOT
 
     rules = yaml.safe_load((PROJECT_ROOT / "docs" / "monitoring" / "xiangxin.rules.yml").read_text(encoding="utf-8"))
     expressions = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
     named = {name for expr in expressions for name in re.findall(r"\b(xiangxin_[a-z_]+)", expr)}
-    served = {sample_name for registry in (GatewayMetrics().registry,) for family in registry.collect()
-              for sample_name in (family.name, f"{family.name}_total")}
+    served = {sample_name for registry in (GatewayMetrics().registry, ActionMetrics().registry)
+              for family in registry.collect() for sample_name in (family.name, f"{family.name}_total")}
     # The console's gauges read the database at scrape time; their names are fixed in KnowledgeCollector.
     served |= {"xiangxin_pushes_by_status", "xiangxin_deferred_by_status", "xiangxin_price_age_days"}
     assert named and named <= served, named - served
