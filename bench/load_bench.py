@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import aiohttp
+import psutil
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from yarl import URL
@@ -100,16 +101,20 @@ def _start(command: List[str], env: Dict[str, str], log: Path) -> subprocess.Pop
     return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
-def _stop(processes: Dict[str, subprocess.Popen]) -> None:
+def _stop(processes: Dict[str, subprocess.Popen]) -> List[str]:
+    """SIGTERM to each, as honcho sends; returns the names of those that had to be killed after 30 s."""
     for process in processes.values():
         if process.poll() is None:
             process.terminate()
-    for process in processes.values():
+    killed = []
+    for name, process in processes.items():
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+            killed.append(name)
+    return killed
 
 
 async def _wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -374,17 +379,29 @@ class ScaledStack:
                             timeout=aiohttp.ClientTimeout(total=START_TIMEOUT_SECONDS)) as response:
                         assert response.status == 200, await response.text()
 
+    def cpu_seconds(self) -> Dict[str, float]:
+        """CPU seconds (user + system) each process has used so far, children included (nginx's worker)."""
+        used = {}
+        for name, process in self.processes.items():
+            try:
+                parent = psutil.Process(process.pid)
+                times = [parent.cpu_times(), *(child.cpu_times() for child in parent.children(recursive=True))]
+            except psutil.Error:
+                continue
+            used[name] = sum(spent.user + spent.system for spent in times)
+        return used
+
     def check_alive(self) -> None:
         for name, process in self.processes.items():
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited with {process.returncode} during the bench: "
                                    f"{(self.folder / f'{name}.log').read_text(errors='replace')[-2000:]}")
 
-    async def gateway_metrics(self) -> Counter:
-        """The gateways' counters summed (scraped from each process, as Prometheus does)."""
+    async def counters(self) -> Counter:
+        """The gateways' and action servers' counters summed (scraped from each process, as Prometheus does)."""
         totals: Counter = Counter()
         async with aiohttp.ClientSession() as session:
-            for port in self.behind["gateway"]:
+            for port in [*self.behind["gateway"], *self.behind["actions"]]:
                 async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
                     body = await response.text()
                 for family in text_string_to_metric_families(body):
@@ -394,14 +411,16 @@ class ScaledStack:
                             totals[f"{sample.name}{{{labels}}}"] += sample.value
         return totals
 
-    def close(self) -> None:
-        _stop(self.processes)
+    def close(self) -> List[str]:
+        """Stop every process (returns those that had to be killed) and drop the databases."""
+        killed = _stop(self.processes)
         with self.admin.connect() as connection:
             for name in self.databases.values():
                 connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                         "WHERE datname = :name"), {"name": name})
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         self.admin.dispose()
+        return killed
 
 
 def _reconcile(tracker_url: str, farmers: List[Farmer], started_at: float, seconds: float) -> Dict[str, Any]:
@@ -461,7 +480,8 @@ async def _scaled_runs(levels: List[int], seconds: float) -> Dict[str, Any]:
         identity = WebchatIdentity(stack.webchat_key)
         for count in levels:
             load_before = _load()
-            metrics_before = await stack.gateway_metrics()
+            metrics_before = await stack.counters()
+            cpu_before = stack.cpu_seconds()
             wall_start = time.time()
             farmers, run, kept = await _drive(stack.webchat, count, seconds, False, identity, stack.knowledge_url)
             load_after = _load()
@@ -470,19 +490,26 @@ async def _scaled_runs(levels: List[int], seconds: float) -> Dict[str, Any]:
             summary.update(kept)
             summary["reconciled"] = await asyncio.to_thread(_reconcile, stack.tracker_url, farmers, wall_start,
                                                             seconds)
-            # What the gateways counted during this run (their counters run on from the runs before).
-            counted = await stack.gateway_metrics()
+            # Where the capacity goes: CPU milliseconds per message Rasa took, by process (the drain included).
+            cpu_after, in_rasa = stack.cpu_seconds(), max(1, summary["reconciled"]["messages_in_rasa"])
+            summary["cpu_ms_per_message"] = {
+                name: round(1000 * (cpu_after[name] - cpu_before.get(name, 0)) / in_rasa, 1) for name in cpu_after}
+            # What the gateways and action servers counted during this run (counters run on from the runs before).
+            counted = await stack.counters()
             counted.subtract(metrics_before)
-            summary["gateway_metrics"] = {name: value for name, value in sorted(counted.items()) if value}
+            summary["metrics"] = {name: value for name, value in sorted(counted.items()) if value}
             summary["load_average_before"], summary["load_average_after"] = load_before, load_after
             runs.append(summary)
     finally:
-        stack.close()
+        stopping = time.monotonic()
+        killed = stack.close()
+        stop_seconds = round(time.monotonic() - stopping, 1)
         shutil.rmtree(folder / "temp", ignore_errors=True)
     return {"stack": "scaled (make run-scaled's processes: nginx, 2 Rasa, 2 action servers, 2 gateways, "
                      "PostgreSQL, Redis)",
             "rasa_concurrency_per_gateway": stack.settings.rasa_concurrency,
-            "stack_start_seconds": start_seconds, "load_average_at_start": load_before_start, "runs": runs,
+            "stack_start_seconds": start_seconds, "load_average_at_start": load_before_start,
+            "stack_stop_seconds": stop_seconds, "killed_at_stop": killed, "runs": runs,
             "logs": str(folder.relative_to(PROJECT_ROOT))}
 
 
@@ -568,6 +595,13 @@ def _markdown(report: Dict[str, Any]) -> str:
             f"{run['load_average_after']} |")
     lines += ["", f"Ratio of answered/s at {report['levels'][-1]} farmers to {report['levels'][0]}: "
               f"**{report['goodput_ratio_high_to_low']}** (target ≥ 0.90)."]
+    for run in report["runs"]:
+        if run.get("cpu_ms_per_message"):
+            spent = ", ".join(f"{name} {ms}" for name, ms in run["cpu_ms_per_message"].items())
+            lines.append(f"CPU ms per message at {run['farmers']} farmers: {spent}.")
+    if report.get("stack_stop_seconds") is not None:
+        lines.append(f"Stack started in {report['stack_start_seconds']} s, stopped in {report['stack_stop_seconds']} s "
+                     f"(killed after 30 s: {', '.join(report['killed_at_stop']) or 'none'}).")
     if report.get("capacity_per_second") is not None:
         lines.append(f"Capacity (Rasa's turns a second at {report['levels'][-1]} farmers, saturated): "
                      f"**{report['capacity_per_second']}** messages/s.")
