@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional
 from rasa_sdk import endpoint
 from rasa_sdk.executor import ActionExecutor
 
+from actions.metrics import ACTION_METRICS, ActionMetrics, add_metrics_route
 from settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -42,9 +43,10 @@ def _run_on_thread_loop(work: Callable[[], Awaitable[Any]]) -> Any:
 class ThreadedActionExecutor(ActionExecutor):
     """Rasa SDK's executor, each action call run on a worker thread so the server's loop keeps serving."""
 
-    def __init__(self, threads: Optional[int] = None) -> None:
+    def __init__(self, threads: Optional[int] = None, metrics: Optional[ActionMetrics] = None) -> None:
         super().__init__()
         self._threads = threads or load_settings().actions_concurrency
+        self._metrics = metrics or ACTION_METRICS
         # Made on the first call, in the serving process (Sanic may fork workers after the app is built).
         self._pool: Optional[ThreadPoolExecutor] = None
 
@@ -54,14 +56,28 @@ class ThreadedActionExecutor(ActionExecutor):
         return self._pool
 
     async def run(self, action_call: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-        """ActionExecutor.run, awaited on a worker thread."""
+        """ActionExecutor.run, awaited on a worker thread, counted in the action server's metrics."""
         loop = asyncio.get_running_loop()
         on_loop = super().run
-        return await loop.run_in_executor(self._worker_pool(), _run_on_thread_loop, lambda: on_loop(action_call))
+        with self._metrics.measure(action_call):
+            return await loop.run_in_executor(self._worker_pool(), _run_on_thread_loop, lambda: on_loop(action_call))
 
 
 def install() -> None:
-    """Make Rasa SDK's app (rasa_sdk.endpoint.create_app) build its executor from ThreadedActionExecutor."""
+    """Make Rasa SDK's app (rasa_sdk.endpoint.create_app) build its executor from ThreadedActionExecutor, and
+    serve the action server's metrics (actions/metrics.py) at /metrics."""
     # create_app() builds `ActionExecutor()` by this module-level name and offers no other way to pass one.
     endpoint.ActionExecutor = ThreadedActionExecutor
+    create_app = endpoint.create_app
+    if not getattr(create_app, "serves_metrics", False):
+        token = load_settings().metrics_token
+
+        # run() builds its app by this module-level name too; the route is added to the app it returns.
+        def create_app_with_metrics(*args: Any, **kwargs: Any) -> Any:
+            app = create_app(*args, **kwargs)
+            add_metrics_route(app, token)
+            return app
+
+        create_app_with_metrics.serves_metrics = True  # type: ignore[attr-defined]
+        endpoint.create_app = create_app_with_metrics
     logger.debug("Actions run on %d worker threads", load_settings().actions_concurrency)

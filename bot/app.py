@@ -153,6 +153,26 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
                 store.dispose()
 
     app.cleanup_ctx.append(gateway)
+
+    async def stop_background(app: web.Application) -> None:
+        # aiohttp's run_app waits up to a minute (shutdown_timeout) for every task started after it before the
+        # cleanup context runs, and these loops end only when stopped: every SIGTERM (honcho's Ctrl-C, a deploy, the
+        # load bench) took that minute. Stopped first here; requests in progress and the answers the drain and late
+        # messages still await get the wait.
+        if DRAIN_KEY in app:
+            await app[DRAIN_KEY].stop_claiming()
+        if SCHEDULER_KEY in app:
+            await app[SCHEDULER_KEY].stop()
+        if RETENTION_KEY in app:
+            await app[RETENTION_KEY].stop()
+        if FEEDS_KEY in app:
+            await app[FEEDS_KEY].stop()
+        if TELEGRAM_KEY in app:
+            await app[TELEGRAM_KEY].stop()
+
+    # aiohttp 3.9 annotates its signals as Signal[Callable[[Application], ...]], which the installed aiosignal reads
+    # as a signal of callbacks taking that callable: the annotation, not the call, is wrong.
+    app.on_shutdown.append(stop_background)  # type: ignore[arg-type]
     app[IDENTITY_KEY] = WebchatIdentity(settings.webchat_secret_key)
     app[PROXIES_KEY] = settings.trusted_proxies
     app[PAGE_KEY] = chat_page_html(settings.personal_data_retention_days)

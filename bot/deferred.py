@@ -223,13 +223,17 @@ class DeferredDrain:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="deferred-drain")
 
-    async def stop(self) -> None:
-        """Stop the drain; answers in flight are cancelled (their claims expire and are answered again)."""
+    async def stop_claiming(self) -> None:
+        """Claim no more kept messages; the answers already asked of Rasa go on (until `stop`)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    async def stop(self) -> None:
+        """Stop the drain; answers in flight are cancelled (their claims expire and are answered again)."""
+        await self.stop_claiming()
         for task in list(self._running):
             task.cancel()
         if self._running:

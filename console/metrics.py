@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from knowledge.db import SessionFactory, session_scope
-from knowledge.outbox.deferred import deferred_counts
+from knowledge.outbox.deferred import deferred_counts, oldest_unfinished_seconds
 from knowledge.outbox.queue import push_counts
 from knowledge.prices.queries import newest_report_dates
 from metrics import LATENCY_BUCKETS
@@ -29,11 +29,13 @@ class KnowledgeCollector(Collector):
         self._today = today
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        """Pushes and kept messages by status, and the age in days of each product's newest price."""
+        """Pushes and kept messages by status, the oldest kept message's wait, each product's newest price's age."""
         pushes = GaugeMetricFamily("xiangxin_pushes_by_status", "Pushes in the outbox by kind and status",
                                    labels=["kind", "status"])
         kept = GaugeMetricFamily("xiangxin_deferred_by_status", "Farmers' messages kept to answer later, by status",
                                  labels=["status"])
+        oldest = GaugeMetricFamily("xiangxin_deferred_oldest_seconds", "Seconds the oldest kept message not yet "
+                                   "answered has waited (0: none waits)")
         ages = GaugeMetricFamily("xiangxin_price_age_days", "Days since the newest price of each product",
                                  labels=["product"])
         try:
@@ -42,13 +44,14 @@ class KnowledgeCollector(Collector):
                     pushes.add_metric([kind, status], count)
                 for status, count in deferred_counts(session).items():
                     kept.add_metric([status], count)
+                oldest.add_metric([], oldest_unfinished_seconds(session))
                 today = self._today()
                 for product, newest in newest_report_dates(session).items():
                     ages.add_metric([product], (today - newest).days)
         except Exception:  # a scrape must answer even with the database down: the gauges are then absent
             logger.exception("Could not read the knowledge DB for /metrics")
             return []
-        return [pushes, kept, ages]
+        return [pushes, kept, oldest, ages]
 
 
 class ConsoleMetrics:

@@ -166,6 +166,16 @@ def deferred_counts(session: Session) -> Dict[str, int]:
     return {status: count for status, count in rows}
 
 
+def oldest_unfinished_seconds(session: Session, now: Optional[dt.datetime] = None) -> float:
+    """How long the oldest kept message not yet answered has waited (0 when none waits): what an alert needs, since
+    during a long peak some message is always kept while each is answered in a minute or two."""
+    oldest = session.scalar(select(func.min(DeferredMessage.received_at))
+                            .where(DeferredMessage.status.in_(UNFINISHED)))
+    if oldest is None:
+        return 0.0
+    return max(0.0, ((now or utcnow()) - oldest).total_seconds())
+
+
 def deferred_answers(session: Session, sender_id: Optional[str] = None) -> List[Push]:
     """The outbox rows holding deferred answers (of one farmer, or everyone's), oldest first."""
     query = select(Push).where(Push.kind == PUSH_KIND)

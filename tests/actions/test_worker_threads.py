@@ -72,6 +72,7 @@ async def test_real_actions_answer_as_with_rasa_sdk_s_own_executor(knowledge_fac
 
 
 def test_install_makes_rasa_sdk_s_app_use_it(monkeypatch) -> None:
-    monkeypatch.setattr(endpoint, "ActionExecutor", endpoint.ActionExecutor)  # undone after the test
+    monkeypatch.setattr(endpoint, "ActionExecutor", endpoint.ActionExecutor)  # both undone after the test
+    monkeypatch.setattr(endpoint, "create_app", endpoint.create_app)
     worker_threads.install()
     assert endpoint.ActionExecutor is ThreadedActionExecutor

@@ -63,17 +63,47 @@ async def test_console_serves_price_ages_pushes_and_its_own_requests(aiohttp_cli
     assert re.search(r"^# TYPE xiangxin_pushes_by_status gauge$", text, re.MULTILINE)
 
 
+async def test_console_says_how_long_the_oldest_kept_message_has_waited(aiohttp_client, kb_url, tmp_path) -> None:
+    import datetime as dt
+
+    from knowledge.db import open_store
+    from knowledge.models import utcnow
+    from knowledge.outbox.deferred import answer_deferred, keep_message
+
+    settings = Settings(knowledge_db_url=kb_url, tracker_db_url=f"sqlite:///{tmp_path / 'tracker.db'}",
+                        console_secret_key="k" * 32, upload_dir=tmp_path / "uploads")
+    client = await aiohttp_client(create_console(settings))
+    assert _samples(await (await client.get("/metrics")).text())[("xiangxin_deferred_oldest_seconds", ())] == 0
+    store = open_store(kb_url)
+    try:
+        now = utcnow()
+        old = store.run_blocking(lambda session: keep_message(session, "web-a", "玉米多少钱", {"channel": "webchat"},
+                                                              now=now - dt.timedelta(minutes=15)))
+        store.run_blocking(lambda session: keep_message(session, "web-b", "小麦多少钱", {"channel": "webchat"},
+                                                        now=now - dt.timedelta(minutes=1)))
+        oldest = _samples(await (await client.get("/metrics")).text())[("xiangxin_deferred_oldest_seconds", ())]
+        assert 900 <= oldest < 1000
+        # Answered, the old one no longer counts: the gauge follows the oldest still waiting.
+        store.run_blocking(lambda session: answer_deferred(session, old, "答"))
+        oldest = _samples(await (await client.get("/metrics")).text())[("xiangxin_deferred_oldest_seconds", ())]
+        assert 60 <= oldest < 160
+    finally:
+        store.dispose()
+
+
 def test_alert_rules_name_only_metrics_that_are_served() -> None:
     import yaml
 
+    from actions.metrics import ActionMetrics
     from bot.metrics import GatewayMetrics
     from settings import PROJECT_ROOT
 
     rules = yaml.safe_load((PROJECT_ROOT / "docs" / "monitoring" / "xiangxin.rules.yml").read_text(encoding="utf-8"))
     expressions = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
     named = {name for expr in expressions for name in re.findall(r"\b(xiangxin_[a-z_]+)", expr)}
-    served = {sample_name for registry in (GatewayMetrics().registry,) for family in registry.collect()
-              for sample_name in (family.name, f"{family.name}_total")}
+    served = {sample_name for registry in (GatewayMetrics().registry, ActionMetrics().registry)
+              for family in registry.collect() for sample_name in (family.name, f"{family.name}_total")}
     # The console's gauges read the database at scrape time; their names are fixed in KnowledgeCollector.
-    served |= {"xiangxin_pushes_by_status", "xiangxin_deferred_by_status", "xiangxin_price_age_days"}
+    served |= {"xiangxin_pushes_by_status", "xiangxin_deferred_by_status", "xiangxin_deferred_oldest_seconds",
+               "xiangxin_price_age_days"}
     assert named and named <= served, named - served

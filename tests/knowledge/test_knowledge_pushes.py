@@ -234,3 +234,22 @@ def test_farmer_is_remembered_and_a_group_does_not_move_their_chat(kb):
 
 
 # A shared location's county: tests/knowledge/test_home_region.py.
+
+
+def test_a_web_chat_poll_with_nothing_to_show_only_reads(kb):
+    # The page polls every 4 s while a late answer is due: with nothing for the farmer the poll is one SELECT, no
+    # UPDATE (with 200 farmers over capacity the polls were most of a gateway's CPU, load_bench).
+    statements = []
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement.split()[0].upper())
+
+    with kb.scope() as session:
+        remember_farmer(session, "web-quiet", "webchat")
+    event.listen(kb.engine, "before_cursor_execute", note)
+    try:
+        with kb.scope() as session:
+            assert offer_webchat_pushes(session, "web-quiet") == []
+    finally:
+        event.remove(kb.engine, "before_cursor_execute", note)
+    assert statements == ["SELECT"]
