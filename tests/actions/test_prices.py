@@ -286,7 +286,8 @@ async def test_the_price_of_something_that_is_no_farm_product_is_not_found(knowl
     assert responses(dispatcher) == ["utter_unknown_product"]
 
 
-@pytest.mark.parametrize(("text", "thing"), [("柴油涨价了没有", "柴油价"), ("电降价没", "电价"), ("煤炭涨价没", "煤炭价")])
+@pytest.mark.parametrize(("text", "thing"),
+                         [("柴油涨价了没有", "柴油价"), ("电降价没", "电价"), ("煤炭涨价没", "煤炭价")])
 async def test_a_price_change_is_not_part_of_the_thing_priced(knowledge_factory, text, thing) -> None:
     dispatcher, _ = await run_action(ActionAnswerPriceTrend(), make_tracker("ask_price_trend", text=text))
     assert [message.get("product") for message in dispatcher.messages] == [thing]
