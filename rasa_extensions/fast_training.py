@@ -46,6 +46,9 @@ PATCHED_CONVERSION_SHA256 = "53d2e4842e1946baa5137e297c52f6c9e727fa25f7ca94ea2b7
 ORIGINAL_SCIPY_MATRIX_TO_VALUES = RasaDataGenerator._scipy_matrix_to_values
 
 
+# Keras calls train_step from its own (unconverted) training function, so it runs as plain Python while tracing;
+# kept so when called from converted code too (autograph's zip takes no `strict`).
+@tf.autograph.experimental.do_not_convert
 def _train_step(
     self: RasaModel, batch_in: Union[Tuple[tf.Tensor, ...], Tuple[np.ndarray, ...]]
 ) -> Dict[str, Any]:

@@ -30,8 +30,8 @@ def test_any_run_of_several_interjections_is_noise(text: str) -> None:
     assert is_noise(text)
 
 
-@pytest.mark.parametrize("text",
-                         ["嗨", "哈喽", "哈喽哈喽", "嗯呐", "嗯嗯嗯", "谢谢谢谢", "拜拜拜拜", "好好好好", "byebye"])
+@pytest.mark.parametrize("text", ["嗨", "哈喽", "哈喽哈喽", "嗯呐", "嗯嗯嗯", "谢谢谢谢", "拜拜拜拜", "好好好好",
+                                  "byebye"])
 def test_greetings_yes_and_thanks_spelt_with_sounds_or_said_twice_are_not_noise(text: str) -> None:
     assert not is_noise(text)
 
