@@ -9,13 +9,20 @@ from __future__ import annotations
 import sys
 
 
-def install_fixes() -> None:
-    """Install every fix of Rasa in rasa_extensions in this process."""
-    from rasa_extensions import fast_action_validation, fast_event_types, fast_model_load, fast_training
+def install_serving_fixes() -> None:
+    """The fixes a Rasa server uses: model load, action-response check, event lookup (the server never trains)."""
+    from rasa_extensions import fast_action_validation, fast_event_types, fast_model_load
 
     fast_action_validation.install()
     fast_model_load.install()
     fast_event_types.install()
+
+
+def install_fixes() -> None:
+    """Install every fix of Rasa in rasa_extensions in this process (training's too)."""
+    from rasa_extensions import fast_training
+
+    install_serving_fixes()
     fast_training.install()
 
 

@@ -18,7 +18,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa_extensions.cli import install_fixes
+from rasa_extensions.cli import install_serving_fixes
 from settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 # serves: the one place where the fixes of Rasa's per-call schema check (fast_action_validation.py), of its
 # training step at model load (fast_model_load.py) and of its event class lookup (fast_event_types.py) reach
 # all of them.
-install_fixes()
+install_serving_fixes()
 
 SECRET_HEADER = "X-Gateway-Secret"  # noqa: S105 (the header's name, not a secret)
 
