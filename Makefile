@@ -78,6 +78,7 @@ test-scale: $(MODEL) ## Two Rasa servers on one PostgreSQL and Redis: 100 interl
 # each one's output together.
 test: lint ## Everything CI runs, cheapest first: lint; knowledge DB, dictionary and data validation; unit tests while the model trains (if needed); integration tests, test stories, held-out NLU
 	@$(MAKE) --no-print-directory db dictionary validate
+	@echo "Unit tests while the model trains (when it must); each one's output shows when it ends…"
 	@$(MAKE) --no-print-directory -j2 --output-sync=target unit $(MODEL)
 	@$(MAKE) --no-print-directory integration stories holdout
 

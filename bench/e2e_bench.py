@@ -130,6 +130,10 @@ class Stack:
     servers: Dict[str, Server] = field(default_factory=dict)
     webchat_url: Optional[str] = None
     workdir: Optional[Path] = None
+    # Stops a stack that owns more than its processes (the scaled stack's throwaway databases), instead of
+    # stopping the processes here.
+    on_stop: Optional[Callable[[], Any]] = None
+    start_seconds: Optional[float] = None  # the whole stack, when it starts as one (the scaled one)
 
     def cpu(self) -> Dict[str, float]:
         return {name: server.cpu_seconds() for name, server in self.servers.items()}
@@ -142,6 +146,9 @@ class Stack:
                                    f"{server.log.read_text(errors='replace')[-2000:]}")
 
     def stop(self) -> None:
+        if self.on_stop is not None:
+            self.on_stop()
+            return
         for server in self.servers.values():
             if server.popen.poll() is None:
                 server.popen.terminate()
@@ -193,11 +200,12 @@ def _answers(url: str, headers: Dict[str, str], text: str) -> Callable[[aiohttp.
 
 
 async def start_ours(project: Path, model: Path, python: str) -> Stack:
-    """Our action server, Rasa and gateway over a fresh seeded knowledge DB, started together as by `make run`."""
+    """Our action server, Rasa, gateway and console over a fresh seeded knowledge DB, started together as by
+    `make run` (the console takes no part in the load; it is started for its start-up time and memory)."""
     workdir = Path(tempfile.mkdtemp(prefix="e2e_ours_"))
     knowledge_url = f"sqlite:///{workdir / 'knowledge.db'}"
     tracker_db = workdir / "tracker.db"
-    ports = {name: _free_port() for name in ("rasa", "actions", "gateway")}
+    ports = {name: _free_port() for name in ("rasa", "actions", "gateway", "console")}
     token, secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     env = dict(os.environ, KNOWLEDGE_DB_URL=knowledge_url, TRACKER_DB_URL=f"sqlite:///{tracker_db}",
                ACTIONS_HOST="127.0.0.1", ACTIONS_PORT=str(ports["actions"]), RASA_HOST="127.0.0.1",
@@ -205,6 +213,7 @@ async def start_ours(project: Path, model: Path, python: str) -> Stack:
                ACTION_SERVER_URL=f"http://127.0.0.1:{ports['actions']}/webhook", RASA_API_TOKEN=token,
                RASA_WEBHOOK_SECRET=secret, GATEWAY_HOST="127.0.0.1", GATEWAY_PORT=str(ports["gateway"]),
                WEBCHAT_SECRET_KEY=secrets.token_urlsafe(24), CONSOLE_SECRET_KEY=secrets.token_urlsafe(24),
+               CONSOLE_HOST="127.0.0.1", CONSOLE_PORT=str(ports["console"]),
                # The bench is one client address sending far more than a village would; the gateway must not
                # apologise for Rasa's slowness under 20 farmers, so its timeout is well above any latency.
                WEBCHAT_MESSAGES_PER_MINUTE_PER_ADDRESS="1000000", RASA_TIMEOUT_SECONDS="120",
@@ -227,6 +236,7 @@ async def start_ours(project: Path, model: Path, python: str) -> Stack:
         "rasa": [python, "-m", "rasa_extensions.serve", "--model", str(model), "--endpoints", str(endpoints),
                  "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(ports["rasa"])],
         "gateway": [python, "-m", "bot"],
+        "console": [python, "-m", "console"],
     }
     for name, command in commands.items():
         stack.servers[name] = _spawn(name, command, project, env, workdir)
@@ -235,10 +245,33 @@ async def start_ours(project: Path, model: Path, python: str) -> Stack:
             _wait_ready(stack.servers["actions"], _get_ok(f"http://127.0.0.1:{ports['actions']}/health")),
             _wait_ready(stack.servers["rasa"], _answers(rest_url, stack.rest_headers, "你好")),
             _wait_ready(stack.servers["gateway"], _get_ok(f"{stack.webchat_url}/healthz")),
+            _wait_ready(stack.servers["console"], _get_ok(f"http://127.0.0.1:{ports['console']}/healthz")),
         )
     except BaseException:
         stack.stop()
         raise
+    return stack
+
+
+async def start_ours_scaled() -> Stack:
+    """`make run-scaled`'s processes (nginx, 2 Rasa, 2 action servers, 2 gateways, PostgreSQL databases of its own,
+    Redis lock store; bench/load_bench.py's ScaledStack), farmers through nginx on both channels."""
+    from bench.load_bench import ScaledStack
+
+    workdir = Path(tempfile.mkdtemp(prefix="e2e_scaled_"))
+    scaled = ScaledStack(workdir)
+    started = time.monotonic()
+    try:
+        await scaled.start()
+    except BaseException:
+        scaled.close()
+        raise
+    rasa = f"http://127.0.0.1:{scaled.settings.rasa_port}"
+    stack = Stack("scaled", OUR_CONVERSATION, f"{rasa}/webhooks/gateway/webhook", {"X-Gateway-Secret": scaled.secret},
+                  f"{rasa}/model/parse", webchat_url=scaled.webchat, workdir=workdir, on_stop=scaled.close)
+    for name, popen in scaled.processes.items():
+        stack.servers[name] = Server(name, popen, workdir / f"{name}.log", started)
+    stack.start_seconds = round(time.monotonic() - started, 1)
     return stack
 
 
@@ -293,7 +326,9 @@ class RestFarmer:
 
     async def send(self, text: str) -> int:
         body = {"sender": self.sender, "message": text}
-        async with self._session.post(self._stack.rest_url, json=body, headers=self._stack.rest_headers) as answer:
+        # X-Sender: what the scaled layout's nginx keeps a farmer on one Rasa server by (the gateway sends it).
+        headers = {**self._stack.rest_headers, "X-Sender": self.sender}
+        async with self._session.post(self._stack.rest_url, json=body, headers=headers) as answer:
             if answer.status != 200:
                 raise RuntimeError(f"REST {answer.status}")
             return len(await answer.json())
@@ -541,7 +576,7 @@ async def profile(stack: Stack, farmers: int, seconds: float, label: str = "afte
     assert stack.workdir is not None
     recorders = {}
     for name, server in stack.servers.items():
-        if name == "gateway":
+        if name in ("gateway", "console"):
             continue
         out = stack.workdir / f"profile-{name}.txt"
         recorders[name] = (subprocess.Popen(
@@ -629,6 +664,63 @@ def _cell(value: Any) -> str:
     return "–" if value is None else str(value)
 
 
+def _phase(phases: List[Dict[str, Any]], bot: str, farmers: int, channel: str = "rest") -> Dict[str, Any]:
+    return next((phase for phase in phases if phase["bot"] == bot and phase["channel"] == channel
+                 and phase["load"] == "closed" and phase.get("farmers") == farmers), {})
+
+
+def _other_report(name: str) -> Dict[str, Any]:
+    path = REPORT_DIR / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def targets(report: Dict[str, Any]) -> List[Tuple[str, str, str]]:
+    """Issue 16's targets: (target, what this run (or the named report) measured, met / missed by how much)."""
+    phases = report["phases"]
+    one, one_stock = _phase(phases, "ours", 1), _phase(phases, "stock", 1)
+
+    def verdict(value: Optional[float], limit: float, at_most: bool = True) -> str:
+        if value is None:
+            return "not measured"
+        if (value <= limit) if at_most else (value >= limit):
+            return "met"
+        return f"missed by {round(abs(value - limit), 2)}"
+
+    rows = [("1 farmer p50 ≤ 30 ms", f"{one.get('p50_ms')} ms", verdict(one.get("p50_ms"), 30)),
+            ("1 farmer p95 ≤ 60 ms", f"{one.get('p95_ms')} ms", verdict(one.get("p95_ms"), 60))]
+    p50_ratio = _ratio(one.get("p50_ms"), one_stock.get("p50_ms"))
+    rows.append(("1 farmer p50 ≤ 0.75 × stock", f"{p50_ratio} × ({one.get('p50_ms')} vs {one_stock.get('p50_ms')} ms)",
+                 verdict(p50_ratio, 0.75)))
+    best = max((phase for phase in phases if phase["bot"] == "ours" and phase["channel"] == "rest"
+                and phase["load"] == "closed"), key=lambda phase: phase["messages_per_second"] or 0, default={})
+    reference = _phase(phases, "stock", best.get("farmers", 0))
+    throughput_ratio = _ratio(best.get("messages_per_second"), reference.get("messages_per_second"))
+    rows.append(("one Rasa + one action server ≥ 30 msg/s", f"{best.get('messages_per_second')} msg/s at "
+                 f"{best.get('farmers')} farmers", verdict(best.get("messages_per_second"), 30, at_most=False)))
+    rows.append(("… and ≥ 1.3 × stock", f"{throughput_ratio} × (stock {reference.get('messages_per_second')} msg/s)",
+                 verdict(throughput_ratio, 1.3, at_most=False)))
+    scaled = max((phase for phase in phases if phase["bot"] == "scaled" and phase["load"] == "closed"),
+                 key=lambda phase: phase["messages_per_second"] or 0, default={})
+    rows.append(("whole stack, 2 Rasa, two cores ≥ 60 msg/s",
+                 f"{scaled.get('messages_per_second')} msg/s ({scaled.get('channel')}, {scaled.get('farmers')} farmers)"
+                 if scaled else "not run", verdict(scaled.get("messages_per_second"), 60, at_most=False)))
+    ours = report["processes"].get("ours", {})
+    start = max((figures["ready_seconds"] or 0 for figures in ours.values()), default=None)
+    rss = round(sum(figures["rss_mb"] or 0 for figures in ours.values()), 1) if ours else None
+    rows.append(("start-up ≤ 30 s (every process of `make run`)", f"{start} s", verdict(start, 30)))
+    rows.append(("`make run` stack ≤ 2 GB resident", f"{rss} MB ({len(ours)} processes)", verdict(rss, 2048)))
+    training = _other_report("train_bench")
+    trained = next((run for run in training.get("runs", []) if run["bot"] == "ours"), {})
+    rows.append(("training ≤ 3 min", f"{trained.get('seconds')} s (train_bench.md, {training.get('generated_at')})"
+                 if trained else "run `make bench BENCH=train_bench`", verdict(trained.get("seconds"), 180)))
+    fresh = _other_report("fresh_test_bench")
+    rows.append(("fresh-clone `make test` ≤ 10 min",
+                 f"{fresh.get('seconds')} s, exit {fresh.get('exit_status')} (fresh_test_bench.md, "
+                 f"{fresh.get('generated_at')})" if fresh else "run `make bench BENCH=fresh_test_bench`",
+                 verdict(fresh.get("seconds"), 600) if fresh.get("exit_status") == 0 else "not measured"))
+    return rows
+
+
 def markdown(report: Dict[str, Any]) -> str:
     """The report as a page a person reads."""
     lines = [f"# End-to-end benchmark ({report['label']})", "",
@@ -637,6 +729,11 @@ def markdown(report: Dict[str, Any]) -> str:
              f"load average at start {report['load_average_start']}, "
              f"at end {report['load_average_end']}. Each closed-loop level ran {report['seconds_per_phase']} s; "
              "`other_cpu` is what the rest of the machine used meanwhile (other workers), in cores.", "",
+             "## Targets (issue 16)", "", "| target | measured | |", "|---|---|---|",
+             *(f"| {target} | {measured} | {verdict} |" for target, measured, verdict in targets(report)), "",
+             "`scaled` is `make run-scaled`'s processes (nginx, 2 Rasa, 2 action servers, 2 gateways, Redis lock "
+             "store, PostgreSQL tracker and knowledge databases); PostgreSQL's and Redis's CPU count as other CPU. "
+             f"It started in {_cell(report.get('scaled_start_seconds'))} s.", "",
              "## Latency and throughput", "",
              "| bot | channel | load | p50 ms | p95 ms | p99 ms | msg/s | errors | CPU ms/msg (per process) | "
              "other CPU (cores) | load avg |",
@@ -661,6 +758,9 @@ def markdown(report: Dict[str, Any]) -> str:
     for bot, processes in report["processes"].items():
         for name, figures in processes.items():
             lines.append(f"| {bot} | {name} | {_cell(figures['ready_seconds'])} | {_cell(figures['rss_mb'])} |")
+        slowest = max((figures["ready_seconds"] or 0) for figures in processes.values())
+        total_rss = round(sum((figures["rss_mb"] or 0) for figures in processes.values()), 1)
+        lines.append(f"| {bot} | **all** (started together) | **{slowest}** | **{total_rss}** |")
     lines += ["", "## NLU alone: /model/parse over HTTP, one request at a time", "",
               "| bot | p50 ms | p95 ms |", "|---|---|---|"]
     for bot, figures in report["parse"].items():
@@ -695,7 +795,7 @@ def _commit(project: Path) -> str:
 
 
 async def run_bench(project: Path, model: Path, seconds: float, rate: float, label: str,
-                    profile_seconds: float = 14, profile_farmers: int = 5) -> Dict[str, Any]:
+                    profile_seconds: float = 14, profile_farmers: int = 5, scaled: bool = True) -> Dict[str, Any]:
     python = str(project / ".venv" / "bin" / "python")
     if not Path(python).exists():
         python = sys.executable
@@ -738,10 +838,24 @@ async def run_bench(project: Path, model: Path, seconds: float, rate: float, lab
             stock.stop()
     finally:
         ours.stop()
+    scaled_start: Optional[float] = None
+    if scaled and project == PROJECT_ROOT:  # the scaled stack runs this checkout (scripts/scaled_stack.py)
+        scaled_stack = await start_ours_scaled()
+        try:
+            scaled_start = scaled_stack.start_seconds
+            await closed_loop(scaled_stack, "rest", 1, 3)  # warm, as the others were
+            for farmers in FARMER_LEVELS:
+                for channel in ("rest", "webchat"):
+                    phases.append(await closed_loop(scaled_stack, channel, farmers, seconds))
+        finally:
+            scaled_stack.stop()
+            if scaled_stack.workdir is not None:
+                shutil.rmtree(scaled_stack.workdir, ignore_errors=True)
     suffix = "" if label == "after" else f"_{label}"
     plot_path = REPORT_DIR / f"e2e_bench{suffix}.svg"
     report.update({"phases": phases, "ratios": ratios(phases), "parse": parse, "profiles": profiles,
-                   "processes": processes, "load_average_end": _load_average(), "plot": plot_path.name,
+                   "processes": processes, "scaled_start_seconds": scaled_start,
+                   "load_average_end": _load_average(), "plot": plot_path.name,
                    "ok": all(phase["errors"] == 0 for phase in phases)})
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     plot(phases, plot_path, f"Xiangxin ({report['ours_commit']}) vs stock rasa init, {label}; "
@@ -762,6 +876,8 @@ def _arguments(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--label", default="after", help="report name suffix (the default writes e2e_bench.*)")
     parser.add_argument("--project", type=Path, default=PROJECT_ROOT, help="checkout whose stack is benchmarked")
     parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "xiangxin.tar.gz")
+    parser.add_argument("--no-scaled", dest="scaled", action="store_false",
+                        help="leave out the scaled stack (nginx, 2 Rasa, PostgreSQL, Redis)")
     return parser.parse_args(argv)
 
 
@@ -771,7 +887,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     if not arguments.model.exists():
         return {"ok": False, "error": f"{arguments.model} is missing: run `make setup` (it trains when needed)"}
     report = asyncio.run(run_bench(arguments.project.resolve(), arguments.model.resolve(), arguments.seconds,
-                                   arguments.rate, arguments.label))
+                                   arguments.rate, arguments.label, scaled=arguments.scaled))
     # python -m bench prints the whole report; the summary is what a person reads first.
     suffix = "" if arguments.label == "after" else f"_{arguments.label}"
     return {"ok": report["ok"], "report": str(REPORT_DIR / f"e2e_bench{suffix}.md"),
