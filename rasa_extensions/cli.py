@@ -10,12 +10,14 @@ import sys
 
 
 def install_serving_fixes() -> None:
-    """The fixes a Rasa server uses: model load, action-response check, event lookup (the server never trains)."""
-    from rasa_extensions import fast_action_validation, fast_event_types, fast_model_load
+    """The fixes a Rasa server uses: model load, action-response check, event lookup, kept-alive action calls
+    (the server never trains)."""
+    from rasa_extensions import fast_action_validation, fast_event_types, fast_model_load, shared_http_session
 
     fast_action_validation.install()
     fast_model_load.install()
     fast_event_types.install()
+    shared_http_session.install()
 
 
 def install_fixes() -> None:
