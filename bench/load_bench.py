@@ -303,10 +303,11 @@ async def _drive(base: str, count: int, seconds: float, tagged: bool, identity: 
 class ScaledStack:
     """`make run-scaled`'s processes on free ports and throwaway databases; `close` stops and drops everything."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, extra_env: Optional[Dict[str, str]] = None) -> None:
         from scripts.scaled_stack import PG_URL, environment, nginx_conf, processes
 
         self.folder = folder
+        self.extra_env = extra_env or {}  # settings of every process that differ from run-scaled's (benchmarks)
         self.pg_url = PG_URL
         suffix = uuid.uuid4().hex[:8]
         self.databases = {"knowledge": f"xx_load_knowledge_{suffix}", "tracker": f"xx_load_tracker_{suffix}"}
@@ -353,7 +354,7 @@ class ScaledStack:
                 "TELEGRAM_BOT_TOKEN": "", "RASA_HOST": "127.0.0.1", "RASA_PORT": str(self.settings.rasa_port),
                 "ACTIONS_HOST": "127.0.0.1", "ACTIONS_PORT": str(self.settings.actions_port),
                 "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.settings.gateway_port),
-                "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", **self.scaled_env}
+                "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", **self.scaled_env, **self.extra_env}
         for name, (command, own) in self.commands.items():
             self.processes[name] = _start(command, {**base, **own}, self.folder / f"{name}.log")
         ready = [_wait_for(f"http://127.0.0.1:{port}/health", self.processes[f"actions{n}"],

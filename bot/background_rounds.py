@@ -2,7 +2,9 @@
 
 Each round runs shielded: its work may be in a worker thread, which cannot be cancelled, so `stop` waits for the
 round in progress instead of closing the databases under it. A failed round is logged and the next one comes.
-`wake` starts the next round at once instead of at the end of the pause (the push scheduler's late answers).
+`wake` starts the next round at once instead of at the end of the pause (the push scheduler's late answers); a
+job may share its wake-up event with what produces its work (the deferred drain wakes when a message is kept), and
+may make its pause depend on what a round found (`pause_after`).
 """
 from __future__ import annotations
 
@@ -22,10 +24,10 @@ class BackgroundRounds(ABC):
     name: str = "rounds"
     check_seconds: float = 60.0
 
-    def __init__(self) -> None:
+    def __init__(self, wake: Optional[asyncio.Event] = None) -> None:
         self._task: Optional[asyncio.Task] = None
         self._round_task: Optional[asyncio.Future] = None
-        self._wake = asyncio.Event()
+        self._wake = wake if wake is not None else asyncio.Event()
 
     @abstractmethod
     async def run_once(self) -> Any:
@@ -35,22 +37,28 @@ class BackgroundRounds(ABC):
         """What the loop runs each time: one round, unless a subclass does more in the loop."""
         return await self.run_once()
 
+    def pause_after(self, result: Any) -> float:
+        """Seconds to wait before the next round, after a round that returned `result` (None when it failed)."""
+        return self.check_seconds
+
     def wake(self) -> None:
         """Start the next round now rather than after the pause."""
         self._wake.set()
 
     async def _loop(self) -> None:
         while True:
+            result = None
+            # Cleared before the round: a wake-up during the round starts the next one without a pause.
+            self._wake.clear()
             try:
                 self._round_task = asyncio.ensure_future(self.loop_round())
-                await asyncio.shield(self._round_task)
+                result = await asyncio.shield(self._round_task)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a database restarting must not end the job for good
-                logger.exception("%s round failed; trying again in %.0fs", self.name, self.check_seconds)
+                logger.exception("%s round failed; trying again in %.1fs", self.name, self.pause_after(None))
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.check_seconds)
-            self._wake.clear()
+                await asyncio.wait_for(self._wake.wait(), self.pause_after(result))
 
     def start(self) -> None:
         """Run the loop in the background until `stop`."""

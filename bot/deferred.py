@@ -4,7 +4,6 @@ when its page polls), once and in order per farmer."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import functools
 import logging
@@ -14,6 +13,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Set
 
 from bot.admission import Admission
+from bot.background_rounds import BackgroundRounds
 from bot.metrics import GatewayMetrics
 from bot.rasa_client import RasaClient, RasaUnavailable, RasaUnreachable
 from bot.replies import Reply
@@ -122,15 +122,20 @@ class DeferredAnswers:
         return "answered"
 
 
-class DeferredDrain:
-    """Sends kept messages to Rasa when a turn is free and no live message waits for one."""
+class DeferredDrain(BackgroundRounds):
+    """Sends kept messages to Rasa when a turn is free and no live message waits for one.
+
+    Its rounds wake when a message is kept or an answer frees a turn (`DeferredAnswers.kept`), and otherwise look
+    again soon while there are kept messages, less often when there were none."""
+
+    name = "deferred-drain"
 
     def __init__(self, answers: DeferredAnswers, store: KnowledgeStore, rasa: RasaClient, admission: Admission) -> None:
+        super().__init__(wake=answers.kept)
         self._answers = answers
         self._store = store
         self._rasa = rasa
         self._admission = admission
-        self._task: Optional[asyncio.Task] = None
         self._running: Set[asyncio.Task] = set()
         # One round at a time, so `drain` sees every answer a round of the loop has started.
         self._round = asyncio.Lock()
@@ -203,33 +208,13 @@ class DeferredDrain:
             elif not started:
                 return
 
-    async def _loop(self) -> None:
-        while True:
-            found = 0
-            # Cleared before the round: a message kept, or a turn freed by an answer, during it starts the next.
-            self._answers.kept.clear()
-            try:
-                found = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database restarting must not end the drain for good
-                logger.exception("Deferred drain round failed")
-            wait = BUSY_CHECK_SECONDS if found or self._running else IDLE_CHECK_SECONDS
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._answers.kept.wait(), wait)
-
-    def start(self) -> None:
-        """Run the drain in the background until `stop`."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="deferred-drain")
+    def pause_after(self, result: Any) -> float:
+        return BUSY_CHECK_SECONDS if result or self._running else IDLE_CHECK_SECONDS
 
     async def stop_claiming(self) -> None:
-        """Claim no more kept messages; the answers already asked of Rasa go on (until `stop`)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Claim no more kept messages (after the round in progress); the answers already asked of Rasa go on
+        (until `stop`)."""
+        await super().stop()
 
     async def stop(self) -> None:
         """Stop the drain; answers in flight are cancelled (their claims expire and are answered again)."""

@@ -10,14 +10,21 @@ import sys
 
 
 def install_serving_fixes() -> None:
-    """The fixes a Rasa server uses: model load, action-response check, event lookup, kept-alive action calls
-    (the server never trains)."""
-    from rasa_extensions import fast_action_validation, fast_event_types, fast_model_load, shared_http_session
+    """The fixes a Rasa server uses: model load, action-response check, event lookup, kept-alive action calls,
+    graphs run without dask's scheduler (the server never trains)."""
+    from rasa_extensions import (
+        fast_action_validation,
+        fast_event_types,
+        fast_graph_runner,
+        fast_model_load,
+        shared_http_session,
+    )
 
     fast_action_validation.install()
     fast_model_load.install()
     fast_event_types.install()
     shared_http_session.install()
+    fast_graph_runner.install()
 
 
 def install_fixes() -> None:

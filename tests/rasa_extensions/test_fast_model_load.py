@@ -66,3 +66,10 @@ def test_the_command_line_launcher_installs_the_fixes(monkeypatch: pytest.Monkey
     assert RasaModel.load.__func__ is fast_model_load._load  # type: ignore[attr-defined]
     assert RemoteAction._validate_action_result is fast_action_validation._validate_action_result
     assert Event.resolve_by_type is fast_event_types.resolve_by_type
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.utils.endpoints import EndpointConfig
+
+    from rasa_extensions import fast_graph_runner, shared_http_session
+
+    assert DaskGraphRunner.run is fast_graph_runner.run
+    assert EndpointConfig.session is shared_http_session.session
