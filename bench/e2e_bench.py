@@ -42,6 +42,7 @@ import aiohttp
 import psutil
 import yaml
 
+from bench._report import write_report
 from bot.conversation import TOO_FAST
 from bot.deferred import APOLOGY, DEFERRED
 
@@ -870,9 +871,7 @@ async def run_bench(project: Path, model: Path, seconds: float, rate: float, lab
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     plot(phases, plot_path, f"Xiangxin ({report['ours_commit']}) vs stock rasa init, {label}; "
                             f"load avg {report['load_average_start'][0]}→{report['load_average_end'][0]}")
-    (REPORT_DIR / f"e2e_bench{suffix}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
-                                                         encoding="utf-8")
-    (REPORT_DIR / f"e2e_bench{suffix}.md").write_text(markdown(report), encoding="utf-8")
+    write_report(f"e2e_bench{suffix}", report, markdown(report))
     for stack in (ours, stock):
         if stack.workdir is not None:
             shutil.rmtree(stack.workdir, ignore_errors=True)

@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-from bench.e2e_bench import PROJECT_ROOT, REPORT_DIR, _commit, _load_average
+from bench._report import write_report
+from bench.e2e_bench import PROJECT_ROOT, _commit, _load_average
 
 TARGET_SECONDS = 600  # issue 16: a fresh `make test` in at most 10 minutes on this machine
 
@@ -111,10 +112,7 @@ def main() -> Dict[str, Any]:
         }
         if status != 0:
             report["tail"] = [line for _, line in stamped[-40:]]
-        REPORT_DIR.mkdir(parents=True, exist_ok=True)
-        (REPORT_DIR / "fresh_test_bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
-                                                          encoding="utf-8")
-        (REPORT_DIR / "fresh_test_bench.md").write_text(markdown(report), encoding="utf-8")
+        write_report("fresh_test_bench", report, markdown(report))
         return report
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

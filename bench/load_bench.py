@@ -52,6 +52,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from yarl import URL
 
+from bench._report import write_report
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
@@ -629,10 +631,7 @@ def main() -> Dict[str, Any]:
               "capacity_per_second": runs[len(levels) - 1].get("reconciled", {}).get("rasa_turns_per_second"),
               **result}
     name = "load_bench" if mode == "scaled" else "load_bench_standin"
-    REPORT_DIR.mkdir(parents=True, exist_ok=True)
-    (REPORT_DIR / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
-                                             encoding="utf-8")
-    (REPORT_DIR / f"{name}.md").write_text(_markdown(report), encoding="utf-8")
+    write_report(name, report, _markdown(report))
     return report
 
 

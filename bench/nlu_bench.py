@@ -42,11 +42,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from bench._report import write_report
 from scripts.holdout_report import held_out_scores
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR = PROJECT_ROOT / "var" / "bench" / "nlu"
-REPORTS_DIR = PROJECT_ROOT / "bench" / "reports"
 NLU_DATA = PROJECT_ROOT / "data" / "nlu"
 HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
 TARGETS = {"cv_intent_accuracy": 0.90, "holdout_intent_accuracy": 0.97, "holdout_product_f1": 0.98,
@@ -268,10 +268,7 @@ def main() -> Dict[str, Any]:
         and ours["train_seconds"] <= TARGETS["train_seconds"]
     )
     report["ok"] = report["targets_met"]
-    REPORTS_DIR.mkdir(parents=True, exist_ok=True)
-    (REPORTS_DIR / "nlu_bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
-                                                encoding="utf-8")
-    (REPORTS_DIR / "nlu_bench.md").write_text(_markdown(report), encoding="utf-8")
+    write_report("nlu_bench", report, _markdown(report))
     return report
 
 

@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-from bench.e2e_bench import PROJECT_ROOT, REPORT_DIR, _commit, _load_average, ensure_stock_bot
+from bench._report import write_report
+from bench.e2e_bench import PROJECT_ROOT, _commit, _load_average, ensure_stock_bot
 
 TARGET_SECONDS = 180  # issue 16: the full model in at most 3 minutes on this machine
 
@@ -86,10 +87,7 @@ def main() -> Dict[str, Any]:
               "ratio_seconds": round(ours["seconds"] / stock["seconds"], 2) if stock["seconds"] else None,
               "ratio_cpu": round(ours["cpu_seconds"] / stock["cpu_seconds"], 2) if stock["cpu_seconds"] else None,
               "ok": ours["ok"] and stock["ok"]}
-    REPORT_DIR.mkdir(parents=True, exist_ok=True)
-    (REPORT_DIR / "train_bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
-                                                 encoding="utf-8")
-    (REPORT_DIR / "train_bench.md").write_text(markdown(report), encoding="utf-8")
+    write_report("train_bench", report, markdown(report))
     return report
 
 
