@@ -42,20 +42,20 @@ import aiohttp
 import psutil
 import yaml
 
-from bench._report import write_report
+from bench._report import REPORT_DIR, read_report, write_report
 from bot.conversation import TOO_FAST
 from bot.deferred import APOLOGY, DEFERRED
 
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-REPORT_DIR = PROJECT_ROOT / "bench" / "reports"
 STOCK_DIR = PROJECT_ROOT / "var" / "bench" / "stock_bot"
 START_TIMEOUT_SECONDS = 900  # a deadline, not a target: a shared two-core machine can be very slow
 FARMER_LEVELS = (1, 5, 20)
 
-# Eight messages a farmer sends in one conversation: greeting, price, trend, policy, pension, thanks, bye.
+# What the gateway says instead of an answer (too fast, kept for later, an apology): not an answer to count.
 GATEWAY_INSTEAD_OF_ANSWERS = {TOO_FAST, DEFERRED, APOLOGY}
+# Eight messages a farmer sends in one conversation: greeting, price, trend, policy, pension, thanks, bye.
 OUR_CONVERSATION = ["你好", "玉米多少钱一斤", "猪肉最近涨了还是跌了", "种粮补贴怎么领",
                     "城乡居民养老保险一个月能领多少钱", "大白菜价格", "谢谢", "再见"]
 # The stock bot's eight (moodbot): it knows greetings, moods, bot challenge, yes/no and goodbyes.
@@ -138,7 +138,6 @@ class Stack:
     # Stops a stack that owns more than its processes (the scaled stack's throwaway databases), instead of
     # stopping the processes here.
     on_stop: Optional[Callable[[], Any]] = None
-    start_seconds: Optional[float] = None  # the whole stack, when it starts as one (the scaled one)
 
     def cpu(self) -> Dict[str, float]:
         return {name: server.cpu_seconds() for name, server in self.servers.items()}
@@ -278,7 +277,6 @@ async def start_ours_scaled() -> Stack:
                   f"{rasa}/model/parse", webchat_url=scaled.webchat, workdir=workdir, on_stop=scaled.close)
     for name, popen in scaled.processes.items():
         stack.servers[name] = Server(name, popen, workdir / f"{name}.log", started)
-    stack.start_seconds = round(time.monotonic() - started, 1)
     return stack
 
 
@@ -361,7 +359,6 @@ class WebchatFarmer:
             if answer.status != 200:
                 raise RuntimeError(f"web chat {answer.status}")
             replies = (await answer.json())["replies"]
-            # The gateway's own words instead of an answer (too fast, kept for later, an apology) are not answers.
             refused = [reply["text"] for reply in replies if reply.get("text") in GATEWAY_INSTEAD_OF_ANSWERS]
             if refused:
                 raise RuntimeError(f"web chat did not answer: {refused[0]}")
@@ -680,9 +677,12 @@ def _phase(phases: List[Dict[str, Any]], bot: str, farmers: int, channel: str = 
                  and phase["load"] == "closed" and phase.get("farmers") == farmers), {})
 
 
-def _other_report(name: str) -> Dict[str, Any]:
-    path = REPORT_DIR / f"{name}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+def _stack_totals(processes: Dict[str, Dict[str, Any]]) -> Tuple[Optional[float], Optional[float]]:
+    """The slowest start-up (processes start together) and the resident memory of all of a stack's processes."""
+    if not processes:
+        return None, None
+    return (max(figures["ready_seconds"] or 0 for figures in processes.values()),
+            round(sum(figures["rss_mb"] or 0 for figures in processes.values()), 1))
 
 
 def targets(report: Dict[str, Any]) -> List[Tuple[str, str, str]]:
@@ -716,15 +716,14 @@ def targets(report: Dict[str, Any]) -> List[Tuple[str, str, str]]:
                  f"{scaled.get('messages_per_second')} msg/s ({scaled.get('channel')}, {scaled.get('farmers')} farmers)"
                  if scaled else "not run", verdict(scaled.get("messages_per_second"), 60, at_most=False)))
     ours = report["processes"].get("ours", {})
-    start = max((figures["ready_seconds"] or 0 for figures in ours.values()), default=None)
-    rss = round(sum(figures["rss_mb"] or 0 for figures in ours.values()), 1) if ours else None
+    start, rss = _stack_totals(ours)
     rows.append(("start-up ≤ 30 s (every process of `make run`)", f"{start} s", verdict(start, 30)))
     rows.append(("`make run` stack ≤ 2 GB resident", f"{rss} MB ({len(ours)} processes)", verdict(rss, 2048)))
-    training = _other_report("train_bench")
+    training = read_report("train_bench")
     trained = next((run for run in training.get("runs", []) if run["bot"] == "ours"), {})
     rows.append(("training ≤ 3 min", f"{trained.get('seconds')} s (train_bench.md, {training.get('generated_at')})"
                  if trained else "run `make bench BENCH=train_bench`", verdict(trained.get("seconds"), 180)))
-    fresh = _other_report("fresh_test_bench")
+    fresh = read_report("fresh_test_bench")
     rows.append(("fresh-clone `make test` ≤ 10 min",
                  f"{fresh.get('seconds')} s, exit {fresh.get('exit_status')} (fresh_test_bench.md, "
                  f"{fresh.get('generated_at')})" if fresh else "run `make bench BENCH=fresh_test_bench`",
@@ -769,8 +768,7 @@ def markdown(report: Dict[str, Any]) -> str:
     for bot, processes in report["processes"].items():
         for name, figures in processes.items():
             lines.append(f"| {bot} | {name} | {_cell(figures['ready_seconds'])} | {_cell(figures['rss_mb'])} |")
-        slowest = max((figures["ready_seconds"] or 0) for figures in processes.values())
-        total_rss = round(sum((figures["rss_mb"] or 0) for figures in processes.values()), 1)
+        slowest, total_rss = _stack_totals(processes)
         lines.append(f"| {bot} | **all** (started together) | **{slowest}** | **{total_rss}** |")
     lines += ["", "## NLU alone: /model/parse over HTTP, one request at a time", "",
               "| bot | p50 ms | p95 ms |", "|---|---|---|"]
@@ -851,9 +849,10 @@ async def run_bench(project: Path, model: Path, seconds: float, rate: float, lab
         ours.stop()
     scaled_start: Optional[float] = None
     if scaled and project == PROJECT_ROOT:  # the scaled stack runs this checkout (scripts/scaled_stack.py)
+        starting = time.monotonic()
         scaled_stack = await start_ours_scaled()
         try:
-            scaled_start = scaled_stack.start_seconds
+            scaled_start = round(time.monotonic() - starting, 1)
             await closed_loop(scaled_stack, "rest", 1, 3)  # warm, as the others were
             for farmers in FARMER_LEVELS:
                 for channel in ("rest", "webchat"):

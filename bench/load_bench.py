@@ -68,7 +68,6 @@ from knowledge.outbox.deferred import deferred_counts  # noqa: E402
 from knowledge.seed import seed  # noqa: E402
 from settings import Settings  # noqa: E402
 
-REPORT_DIR = PROJECT_ROOT / "bench" / "reports"
 WORK_DIR = PROJECT_ROOT / "var" / "bench" / "load"
 QUESTIONS = ["玉米多少钱一斤", "那小麦呢", "郑州的呢", "养老保险一年交多少", "粮补什么时候发", "生猪涨了没",
              "鸡蛋价格", "谢谢"]

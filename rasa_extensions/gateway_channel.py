@@ -24,9 +24,8 @@ from settings import load_settings
 logger = logging.getLogger(__name__)
 
 # Every Rasa server of ours loads this module (credentials.yml names the channel) before it loads the model and
-# serves: the one place where the fixes of Rasa's per-call schema check (fast_action_validation.py), of its
-# training step at model load (fast_model_load.py) and of its event class lookup (fast_event_types.py) reach
-# all of them.
+# serves: the one place where the serving fixes of Rasa (rasa_extensions/cli.py `install_serving_fixes` lists
+# them) reach all of them.
 install_serving_fixes()
 
 SECRET_HEADER = "X-Gateway-Secret"  # noqa: S105 (the header's name, not a secret)

@@ -56,9 +56,6 @@ class _KeptSession:
     async def __aexit__(self, *exc_info: Any) -> None:
         return None
 
-    def __getattr__(self, name: str) -> Any:  # used without `async with`, it is the session itself
-        return getattr(self._session, name)
-
 
 def _new_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
     auth: Optional[aiohttp.BasicAuth] = None
